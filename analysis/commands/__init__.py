@@ -1,0 +1,1 @@
+"""Sub-commands of ``python -m analysis``; see :mod:`analysis.cli` for the protocol."""

@@ -1,0 +1,1 @@
+"""Reading, validating and projecting PhuSong data packages (files -> frames)."""

@@ -1,0 +1,90 @@
+"""The one home of PhuSong's exceptions.
+
+Every error a user can cause is a subclass of :class:`PhuSongError`. The CLI maps
+them to exit code 2 and a message on stderr; the UI to ``st.error``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of a validation run.
+
+    Parameters
+    ----------
+    severity : {"error", "warning"}
+        Errors make a package unusable; warnings do not.
+    file : str
+        Path of the file, relative to the data package where possible.
+    where : str
+        Row number, feature id or column the problem is at ("" for the whole file).
+    message : str
+        What is wrong.
+    hint : str
+        What to do about it.
+    """
+
+    severity: Severity
+    file: str
+    where: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        loc = f"{self.file}" + (f" [{self.where}]" if self.where else "")
+        text = f"{self.severity.upper()}: {loc}: {self.message}"
+        return text + (f" -> {self.hint}" if self.hint else "")
+
+
+class PhuSongError(Exception):
+    """Base class of every error PhuSong raises on purpose."""
+
+
+class DataNotFoundError(PhuSongError, FileNotFoundError):
+    """A required file or layer is missing."""
+
+
+class SchemaError(PhuSongError, ValueError):
+    """A table lacks required columns or holds values of the wrong kind."""
+
+
+class CRSError(PhuSongError, ValueError):
+    """A layer has no CRS, or coordinates that cannot be where the CRS says."""
+
+
+class InvalidGeometryError(PhuSongError, ValueError):
+    """A geometry is empty, missing or cannot be repaired."""
+
+
+class ParameterError(PhuSongError, ValueError):
+    """A parameter (CLI argument, config value) is out of its valid range."""
+
+
+class ModelRangeError(ParameterError):
+    """A propagation model was asked for inputs outside its validity range."""
+
+
+class ImportRejectedError(PhuSongError, ValueError):
+    """An imported file was refused; the data package is unchanged."""
+
+
+class ValidationError(PhuSongError, ValueError):
+    """A data package failed validation; carries every problem found.
+
+    Parameters
+    ----------
+    problems : list of Problem
+        All findings, errors and warnings.
+    """
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        head = f"{len(errors)} error(s) in data package"
+        super().__init__(head + "\n" + "\n".join(str(p) for p in errors))

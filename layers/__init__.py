@@ -1,0 +1,1 @@
+"""Map layers, exports and reports built from analysis results (no Streamlit here)."""
