@@ -1,0 +1,524 @@
+"""Leadership KPIs: province- and district-level indicators against the national 2025 targets.
+
+Pure functions over the gap table (:func:`analysis.gaps.compute_gaps`) and the survey; no I/O.
+
+Indicators (each a :class:`Kpi` with its value, target and status)
+------------------------------------------------------------------
+=======================  ======================================================  ===============
+key                      value                                                   default target
+=======================  ======================================================  ===============
+``good_4g``              Σ(households × ``share_hh_good_4g``) / Σ households     1.00 (QĐ 749)
+``ftth``                 Σ ``households_ftth`` / Σ ``households`` (survey)       0.80 (QĐ 411)
+``smartphone``           Σ ``adults_with_smartphone`` / Σ ``adults`` (survey)    0.80 (QĐ 411)
+``internet``             Σ ``adults_internet_users`` / Σ ``adults`` (survey, O)  none
+``communes_fibre``       communes with ≥ 1 hamlet within fibre drop reach /      1.00 (QĐ 749)
+                         communes
+``underserved_hamlets``  hamlets with at least one gap flag                      0 (policy)
+``households_affected``  households of those hamlets                             0 (policy)
+=======================  ======================================================  ===============
+
+Survey ratios are ratios of sums over distinct survey rows (never a mean of ratios): the latest
+row per hamlet, and a commune-level row only for a commune with no hamlet-level rows (so no
+household is counted twice). Targets are policy choices; see :class:`KpiTargets`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from geo.errors import ParameterError, SchemaError
+from geo.names import normalize_name
+
+if TYPE_CHECKING:
+    from analysis.params import GapParams
+
+__all__ = [
+    "KpiKey",
+    "KpiStatus",
+    "KpiTargets",
+    "Kpi",
+    "KpiSnapshot",
+    "GAPS_REQUIRED_COLUMNS",
+    "SURVEY_REQUIRED_COLUMNS",
+    "targets_from_gap_params",
+    "survey_rows_by_commune",
+    "compute_kpis",
+]
+
+log = logging.getLogger(__name__)
+
+GAPS_REQUIRED_COLUMNS: tuple[str, ...] = ("hamlet_id", "commune_id", "households")
+"""Columns the gap table must have; ``share_hh_good_4g``, ``fibre_reach_class``, ``flags``,
+``affected_households``, ``district_name`` are used when present."""
+
+SURVEY_REQUIRED_COLUMNS: tuple[str, ...] = ("households", "households_ftth", "adults", "adults_with_smartphone")
+"""Count columns of ``survey/hamlet_survey.csv`` (docs/DATA.md) the KPIs sum."""
+
+_DROP_REACH = "drop"
+_NO_DISTRICT = "—"
+
+
+class KpiKey(StrEnum):
+    """The leadership indicators, in display order."""
+
+    GOOD_4G = "good_4g"
+    FTTH = "ftth"
+    SMARTPHONE = "smartphone"
+    INTERNET = "internet"
+    COMMUNES_FIBRE = "communes_fibre"
+    UNDERSERVED_HAMLETS = "underserved_hamlets"
+    HOUSEHOLDS_AFFECTED = "households_affected"
+
+
+class KpiStatus(StrEnum):
+    """Whether a KPI meets its target."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    NO_TARGET = "no_target"
+    NO_DATA = "no_data"
+
+
+@dataclass(frozen=True)
+class KpiTargets:
+    """National 2025 targets the KPIs are compared with (shares 0–1, counts ≥ 0).
+
+    Parameters
+    ----------
+    good_4g_household_share
+        Households with good 4G. Decision 749/QĐ-TTg aims at universal 4G/5G by 2025: 1.0.
+    ftth_household_share
+        Households with an FTTH subscription. Decision 411/QĐ-TTg: 0.80 by 2025.
+    smartphone_adult_share
+        Adults with a smartphone. Decision 411/QĐ-TTg: 0.80 by 2025.
+    internet_adult_share
+        Adults using the internet; ``None`` = no target (none is set in 411 or 749).
+    communes_fibre_share
+        Communes with fibre broadband. Decision 749/QĐ-TTg: 1.0 (100% of communes) by 2025.
+    max_underserved_hamlets, max_households_affected
+        Policy choice: 0 (every hamlet served).
+    """
+
+    good_4g_household_share: float = 1.0
+    ftth_household_share: float = 0.8
+    smartphone_adult_share: float = 0.8
+    internet_adult_share: float | None = None
+    communes_fibre_share: float = 1.0
+    max_underserved_hamlets: int = 0
+    max_households_affected: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("good_4g_household_share", "ftth_household_share", "smartphone_adult_share",
+                     "internet_adult_share", "communes_fibre_share"):
+            value = getattr(self, name)
+            if value is None and name == "internet_adult_share":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                raise ParameterError(f"KpiTargets.{name} must be a share between 0 and 1, got {value!r}")
+        for name in ("max_underserved_hamlets", "max_households_affected"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ParameterError(f"KpiTargets.{name} must be a whole number >= 0, got {value!r}")
+
+    def target_for(self, key: KpiKey) -> float | None:
+        """The target of one KPI (``None`` when it has none)."""
+        return {
+            KpiKey.GOOD_4G: self.good_4g_household_share,
+            KpiKey.FTTH: self.ftth_household_share,
+            KpiKey.SMARTPHONE: self.smartphone_adult_share,
+            KpiKey.INTERNET: self.internet_adult_share,
+            KpiKey.COMMUNES_FIBRE: self.communes_fibre_share,
+            KpiKey.UNDERSERVED_HAMLETS: float(self.max_underserved_hamlets),
+            KpiKey.HOUSEHOLDS_AFFECTED: float(self.max_households_affected),
+        }[key]
+
+
+def targets_from_gap_params(params: GapParams, *, base: KpiTargets | None = None) -> KpiTargets:
+    """KPI targets taking the FTTH and smartphone targets from the gap configuration.
+
+    ``GapThresholds.ftth_min_share`` and ``smartphone_min_share`` hold the national targets
+    (whatever ``basis`` the hamlet flags use), so a target changed in the app's settings shows in
+    the snapshot too.
+    """
+    base = base or KpiTargets()
+    th = params.thresholds
+    return KpiTargets(
+        good_4g_household_share=base.good_4g_household_share,
+        ftth_household_share=float(th.ftth_min_share),
+        smartphone_adult_share=float(th.smartphone_min_share),
+        internet_adult_share=base.internet_adult_share,
+        communes_fibre_share=base.communes_fibre_share,
+        max_underserved_hamlets=base.max_underserved_hamlets,
+        max_households_affected=base.max_households_affected,
+    )
+
+
+_HIGHER_IS_BETTER: dict[KpiKey, bool] = {
+    KpiKey.GOOD_4G: True, KpiKey.FTTH: True, KpiKey.SMARTPHONE: True, KpiKey.INTERNET: True,
+    KpiKey.COMMUNES_FIBRE: True, KpiKey.UNDERSERVED_HAMLETS: False, KpiKey.HOUSEHOLDS_AFFECTED: False,
+}
+_COUNT_KPIS = frozenset({KpiKey.UNDERSERVED_HAMLETS, KpiKey.HOUSEHOLDS_AFFECTED})
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One indicator with its target.
+
+    Parameters
+    ----------
+    key
+        Which indicator.
+    value
+        Share (0–1) or count; NaN when there is no data.
+    target
+        Share or count; ``None`` when the indicator has no target.
+    numerator, denominator
+        What the share was computed from (households, adults or communes); for counts the
+        count and the total it is part of (hamlets or households).
+    """
+
+    key: KpiKey
+    value: float
+    target: float | None
+    numerator: float
+    denominator: float
+
+    @property
+    def is_share(self) -> bool:
+        """True for shares (0–1), False for counts."""
+        return self.key not in _COUNT_KPIS
+
+    @property
+    def higher_is_better(self) -> bool:
+        """True when a larger value is closer to the target."""
+        return _HIGHER_IS_BETTER[self.key]
+
+    @property
+    def status(self) -> KpiStatus:
+        """Met / not met / no target / no data."""
+        if not math.isfinite(self.value):
+            return KpiStatus.NO_DATA
+        if self.target is None:
+            return KpiStatus.NO_TARGET
+        met = self.value >= self.target - 1e-12 if self.higher_is_better else self.value <= self.target
+        return KpiStatus.MET if met else KpiStatus.NOT_MET
+
+    @property
+    def gap(self) -> float | None:
+        """Distance still to go (≥ 0): target − value for shares, value − target for counts.
+
+        ``0.0`` when met, ``None`` without a target or data.
+        """
+        if self.target is None or not math.isfinite(self.value):
+            return None
+        diff = self.target - self.value if self.higher_is_better else self.value - self.target
+        return max(0.0, float(diff))
+
+
+@dataclass(frozen=True, eq=False)
+class KpiSnapshot:
+    """Province KPIs and the per-district and per-commune tables behind them.
+
+    Parameters
+    ----------
+    kpis
+        Province-level indicators in :class:`KpiKey` order (``internet`` only with survey data).
+    districts
+        One row per district (sorted by name): ``district_name``, ``communes``, ``hamlets``,
+        ``households`` and one column per KPI key (shares 0–1, counts), plus the survey sums.
+    communes
+        The same columns per commune (``commune_id`` first; ``commune_name`` and
+        ``district_name`` when known), for choropleths.
+    targets
+        The targets used.
+    """
+
+    kpis: tuple[Kpi, ...]
+    districts: pd.DataFrame
+    communes: pd.DataFrame
+    targets: KpiTargets
+    flag_counts: dict[str, int] = field(default_factory=dict)
+
+    def get(self, key: KpiKey | str) -> Kpi:
+        """The province KPI ``key``.
+
+        Raises
+        ------
+        KeyError
+            If that KPI was not computed (e.g. ``internet`` without survey data).
+        """
+        wanted = KpiKey(key)
+        for kpi in self.kpis:
+            if kpi.key == wanted:
+                return kpi
+        raise KeyError(f"KPI {wanted.value!r} was not computed")
+
+    def district_kpis(self, district_name: str) -> tuple[Kpi, ...]:
+        """The same indicators for one district (from :attr:`districts`).
+
+        Raises
+        ------
+        KeyError
+            If there is no such district.
+        """
+        rows = self.districts[self.districts["district_name"] == district_name]
+        if rows.empty:
+            raise KeyError(f"no district named {district_name!r}; known: "
+                           f"{', '.join(self.districts['district_name'].astype(str))}")
+        return _kpis_from_row(rows.iloc[0], self.targets, [k.key for k in self.kpis])
+
+
+def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], what: str) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"{what} lacks column(s) {', '.join(missing)}; it has "
+                          f"{', '.join(map(str, frame.columns))}")
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Strings with missing values as ""."""
+    return series.astype("string").fillna("").str.strip().astype(object)
+
+
+def survey_rows_by_commune(survey: pd.DataFrame, hamlet_communes: pd.Series) -> pd.DataFrame:
+    """Distinct survey rows with the commune each belongs to.
+
+    Parameters
+    ----------
+    survey
+        ``survey/hamlet_survey.csv`` as read by the loader (docs/DATA.md): counts, ``hamlet_id``
+        and/or ``commune_id`` + ``hamlet_name``, ``survey_date``.
+    hamlet_communes
+        ``commune_id`` indexed by ``hamlet_id`` (to place rows that give only ``hamlet_id``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``commune_id``, ``level`` (``hamlet`` / ``commune``) and the count columns; the latest row
+        per hamlet; commune-level rows only for communes without hamlet-level rows; rows whose
+        commune cannot be found are dropped with a log warning.
+
+    Raises
+    ------
+    SchemaError
+        If a count column is missing.
+    """
+    _check_columns(survey, SURVEY_REQUIRED_COLUMNS, "survey table")
+    rows = survey.copy()
+    hamlet_id = _text(rows["hamlet_id"]) if "hamlet_id" in rows else pd.Series("", index=rows.index)
+    name = _text(rows["hamlet_name"]) if "hamlet_name" in rows else pd.Series("", index=rows.index)
+    commune = _text(rows["commune_id"]) if "commune_id" in rows else pd.Series("", index=rows.index)
+    lookup = hamlet_communes.astype(str)
+    from_hamlet = hamlet_id.map(lookup).fillna("")
+    rows["commune_id"] = commune.where(commune != "", from_hamlet)
+    rows["level"] = np.where((hamlet_id != "") | (name != ""), "hamlet", "commune")
+    rows["_key"] = np.where(hamlet_id != "", "h:" + hamlet_id,
+                            "n:" + rows["commune_id"] + ":" + name.map(normalize_name))
+    rows.loc[rows["level"] == "commune", "_key"] = "c:" + rows["commune_id"]
+    unplaced = rows["commune_id"] == ""
+    if unplaced.any():
+        log.warning("%d survey row(s) name no known hamlet or commune; left out of the KPIs",
+                    int(unplaced.sum()))
+        rows = rows[~unplaced]
+    if "survey_date" in rows:
+        rows = rows.assign(_date=_text(rows["survey_date"])).sort_values("_date", kind="stable")
+    rows = rows.drop_duplicates("_key", keep="last")
+    with_hamlets = set(rows.loc[rows["level"] == "hamlet", "commune_id"])
+    shadowed = (rows["level"] == "commune") & rows["commune_id"].isin(with_hamlets)
+    if shadowed.any():
+        log.info("%d commune-level survey row(s) ignored: their communes have hamlet rows",
+                 int(shadowed.sum()))
+    rows = rows[~shadowed]
+    counts = [c for c in (*SURVEY_REQUIRED_COLUMNS, "adults_internet_users") if c in rows]
+    out = rows[["commune_id", "level", *counts]].copy()
+    for col in counts:
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    return out.reset_index(drop=True)
+
+
+def _flag_mask(gaps: pd.DataFrame) -> pd.Series:
+    if "flags" not in gaps:
+        raise SchemaError("gap table lacks column flags (';'-joined gap flags, '' for none)")
+    return _text(gaps["flags"]) != ""
+
+
+def _hamlet_frame(gaps: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    """Per-hamlet numbers the KPIs sum, with the hamlet's commune and district."""
+    _check_columns(gaps, GAPS_REQUIRED_COLUMNS, "gap table")
+    hh = pd.to_numeric(gaps["households"], errors="coerce").fillna(0.0).astype(float)
+    frame = pd.DataFrame({"commune_id": _text(gaps["commune_id"]).to_numpy(), "households": hh.to_numpy()})
+    good = (pd.to_numeric(gaps["share_hh_good_4g"], errors="coerce") if "share_hh_good_4g" in gaps
+            else pd.Series(np.nan, index=gaps.index))
+    known = good.notna().to_numpy()
+    frame["hh_signal_known"] = np.where(known, hh, 0.0)
+    frame["hh_good_4g"] = np.where(known, hh * good.fillna(0.0).clip(0.0, 1.0), 0.0)
+    reach = _text(gaps["fibre_reach_class"]) if "fibre_reach_class" in gaps else None
+    frame["fibre_known"] = reach is not None
+    frame["in_drop_reach"] = (reach == _DROP_REACH).to_numpy() if reach is not None else False
+    flagged = _flag_mask(gaps).to_numpy()
+    affected = (pd.to_numeric(gaps["affected_households"], errors="coerce").fillna(0.0)
+                if "affected_households" in gaps else hh)
+    frame["underserved_hamlets"] = flagged.astype(float)
+    frame["households_affected"] = np.where(flagged, affected.to_numpy(dtype=float), 0.0)
+    districts = _district_lookup(communes)
+    frame["district_name"] = frame["commune_id"].map(districts).fillna(_NO_DISTRICT)
+    return frame
+
+
+def _district_lookup(communes: pd.DataFrame) -> pd.Series:
+    _check_columns(communes, ("commune_id", "district_name"), "commune table")
+    return pd.Series(_text(communes["district_name"]).to_numpy(), index=_text(communes["commune_id"]).to_numpy())
+
+
+_SUM_COLUMNS = ("households", "hh_signal_known", "hh_good_4g", "underserved_hamlets", "households_affected")
+_SURVEY_SUMS = ("survey_households", "households_ftth", "adults", "adults_with_smartphone",
+                "adults_internet_users")
+
+
+def _commune_table(hamlets: pd.DataFrame, survey_rows: pd.DataFrame | None,
+                   communes: pd.DataFrame) -> pd.DataFrame:
+    """One row per commune of ``communes`` with hamlet and survey sums."""
+    ids = _text(communes["commune_id"])
+    table = pd.DataFrame({"commune_id": ids.to_numpy()})
+    for col in ("commune_name", "district_name"):
+        if col in communes:
+            table[col] = _text(communes[col]).to_numpy()
+    grouped = hamlets.groupby("commune_id")
+    sums = grouped[list(_SUM_COLUMNS)].sum()
+    sums["hamlets"] = grouped.size()
+    sums["fibre_reached"] = grouped["in_drop_reach"].any().astype(float)
+    table = table.merge(sums, left_on="commune_id", right_index=True, how="left")
+    if survey_rows is not None and not survey_rows.empty:
+        srv = survey_rows.rename(columns={"households": "survey_households"})
+        present = [c for c in _SURVEY_SUMS if c in srv]
+        table = table.merge(srv.groupby("commune_id")[present].sum(min_count=1),
+                            left_on="commune_id", right_index=True, how="left")
+    for col in (*_SUM_COLUMNS, "hamlets", "fibre_reached"):
+        table[col] = table[col].fillna(0.0)
+    table["hamlets"] = table["hamlets"].astype(int)
+    table["communes"] = 1
+    table["fibre_known"] = bool(hamlets["fibre_known"].any()) if len(hamlets) else False
+    return _add_ratios(table)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    den = den.astype(float)
+    return (num.astype(float) / den.where(den > 0)).astype(float)
+
+
+def _add_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """KPI columns from the summed columns (ratios of sums)."""
+    out = table.copy()
+    out[KpiKey.GOOD_4G.value] = _ratio(out["hh_good_4g"], out["hh_signal_known"])
+    for key, num, den in ((KpiKey.FTTH, "households_ftth", "survey_households"),
+                          (KpiKey.SMARTPHONE, "adults_with_smartphone", "adults"),
+                          (KpiKey.INTERNET, "adults_internet_users", "adults")):
+        out[key.value] = _ratio(out[num], out[den]) if num in out and den in out else np.nan
+    fibre = out["fibre_reached"] if "fibre_reached" in out else 0.0
+    out[KpiKey.COMMUNES_FIBRE.value] = np.where(out["fibre_known"], _ratio(fibre, out["communes"]), np.nan)
+    out[KpiKey.UNDERSERVED_HAMLETS.value] = out["underserved_hamlets"].astype(int)
+    out[KpiKey.HOUSEHOLDS_AFFECTED.value] = out["households_affected"].round().astype(int)
+    return out
+
+
+def _district_table(commune_table: pd.DataFrame) -> pd.DataFrame:
+    sum_cols = [c for c in (*_SUM_COLUMNS, "hamlets", "communes", "fibre_reached", *_SURVEY_SUMS)
+                if c in commune_table]
+    names = commune_table["district_name"] if "district_name" in commune_table else _NO_DISTRICT
+    grouped = commune_table.assign(district_name=names).groupby("district_name", sort=True)
+    table = grouped[sum_cols].sum(min_count=1).reset_index()
+    for col in (*_SUM_COLUMNS, "hamlets", "communes", "fibre_reached"):
+        table[col] = table[col].fillna(0.0)
+    table["fibre_known"] = bool(commune_table["fibre_known"].any()) if len(commune_table) else False
+    table["hamlets"] = table["hamlets"].astype(int)
+    table["communes"] = table["communes"].astype(int)
+    return _add_ratios(table)
+
+
+_NUM_DEN: dict[KpiKey, tuple[str, str]] = {
+    KpiKey.GOOD_4G: ("hh_good_4g", "hh_signal_known"),
+    KpiKey.FTTH: ("households_ftth", "survey_households"),
+    KpiKey.SMARTPHONE: ("adults_with_smartphone", "adults"),
+    KpiKey.INTERNET: ("adults_internet_users", "adults"),
+    KpiKey.COMMUNES_FIBRE: ("fibre_reached", "communes"),
+    KpiKey.UNDERSERVED_HAMLETS: ("underserved_hamlets", "hamlets"),
+    KpiKey.HOUSEHOLDS_AFFECTED: ("households_affected", "households"),
+}
+
+
+def _kpis_from_row(row: pd.Series, targets: KpiTargets, keys: list[KpiKey]) -> tuple[Kpi, ...]:
+    out = []
+    for key in keys:
+        num_col, den_col = _NUM_DEN[key]
+        value = float(row.get(key.value, np.nan))
+        num = float(row.get(num_col, np.nan))
+        den = float(row.get(den_col, np.nan))
+        out.append(Kpi(key=key, value=value, target=targets.target_for(key), numerator=num,
+                       denominator=den))
+    return tuple(out)
+
+
+def _flag_counts(gaps: pd.DataFrame) -> dict[str, int]:
+    exploded = _text(gaps["flags"]).str.split(";").explode().str.strip()
+    counts = exploded[exploded != ""].value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def compute_kpis(gaps: pd.DataFrame, *, communes: pd.DataFrame, survey: pd.DataFrame | None = None,
+                 targets: KpiTargets | None = None) -> KpiSnapshot:
+    """Province KPIs, and the same per district and per commune.
+
+    Parameters
+    ----------
+    gaps
+        One row per hamlet (:func:`analysis.gaps.compute_gaps`): ``hamlet_id``, ``commune_id``,
+        ``households``, ``flags`` (";"-joined, "" for none) and, when known,
+        ``share_hh_good_4g`` (0–1), ``fibre_reach_class`` (``drop`` / ``extendable`` /
+        ``out_of_reach``), ``affected_households``.
+    communes
+        ``commune_id``, ``district_name`` and optionally ``commune_name`` (the commune layer;
+        geometry is ignored). Every commune counts, also one without hamlets.
+    survey
+        ``survey/hamlet_survey.csv`` rows (docs/DATA.md); ``None`` = no FTTH, smartphone or
+        internet KPIs (their values are NaN, status ``no_data``).
+    targets
+        Targets (default :class:`KpiTargets`).
+
+    Returns
+    -------
+    KpiSnapshot
+
+    Raises
+    ------
+    SchemaError
+        If a required column is missing (the message names it and the table).
+    """
+    targets = targets or KpiTargets()
+    hamlets = _hamlet_frame(gaps, communes)
+    survey_rows = None
+    if survey is not None:
+        lookup = pd.Series(_text(gaps["commune_id"]).to_numpy(), index=_text(gaps["hamlet_id"]).to_numpy())
+        survey_rows = survey_rows_by_commune(survey, lookup[~lookup.index.duplicated()])
+    commune_table = _commune_table(hamlets, survey_rows, communes)
+    orphans = ~hamlets["commune_id"].isin(set(commune_table["commune_id"]))
+    if orphans.any():
+        log.warning("%d hamlet(s) belong to no commune of the commune layer; left out of the KPIs",
+                    int(orphans.sum()))
+    district_table = _district_table(commune_table)
+    province = _district_table(commune_table.assign(district_name="*")).iloc[0]
+    keys = [k for k in KpiKey if k is not KpiKey.INTERNET
+            or (survey_rows is not None and "adults_internet_users" in survey_rows)]
+    return KpiSnapshot(
+        kpis=_kpis_from_row(province, targets, keys),
+        districts=district_table,
+        communes=commune_table,
+        targets=targets,
+        flag_counts=_flag_counts(gaps),
+    )
