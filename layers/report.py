@@ -1,0 +1,672 @@
+"""One-click A4 PDF snapshot report for provincial leadership (Vietnamese by default, or English).
+
+Built on the server with fpdf2 and the DejaVu Sans fonts that ship inside matplotlib (every
+Vietnamese glyph; the text stays extractable with ``pdftotext`` / pypdf). Contents: title with
+province and date, data vintage and the synthetic layers (clearly labelled), KPI cards against the
+national 2025 targets, district charts, a static map, the top-N priority hamlets with their
+one-line explanation, the thresholds used and the sources.
+
+Nothing here writes files: :func:`build_snapshot_pdf` returns the PDF as bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import math
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import matplotlib
+import pandas as pd
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from analysis import gaps as gap_analysis
+from analysis.gaps import FLAG_INFO, GapFlag
+from analysis.kpi import Kpi, KpiKey, KpiSnapshot, KpiStatus, KpiTargets, compute_kpis, targets_from_gap_params
+from analysis.params import GapParams, default_gap_params
+from geo.errors import ParameterError, SchemaError
+from layers.charts import (
+    district_share_chart_png,
+    district_underserved_chart_png,
+    kpi_label,
+    province_map_png,
+)
+from layers.i18n import Lang, format_date, format_number, format_percent
+
+if TYPE_CHECKING:
+    from geo.package import DataPackage
+
+__all__ = [
+    "FONT_DIR",
+    "LayerSource",
+    "ReportMeta",
+    "report_meta_from_package",
+    "render_snapshot_pdf",
+    "build_snapshot_pdf",
+]
+
+log = logging.getLogger(__name__)
+
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+"""Where DejaVu Sans (Bitstream Vera licence, shipped with matplotlib) is read from."""
+
+_FONT = "DejaVu"
+_LANGS = ("vi", "en")
+
+# key -> (Vietnamese, English)
+_T: dict[str, tuple[str, str]] = {
+    "title": ("Báo cáo nhanh hạ tầng số", "Digital infrastructure snapshot"),
+    "province": ("Tỉnh {name}", "{name} province"),
+    "made_on": ("Ngày lập báo cáo: {date}", "Report date: {date}"),
+    "dataset": ("Bộ dữ liệu: {name} (phiên bản {version})", "Data package: {name} (version {version})"),
+    "vintage": ("Ranh giới hành chính: {vintage}; khảo sát hộ: {survey}",
+                "Administrative boundaries: {vintage}; household survey: {survey}"),
+    "synthetic_head": ("LƯU Ý: DỮ LIỆU TỔNG HỢP", "NOTE: SYNTHETIC DATA"),
+    "synthetic_body": (
+        "Các lớp sau là dữ liệu tổng hợp (mô phỏng), không phải số liệu thật: {layers}. "
+        "Các con số dựa trên các lớp này chỉ có giá trị minh hoạ.",
+        "These layers are synthetic (generated), not real data: {layers}. "
+        "Figures based on them are illustrative only.",
+    ),
+    "no_synthetic": ("Tất cả các lớp dữ liệu là số liệu thật.", "Every data layer is real (observed) data."),
+    "kpis": ("Chỉ tiêu chính so với mục tiêu 2025", "Key indicators against the 2025 targets"),
+    "target": ("Mục tiêu: {value}", "Target: {value}"),
+    "no_target": ("Không có mục tiêu quốc gia", "No national target"),
+    "met": ("ĐẠT", "MET"),
+    "not_met": ("CHƯA ĐẠT", "NOT MET"),
+    "no_data": ("KHÔNG CÓ DỮ LIỆU", "NO DATA"),
+    "gap_share": ("còn thiếu {gap} điểm %", "{gap} percentage points to go"),
+    "gap_count": ("vượt mục tiêu {gap}", "{gap} above target"),
+    "of_total_hh": ("trên {total} hộ", "of {total} households"),
+    "of_total_adults": ("trên {total} người lớn được khảo sát", "of {total} adults surveyed"),
+    "of_total_survey_hh": ("trên {total} hộ được khảo sát", "of {total} households surveyed"),
+    "of_total_communes": ("trên {total} xã/phường/thị trấn", "of {total} communes"),
+    "of_total_hamlets": ("trên {total} ấp/khóm", "of {total} hamlets"),
+    "districts": ("Theo huyện/thị xã/thành phố", "By district"),
+    "chart_note": (
+        "Cột xanh: đạt mục tiêu; cột đỏ: chưa đạt; đường nét đứt: mục tiêu.",
+        "Blue bars meet the target, red bars do not; dashed line: target.",
+    ),
+    "map": ("Bản đồ: {indicator} theo xã và các ấp/khóm còn thiếu hụt",
+            "Map: {indicator} by commune and the under-served hamlets"),
+    "map_note": (
+        "Màu xã: {indicator} (xám: chưa có số liệu). Chấm: ấp/khóm có ít nhất một thiếu hụt, màu theo "
+        "thiếu hụt nặng nhất, kích thước theo số hộ.",
+        "Commune colour: {indicator} (grey: no data). Dots: hamlets with at least one gap, coloured by "
+        "their most severe gap, sized by households.",
+    ),
+    "top": ("{n} ấp/khóm ưu tiên hàng đầu", "Top {n} priority hamlets"),
+    "top_none": ("Không có ấp/khóm nào bị gắn cờ thiếu hụt.", "No hamlet is flagged as under-served."),
+    "col_rank": ("#", "#"),
+    "col_hamlet": ("Ấp/khóm", "Hamlet"),
+    "col_commune": ("Xã / Huyện", "Commune / district"),
+    "col_hh": ("Số hộ", "House-holds"),
+    "col_priority": ("Điểm ưu tiên", "Priority"),
+    "col_flags": ("Thiếu hụt", "Gaps"),
+    "col_explain": ("Giải thích", "Explanation"),
+    "thresholds": ("Ngưỡng và mục tiêu đã dùng", "Thresholds and targets used"),
+    "sources": ("Nguồn dữ liệu", "Sources"),
+    "col_layer": ("Lớp", "Layer"),
+    "col_kind": ("Loại", "Kind"),
+    "col_source": ("Nguồn", "Source"),
+    "col_licence": ("Giấy phép", "Licence"),
+    "real": ("thật", "real"),
+    "synthetic": ("TỔNG HỢP", "SYNTHETIC"),
+    "policy": (
+        "Mục tiêu: Quyết định 411/QĐ-TTg (2022) — 80 % người trưởng thành có điện thoại thông minh, 80 % hộ "
+        "gia đình có cáp quang đến năm 2025; Quyết định 749/QĐ-TTg (2020) — phổ cập 4G, cáp quang đến 100 % "
+        "xã. Số ấp/khóm và số hộ còn thiếu hụt: mục tiêu 0 là lựa chọn chính sách.",
+        "Targets: Decision 411/QĐ-TTg (2022) — 80% of adults with a smartphone and 80% of households with "
+        "fibre broadband by 2025; Decision 749/QĐ-TTg (2020) — universal 4G, fibre in 100% of communes. "
+        "Under-served hamlets and households: a target of 0 is a policy choice.",
+    ),
+    "page": ("Trang {n}/{total}", "Page {n}/{total}"),
+    "footer": ("PhuSong — báo cáo nhanh {province}", "PhuSong — {province} snapshot"),
+    "basis_national_target": ("mục tiêu quốc gia", "national target"),
+    "basis_province_average": ("trung bình của tỉnh", "province average"),
+    "basis_lower_of_both": ("thấp hơn trong hai giá trị", "lower of the two"),
+    "has_synthetic": ("Có dữ liệu tổng hợp — xem trang 1", "Includes synthetic data — see page 1"),
+}
+
+_LAYER_NAMES: dict[str, tuple[str, str]] = {
+    "communes": ("Ranh giới xã", "Commune boundaries"),
+    "hamlets": ("Ấp/khóm", "Hamlets"),
+    "towers": ("Trạm BTS (cell)", "Base stations (cells)"),
+    "fibre_nodes": ("Nút cáp quang", "Fibre nodes"),
+    "fibre_routes": ("Tuyến cáp quang", "Fibre routes"),
+    "roads": ("Đường giao thông", "Roads"),
+    "survey": ("Khảo sát hộ", "Household survey"),
+    "population": ("Mật độ dân số (raster)", "Population raster"),
+    "dem": ("Độ cao địa hình (DEM)", "Terrain (DEM)"),
+}
+
+_THRESHOLD_LABELS: dict[str, tuple[str, str]] = {
+    "weak_mobile": ("Sóng 4G yếu: tỷ lệ hộ có sóng 4G tốt dưới", "Weak 4G: share of households with good 4G below"),
+    "no_mobile": ("Không có sóng: tỷ lệ hộ không có 4G trên", "No signal: share of households without 4G above"),
+    "good_rsrp": ("Sóng 4G tốt: RSRP từ", "Good 4G: RSRP at least"),
+    "drop": ("Trong tầm cáp quang (theo đường): tối đa", "Within fibre drop reach (by road): up to"),
+    "extendable": ("Có thể kéo cáp: tối đa", "Extendable: up to"),
+    "ftth": ("Ít dùng cáp quang: tỷ lệ hộ dưới", "Low FTTH take-up: share of households below"),
+    "smartphone": ("Ít điện thoại thông minh: tỷ lệ người lớn dưới", "Few smartphones: share of adults below"),
+    "basis": ("Cách chọn ngưỡng FTTH/điện thoại", "Basis of the FTTH/smartphone thresholds"),
+}
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """Provenance of one data layer, as shown in the report.
+
+    Parameters
+    ----------
+    key
+        Layer key (``communes``, ``hamlets``, ``towers``, ...).
+    synthetic
+        True when generated rather than observed.
+    source, licence
+        Who made it and under which licence.
+    """
+
+    key: str
+    synthetic: bool
+    source: str
+    licence: str
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    """What the report says about the data (from ``dataset.toml``).
+
+    Parameters
+    ----------
+    province_name
+        E.g. ``"Trà Vinh"``.
+    dataset_name
+        Name of the data package.
+    boundary_vintage
+        Vintage of the administrative boundaries (e.g. ``"2009 layout"``).
+    version
+        Data version (content hash, shortened in the report).
+    layers
+        One :class:`LayerSource` per layer.
+    survey_dates
+        ISO dates (first, last) of the survey rows; ("", "") when unknown.
+    """
+
+    province_name: str
+    dataset_name: str
+    boundary_vintage: str
+    version: str
+    layers: tuple[LayerSource, ...] = field(default_factory=tuple)
+    survey_dates: tuple[str, str] = ("", "")
+
+    @property
+    def synthetic_layers(self) -> tuple[str, ...]:
+        """Keys of the synthetic layers."""
+        return tuple(layer.key for layer in self.layers if layer.synthetic)
+
+
+def _tr(key: str, lang: str, **fields: object) -> str:
+    vi, en = _T[key]
+    text = en if lang == "en" else vi
+    return text.format(**fields) if fields else text
+
+
+def _nfc(text: object) -> str:
+    """NFC text (precomposed Vietnamese letters; the font has them all)."""
+    return unicodedata.normalize("NFC", "" if text is None else str(text))
+
+
+def _layer_name(key: str, lang: str) -> str:
+    vi, en = _LAYER_NAMES.get(key, (key, key))
+    return en if lang == "en" else vi
+
+
+def _survey_dates(survey: pd.DataFrame | None) -> tuple[str, str]:
+    if survey is None or "survey_date" not in survey or survey.empty:
+        return ("", "")
+    dates = survey["survey_date"].astype("string").dropna().str.slice(0, 10)
+    dates = dates[dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}")]
+    return (str(dates.min()), str(dates.max())) if len(dates) else ("", "")
+
+
+def report_meta_from_package(pkg: DataPackage) -> ReportMeta:
+    """:class:`ReportMeta` from a loaded data package (``pkg.meta`` is the parsed dataset.toml)."""
+    meta = pkg.meta
+    layers = tuple(
+        LayerSource(key=key, synthetic=bool(layer.synthetic), source=str(layer.source),
+                    licence=str(layer.licence))
+        for key, layer in meta.layers.items()
+    )
+    return ReportMeta(
+        province_name=str(meta.province_name), dataset_name=str(meta.name),
+        boundary_vintage=str(meta.boundary_vintage), version=str(pkg.version), layers=layers,
+        survey_dates=_survey_dates(pkg.survey),
+    )
+
+
+class _SnapshotPDF(FPDF):
+    """A4 portrait with the DejaVu fonts and a footer line with page numbers."""
+
+    def __init__(self, *, lang: str, province: str, synthetic: bool) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.lang = lang
+        self.province = province
+        self.synthetic = synthetic
+        self.add_font(_FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
+        self.add_font(_FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+        self.set_margins(14, 14, 14)
+        self.set_auto_page_break(auto=True, margin=16)
+        self.alias_nb_pages("{nb}")
+
+    def footer(self) -> None:
+        self.set_y(-11)
+        self.set_font(_FONT, "", 7)
+        self.set_text_color(110, 110, 110)
+        self.cell(0, 5, _tr("footer", self.lang, province=self.province), align="L")
+        if self.synthetic:
+            self.set_x(self.l_margin)
+            self.set_text_color(200, 110, 0)
+            self.cell(0, 5, _tr("has_synthetic", self.lang), align="C")
+            self.set_text_color(110, 110, 110)
+        self.set_x(self.l_margin)
+        self.cell(0, 5, _tr("page", self.lang, n=self.page_no(), total="{nb}"), align="R")
+        self.set_text_color(0, 0, 0)
+
+
+def _heading(pdf: _SnapshotPDF, text: str) -> None:
+    pdf.ln(2)
+    pdf.set_font(_FONT, "B", 11)
+    pdf.set_text_color(20, 60, 120)
+    pdf.cell(0, 7, _nfc(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0, 0, 0)
+
+
+def _title_block(pdf: _SnapshotPDF, meta: ReportMeta, *, lang: str, today: dt.date) -> None:
+    pdf.set_font(_FONT, "B", 17)
+    pdf.cell(0, 9, _nfc(_tr("title", lang)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(_FONT, "B", 13)
+    pdf.cell(0, 7, _nfc(_tr("province", lang, name=meta.province_name)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(_FONT, "", 9)
+    pdf.cell(0, 5, _tr("made_on", lang, date=format_date(today, lang)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 4.5, _nfc(_tr("dataset", lang, name=meta.dataset_name, version=meta.version[:12] or "—")),
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    first, last = meta.survey_dates
+    survey = "—" if not first else format_date(first, lang)
+    if last and last != first:
+        survey += " – " + format_date(last, lang)
+    pdf.multi_cell(0, 4.5, _nfc(_tr("vintage", lang, vintage=meta.boundary_vintage, survey=survey)),
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _synthetic_box(pdf, meta, lang=lang)
+
+
+def _synthetic_box(pdf: _SnapshotPDF, meta: ReportMeta, *, lang: str) -> None:
+    pdf.ln(1.5)
+    synthetic = meta.synthetic_layers
+    if not synthetic:
+        pdf.set_font(_FONT, "", 8.5)
+        pdf.multi_cell(0, 4.5, _tr("no_synthetic", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        return
+    names = ", ".join(_layer_name(k, lang) for k in synthetic)
+    pdf.set_fill_color(255, 236, 179)
+    pdf.set_draw_color(230, 150, 0)
+    pdf.set_font(_FONT, "B", 9)
+    pdf.cell(0, 5.5, " " + _tr("synthetic_head", lang), border="LTR", fill=True,
+             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(_FONT, "", 8.5)
+    pdf.multi_cell(0, 4.5, _nfc(_tr("synthetic_body", lang, layers=names)), border="LBR", fill=True,
+                   padding=(0.5, 1.5, 1.5, 1.5), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_draw_color(0, 0, 0)
+
+
+def _format_value(kpi: Kpi, lang: str) -> str:
+    if not math.isfinite(kpi.value):
+        return "—"
+    return format_percent(kpi.value, lang, decimals=1) if kpi.is_share else format_number(kpi.value, lang)
+
+
+def _target_text(kpi: Kpi, lang: str) -> str:
+    if kpi.target is None:
+        return _tr("no_target", lang)
+    value = format_percent(kpi.target, lang, decimals=0) if kpi.is_share else format_number(kpi.target, lang)
+    return _tr("target", lang, value=value)
+
+
+def _status_text(kpi: Kpi, lang: str) -> tuple[str, str, tuple[int, int, int]]:
+    """(status word, gap detail, RGB colour) of a KPI card."""
+    status = kpi.status
+    if status is KpiStatus.MET:
+        return _tr("met", lang), "", (26, 127, 55)
+    if status is KpiStatus.NO_DATA:
+        return _tr("no_data", lang), "", (110, 110, 110)
+    if status is KpiStatus.NO_TARGET:
+        return "", "", (110, 110, 110)
+    gap = kpi.gap or 0.0
+    detail = (_tr("gap_share", lang, gap=format_number(100.0 * gap, lang, decimals=1)) if kpi.is_share
+              else _tr("gap_count", lang, gap=format_number(gap, lang)))
+    return _tr("not_met", lang), detail, (200, 30, 30)
+
+
+_BASIS_KEY: dict[KpiKey, str] = {
+    KpiKey.GOOD_4G: "of_total_hh", KpiKey.FTTH: "of_total_survey_hh", KpiKey.SMARTPHONE: "of_total_adults",
+    KpiKey.INTERNET: "of_total_adults", KpiKey.COMMUNES_FIBRE: "of_total_communes",
+    KpiKey.UNDERSERVED_HAMLETS: "of_total_hamlets", KpiKey.HOUSEHOLDS_AFFECTED: "of_total_hh",
+}
+
+
+def _kpi_card(pdf: _SnapshotPDF, kpi: Kpi, *, x: float, y: float, w: float, h: float, lang: str) -> None:
+    status, detail, colour = _status_text(kpi, lang)
+    pdf.set_fill_color(246, 248, 251)
+    pdf.set_draw_color(*colour)
+    pdf.set_line_width(0.6)
+    pdf.rect(x, y, w, h, style="DF")
+    pdf.set_line_width(0.2)
+    pdf.set_xy(x + 2, y + 1.5)
+    pdf.set_font(_FONT, "", 7.5)
+    pdf.multi_cell(w - 4, 3.4, _nfc(kpi_label(kpi.key, lang)), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    total = format_number(kpi.denominator, lang) if math.isfinite(kpi.denominator) else "—"
+    lines = (
+        (9.0, 7.0, "B", 15.0, (0, 0, 0), _format_value(kpi, lang)),
+        (16.5, 3.2, "", 6.5, (90, 90, 90), _tr(_BASIS_KEY[kpi.key], lang, total=total)),
+        (20.0, 3.6, "", 7.5, (0, 0, 0), _target_text(kpi, lang)),
+        (23.8, 3.6, "B", 7.5, colour, status),
+        (27.2, 3.4, "", 6.8, colour, detail),
+    )
+    for dy, height, style, size, rgb, text in lines:
+        pdf.set_xy(x + 2, y + dy)
+        pdf.set_font(_FONT, style, size)
+        pdf.set_text_color(*rgb)
+        pdf.cell(w - 4, height, _nfc(text))
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_draw_color(0, 0, 0)
+
+
+def _kpi_cards(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
+    _heading(pdf, _tr("kpis", lang))
+    per_row, gap_mm, h = 4, 2.5, 32.0
+    w = (pdf.epw - gap_mm * (per_row - 1)) / per_row
+    y0 = pdf.get_y() + 1
+    for i, kpi in enumerate(snapshot.kpis):
+        row, col = divmod(i, per_row)
+        _kpi_card(pdf, kpi, x=pdf.l_margin + col * (w + gap_mm), y=y0 + row * (h + gap_mm), w=w, h=h, lang=lang)
+    rows = (len(snapshot.kpis) + per_row - 1) // per_row
+    pdf.set_xy(pdf.l_margin, y0 + rows * (h + gap_mm))
+    pdf.set_font(_FONT, "", 7)
+    pdf.set_text_color(90, 90, 90)
+    pdf.multi_cell(0, 3.5, _nfc(_tr("policy", lang)), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0, 0, 0)
+
+
+def _image(pdf: _SnapshotPDF, png: bytes, *, width_mm: float, aspect: float) -> None:
+    """Place a PNG at full text width (or ``width_mm``), breaking the page first if it does not fit."""
+    height_mm = width_mm * aspect
+    if pdf.get_y() + height_mm > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    x = pdf.l_margin + (pdf.epw - width_mm) / 2
+    pdf.image(io.BytesIO(png), x=x, y=pdf.get_y(), w=width_mm, h=height_mm)
+    pdf.set_y(pdf.get_y() + height_mm + 1)
+
+
+def _png_aspect(png: bytes) -> float:
+    """Height / width of a PNG (from its IHDR chunk)."""
+    width = int.from_bytes(png[16:20], "big")
+    height = int.from_bytes(png[20:24], "big")
+    return height / width
+
+
+def _charts(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
+    _heading(pdf, _tr("districts", lang))
+    share_png = district_share_chart_png(snapshot.districts, targets=snapshot.targets, lang=lang)
+    _image(pdf, share_png, width_mm=pdf.epw, aspect=_png_aspect(share_png))
+    pdf.set_font(_FONT, "", 7)
+    pdf.multi_cell(0, 3.5, _nfc(_tr("chart_note", lang)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(1)
+    under_png = district_underserved_chart_png(snapshot.districts, lang=lang)
+    _image(pdf, under_png, width_mm=pdf.epw, aspect=_png_aspect(under_png))
+
+
+def _map(pdf: _SnapshotPDF, snapshot: KpiSnapshot, communes: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame, *,
+         indicator: KpiKey, lang: str) -> None:
+    label = kpi_label(indicator, lang)
+    _heading(pdf, _tr("map", lang, indicator=label.lower() if lang == "en" else label))
+    values = snapshot.communes.set_index("commune_id")[indicator.value]
+    png = province_map_png(communes, values=values, value_label=label, hamlets=gaps, lang=lang,
+                           target=snapshot.targets.target_for(indicator))
+    width = min(pdf.epw, 165.0)
+    _image(pdf, png, width_mm=width, aspect=_png_aspect(png))
+    pdf.set_font(_FONT, "", 7)
+    pdf.multi_cell(0, 3.5, _nfc(_tr("map_note", lang, indicator=label)), new_x=XPos.LMARGIN,
+                   new_y=YPos.NEXT)
+
+
+def _flag_labels(flags: object, lang: str) -> str:
+    out = []
+    for token in str(flags or "").split(";"):
+        token = token.strip()
+        if token in GapFlag.__members__.values():
+            info = FLAG_INFO[GapFlag(token)]
+            out.append(info.label_en if lang == "en" else info.label_vi)
+    return "; ".join(out)
+
+
+def _top_hamlets(gaps: pd.DataFrame, communes: pd.DataFrame, *, top_n: int) -> pd.DataFrame:
+    flagged = gaps[gaps["flags"].astype("string").fillna("").str.strip() != ""]
+    if "priority_score" in flagged:
+        flagged = flagged.sort_values("priority_score", ascending=False, kind="stable")
+    top = pd.DataFrame(flagged.drop(columns="geometry", errors="ignore")).head(top_n).copy()
+    names = communes.set_index(communes["commune_id"].astype(str))
+    for col in ("commune_name", "district_name"):
+        if col not in top and col in names:
+            top[col] = top["commune_id"].astype(str).map(names[col])
+    return top
+
+
+def _table_rows(top: pd.DataFrame, *, lang: str) -> list[list[str]]:
+    explain_col = "explanation_en" if lang == "en" else "explanation_vi"
+    rows = []
+    for rank, (_, row) in enumerate(top.iterrows(), start=1):
+        place = " / ".join(str(row.get(c, "") or "") for c in ("commune_name", "district_name")).strip(" /")
+        score = row.get("priority_score", float("nan"))
+        rows.append([
+            format_number(rank, lang), _nfc(row.get("hamlet_name", row.get("hamlet_id", ""))), _nfc(place),
+            format_number(float(row.get("households", float("nan"))), lang),
+            format_number(float(score), lang, decimals=0),
+            _nfc(_flag_labels(row.get("flags"), lang)), _nfc(row.get(explain_col, "")),
+        ])
+    return rows
+
+
+def _priority_table(pdf: _SnapshotPDF, gaps: pd.DataFrame, communes: pd.DataFrame, *, top_n: int,
+                    lang: str) -> None:
+    top = _top_hamlets(gaps, communes, top_n=top_n)
+    _heading(pdf, _tr("top", lang, n=format_number(len(top), lang)))
+    if top.empty:
+        pdf.set_font(_FONT, "", 9)
+        pdf.cell(0, 6, _tr("top_none", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        return
+    header = [_tr(k, lang) for k in ("col_rank", "col_hamlet", "col_commune", "col_hh", "col_priority",
+                                      "col_flags", "col_explain")]
+    pdf.set_font(_FONT, "", 6.8)
+    with pdf.table(col_widths=(5, 18, 26, 11, 12, 27, 63), line_height=3.3, padding=0.8,
+                   text_align=("RIGHT", "LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT", "LEFT"),
+                   headings_style=_headings_style(), repeat_headings=1) as table:
+        table.row(header)
+        for values in _table_rows(top, lang=lang):
+            table.row(values)
+
+
+def _headings_style() -> Any:
+    from fpdf.fonts import FontFace
+
+    return FontFace(family=_FONT, emphasis="BOLD", fill_color=(225, 232, 242), size_pt=7)
+
+
+def _share_text(value: float, lang: str) -> str:
+    return format_percent(value, lang, decimals=0)
+
+
+def _threshold_rows(params: GapParams, resolved: Mapping[str, Any], *, lang: str) -> list[tuple[str, str]]:
+    th, reach, sig = params.thresholds, params.reach, params.signal
+    ftth = float(resolved.get("ftth_min_share", th.ftth_min_share))
+    smart = float(resolved.get("smartphone_min_share", th.smartphone_min_share))
+    m = "m"
+    values = {
+        "weak_mobile": _share_text(th.weak_mobile_min_share_good_4g, lang),
+        "no_mobile": _share_text(th.no_mobile_max_share_no_4g, lang),
+        "good_rsrp": f"{format_number(sig.good_rsrp_dbm, lang)} dBm",
+        "drop": f"{format_number(reach.drop_reach_m, lang)} {m}",
+        "extendable": f"{format_number(reach.extendable_m, lang)} {m}",
+        "ftth": _share_text(ftth, lang),
+        "smartphone": _share_text(smart, lang),
+        "basis": _tr(f"basis_{th.basis}", lang),
+    }
+    return [(_THRESHOLD_LABELS[k][1 if lang == "en" else 0], v) for k, v in values.items()]
+
+
+def _two_col_table(pdf: _SnapshotPDF, rows: Sequence[Sequence[str]], *, widths: tuple[int, ...],
+                   header: Sequence[str] | None = None) -> None:
+    pdf.set_font(_FONT, "", 7.5)
+    with pdf.table(col_widths=widths, line_height=3.8, padding=0.8, first_row_as_headings=header is not None,
+                   headings_style=_headings_style()) as table:
+        if header is not None:
+            table.row(list(header))
+        for values in rows:
+            table.row([_nfc(v) for v in values])
+
+
+def _thresholds_and_sources(pdf: _SnapshotPDF, meta: ReportMeta, params: GapParams,
+                            resolved: Mapping[str, Any], *, lang: str) -> None:
+    _heading(pdf, _tr("thresholds", lang))
+    _two_col_table(pdf, _threshold_rows(params, resolved, lang=lang), widths=(3, 1))
+    _heading(pdf, _tr("sources", lang))
+    header = [_tr(k, lang) for k in ("col_layer", "col_kind", "col_source", "col_licence")]
+    rows = [[_layer_name(layer.key, lang), _tr("synthetic" if layer.synthetic else "real", lang),
+             layer.source, layer.licence] for layer in meta.layers]
+    _two_col_table(pdf, rows, widths=(18, 10, 54, 12), header=header)
+
+
+def _resolved_thresholds(gaps: pd.DataFrame) -> Mapping[str, Any]:
+    """Resolved FTTH/smartphone thresholds from the gap table's metadata, when it carries them."""
+    attrs = gaps.attrs.get("phusong", {}) if hasattr(gaps, "attrs") else {}
+    found = attrs.get("thresholds", {}) if isinstance(attrs, Mapping) else {}
+    out: dict[str, Any] = {}
+    for key in ("ftth_min_share", "smartphone_min_share"):
+        try:
+            out[key] = float(found[key])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in _LANGS:
+        raise ParameterError(f"unknown report language {lang!r}; use one of {', '.join(_LANGS)}")
+    return lang
+
+
+def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gpd.GeoDataFrame,
+                        gaps: gpd.GeoDataFrame, params: GapParams, lang: Lang | str = "vi", top_n: int = 15,
+                        map_indicator: KpiKey = KpiKey.FTTH, today: dt.date | None = None) -> bytes:
+    """Lay out the snapshot report from ready results (no analysis here).
+
+    Parameters
+    ----------
+    meta
+        Province, data vintage and layer provenance.
+    snapshot
+        :func:`analysis.kpi.compute_kpis` result.
+    communes
+        Commune polygons (EPSG:4326) with ``commune_id`` (and names).
+    gaps
+        :func:`analysis.gaps.compute_gaps` result (EPSG:4326).
+    params
+        The gap parameters used (their thresholds are printed).
+    lang
+        ``"vi"`` (default) or ``"en"``.
+    top_n
+        Number of priority hamlets listed.
+    map_indicator
+        Share KPI the commune choropleth shows.
+    today
+        Report date (default: today's date).
+
+    Returns
+    -------
+    bytes
+        The PDF.
+
+    Raises
+    ------
+    ParameterError
+        Unknown language, ``top_n`` < 1 or a count KPI as the map indicator.
+    SchemaError
+        If ``gaps`` lacks ``flags``.
+    """
+    lang = _check_lang(str(lang))
+    if top_n < 1:
+        raise ParameterError(f"top_n must be at least 1, got {top_n}")
+    if map_indicator in (KpiKey.UNDERSERVED_HAMLETS, KpiKey.HOUSEHOLDS_AFFECTED):
+        raise ParameterError(f"map_indicator must be a share KPI, got {map_indicator.value!r}")
+    if "flags" not in gaps:
+        raise SchemaError("gap table lacks column flags")
+    today = today or dt.date.today()
+    pdf = _SnapshotPDF(lang=lang, province=_nfc(meta.province_name), synthetic=bool(meta.synthetic_layers))
+    pdf.set_title(_nfc(f"{_tr('title', lang)} — {meta.province_name}"))
+    pdf.set_author("PhuSong")
+    pdf.set_lang(lang)
+    pdf.set_creation_date(dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC))
+    pdf.add_page()
+    _title_block(pdf, meta, lang=lang, today=today)
+    _kpi_cards(pdf, snapshot, lang=lang)
+    _charts(pdf, snapshot, lang=lang)
+    pdf.add_page()
+    _map(pdf, snapshot, communes, gaps, indicator=map_indicator, lang=lang)
+    pdf.add_page()
+    _priority_table(pdf, gaps, communes, top_n=top_n, lang=lang)
+    _thresholds_and_sources(pdf, meta, params, _resolved_thresholds(gaps), lang=lang)
+    return bytes(pdf.output())
+
+
+def build_snapshot_pdf(pkg: DataPackage, *, lang: Lang | str = "vi", params: GapParams | None = None,
+                       gaps: gpd.GeoDataFrame | None = None, targets: KpiTargets | None = None,
+                       top_n: int = 15, today: dt.date | None = None) -> bytes:
+    """The leadership snapshot of one data package as an A4 PDF.
+
+    Parameters
+    ----------
+    pkg
+        Loaded data package (:func:`geo.package.load_package`).
+    lang
+        ``"vi"`` (default) or ``"en"``.
+    params
+        Gap parameters (default :func:`analysis.params.default_gap_params`).
+    gaps
+        A gap table already computed with ``params`` (the app passes its cached one); ``None`` =
+        compute it here.
+    targets
+        KPI targets (default: from ``params`` via :func:`analysis.kpi.targets_from_gap_params`).
+    top_n
+        Number of priority hamlets listed.
+    today
+        Report date (default: today).
+
+    Returns
+    -------
+    bytes
+        The PDF.
+    """
+    lang = _check_lang(str(lang))
+    params = params or default_gap_params()
+    if gaps is None:
+        log.info("computing gaps for the snapshot report")
+        gaps = gap_analysis.compute_gaps(pkg, params)
+    targets = targets or targets_from_gap_params(params)
+    snapshot = compute_kpis(gaps, communes=pkg.communes, survey=pkg.survey, targets=targets)
+    return render_snapshot_pdf(meta=report_meta_from_package(pkg), snapshot=snapshot, communes=pkg.communes,
+                               gaps=gaps, params=params, lang=lang, top_n=top_n, today=today)
