@@ -50,6 +50,10 @@ class DataNotFoundError(PhuSongError, FileNotFoundError):
     """A required file or layer is missing."""
 
 
+class UnreadableFileError(PhuSongError, ValueError):
+    """A file exists but cannot be read: not the format its name says, truncated, wrong encoding."""
+
+
 class SchemaError(PhuSongError, ValueError):
     """A table lacks required columns or holds values of the wrong kind."""
 
