@@ -32,21 +32,35 @@ Priority = Σ over flags of (households affected × severity); see :data:`FLAG_I
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
+from analysis.fibre import ReachResult, compute_reach, point_xy_m
+from analysis.linkbudget import reference_power_dbm
 from analysis.params import GapParams, StandInSignalParams
+from analysis.propagation import ENV_SUBURBAN, path_loss_db
+from analysis.roadgraph import build_road_graph
+from geo.errors import SchemaError
+from geo.names import normalize_name
 
 if TYPE_CHECKING:
     import pyproj
 
     from geo.package import DataPackage
 
+log = logging.getLogger(__name__)
+
 __all__ = [
+    "ACTOR_LABELS",
+    "gap_metadata",
     "GapFlag",
     "Actor",
     "FlagInfo",
@@ -163,8 +177,26 @@ class ResolvedThresholds:
     province_smartphone_share: float
 
     def as_metadata(self) -> dict[str, str]:
-        """Flat ``{name: text}`` for export metadata."""
-        raise NotImplementedError
+        """Flat ``{name: text}`` for export metadata (prefixed ``threshold_``)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f"threshold_{f.name}"] = value if isinstance(value, str) else _num_text(value)
+        return out
+
+
+def _num_text(value: float) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# survey indicators
+
+_SURVEY_COUNTS = ("households", "households_ftth", "adults", "adults_with_smartphone")
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.fillna("").astype(str).str.strip()
 
 
 def hamlet_survey_indicators(hamlets: pd.DataFrame, survey: pd.DataFrame) -> pd.DataFrame:
@@ -178,15 +210,69 @@ def hamlet_survey_indicators(hamlets: pd.DataFrame, survey: pd.DataFrame) -> pd.
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``hamlet_id``: ``survey_households``, ``households_ftth``, ``adults``,
-        ``adults_with_smartphone``, ``ftth_share``, ``smartphone_share`` (0–1, NaN without data),
-        ``survey_level`` (``hamlet`` / ``commune`` / ``none``), ``survey_date`` (str).
+        Indexed by ``hamlet_id``: ``survey_row`` (row position in ``survey``, -1 none),
+        ``survey_households``, ``households_ftth``, ``adults``, ``adults_with_smartphone``,
+        ``ftth_share``, ``smartphone_share`` (0–1, NaN without data), ``survey_level``
+        (``hamlet`` / ``commune`` / ``none``), ``survey_date`` (str).
+
+    Raises
+    ------
+    SchemaError
+        A count column is missing from the survey.
     """
-    raise NotImplementedError
+    missing = [c for c in _SURVEY_COUNTS if c not in survey.columns]
+    if missing:
+        raise SchemaError(f"survey/hamlet_survey.csv lacks column(s) {', '.join(missing)}")
+    sv = survey.reset_index(drop=True).copy()
+    sv["_row"] = np.arange(len(sv))
+    for col in ("hamlet_id", "commune_id", "hamlet_name", "survey_date"):
+        sv[col] = _text(sv[col]) if col in sv else ""
+    hid = _text(hamlets["hamlet_id"])
+    cid = _text(hamlets["commune_id"]) if "commune_id" in hamlets else pd.Series("", index=hamlets.index)
+    by_name = {(c, normalize_name(n)): h for h, c, n in zip(hid, cid, _text(hamlets["hamlet_name"]),
+                                                            strict=True)}
+    named = (sv["hamlet_id"] == "") & (sv["hamlet_name"] != "")
+    sv.loc[named, "hamlet_id"] = [by_name.get((c, normalize_name(n)), "")
+                                  for c, n in zip(sv.loc[named, "commune_id"], sv.loc[named, "hamlet_name"],
+                                                  strict=True)]
+    unmatched = named & (sv["hamlet_id"] == "")
+    if unmatched.any():
+        log.warning("survey: %d row(s) name a hamlet not in the hamlets layer (rows %s)",
+                    int(unmatched.sum()), ", ".join(str(r + 2) for r in sv.index[unmatched][:10]))
+    sv["_named"] = named
+    sv = sv.sort_values(["survey_date", "_row"], kind="stable")
+    hamlet_rows = sv[sv["hamlet_id"] != ""].drop_duplicates("hamlet_id", keep="last").set_index("hamlet_id")
+    commune_rows = sv[(sv["hamlet_id"] == "") & ~sv["_named"] & (sv["commune_id"] != "")]
+    commune_rows = commune_rows.drop_duplicates("commune_id", keep="last").set_index("commune_id")
+    own = hid.isin(hamlet_rows.index).to_numpy()
+    fallback = ~own & cid.isin(commune_rows.index).to_numpy()
+    rows = np.full(len(hid), -1)
+    rows[own] = hamlet_rows.loc[hid[own], "_row"].to_numpy()
+    rows[fallback] = commune_rows.loc[cid[fallback], "_row"].to_numpy()
+    out = pd.DataFrame({"survey_row": rows}, index=pd.Index(hid.to_numpy(), name="hamlet_id"))
+    base = survey.reset_index(drop=True)
+    for col in _SURVEY_COUNTS:
+        vals = pd.to_numeric(base[col], errors="coerce").to_numpy(dtype=float)
+        out["survey_households" if col == "households" else col] = np.where(rows >= 0, vals[rows], np.nan)
+    out["ftth_share"] = _ratio(out["households_ftth"], out["survey_households"])
+    out["smartphone_share"] = _ratio(out["adults_with_smartphone"], out["adults"])
+    out["survey_level"] = np.where(own, "hamlet", np.where(fallback, "commune", "none"))
+    dates = sv.set_index("_row")["survey_date"]
+    out["survey_date"] = [dates.get(r, "") if r >= 0 else "" for r in rows]
+    return out
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = num.to_numpy(dtype=float) / den.to_numpy(dtype=float)
+    return pd.Series(np.where(np.isfinite(r), r, np.nan), index=num.index)
 
 
 def resolve_thresholds(indicators: pd.DataFrame, params: GapParams) -> ResolvedThresholds:
     """Apply the threshold basis (national target / province average / lower of both).
+
+    The province averages are ratios of sums over the distinct survey rows in use
+    (``Σ households_ftth / Σ households``, ``Σ adults_with_smartphone / Σ adults``).
 
     Parameters
     ----------
@@ -195,7 +281,55 @@ def resolve_thresholds(indicators: pd.DataFrame, params: GapParams) -> ResolvedT
     params
         Gap parameters.
     """
-    raise NotImplementedError
+    used = indicators[indicators["survey_row"] >= 0].drop_duplicates("survey_row")
+    prov_ftth = _share_of_sums(used["households_ftth"], used["survey_households"])
+    prov_phone = _share_of_sums(used["adults_with_smartphone"], used["adults"])
+    t = params.thresholds
+    ftth = _by_basis(t.ftth_min_share, prov_ftth, t.basis)
+    phone = _by_basis(t.smartphone_min_share, prov_phone, t.basis)
+    return ResolvedThresholds(
+        no_mobile_max_share_no_4g=t.no_mobile_max_share_no_4g,
+        weak_mobile_min_share_good_4g=t.weak_mobile_min_share_good_4g,
+        no_fibre_drop_reach_m=params.reach.drop_reach_m, extendable_m=params.reach.extendable_m,
+        ftth_min_share=ftth, smartphone_min_share=phone, basis=t.basis,
+        province_ftth_share=prov_ftth, province_smartphone_share=prov_phone)
+
+
+def _share_of_sums(num: pd.Series, den: pd.Series) -> float:
+    d = float(np.nansum(den.to_numpy(dtype=float)))
+    return float(np.nansum(num.to_numpy(dtype=float))) / d if d > 0 else float("nan")
+
+
+def _by_basis(target: float, province: float, basis: str) -> float:
+    if basis == "national_target" or np.isnan(province):
+        if basis != "national_target":
+            log.warning("no survey data for a province average; using the national target %.2f", target)
+        return float(target)
+    if basis == "province_average":
+        return float(province)
+    return float(min(target, province))
+
+
+# ---------------------------------------------------------------------------------------------
+# stand-in signal (until / unless the coverage engine's statistics are supplied)
+
+
+def _sample_points(xy: np.ndarray, radius_m: float) -> np.ndarray:
+    """(k, 9, 2): each point and 8 points on a ring of ``radius_m``."""
+    ang = np.deg2rad(np.arange(0, 360, 45))
+    ring = np.stack([np.cos(ang), np.sin(ang)], axis=1) * radius_m
+    offsets = np.concatenate([np.zeros((1, 2)), ring])
+    return xy[:, None, :] + offsets[None, :, :]
+
+
+def _active_4g(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    need = ("operator", "status", "technology", "band_mhz", "height_m")
+    missing = [c for c in need if c not in cells.columns]
+    if missing:
+        raise SchemaError(f"towers/sites.csv lacks column(s) {', '.join(missing)}")
+    status = _text(cells["status"]).str.lower()
+    tech = _text(cells["technology"]).str.upper()
+    return cells[(status == "active") & (tech == "4G")]
 
 
 def standin_hamlet_signal(hamlets: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
@@ -203,10 +337,11 @@ def standin_hamlet_signal(hamlets: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
                           params: StandInSignalParams | None = None) -> pd.DataFrame:
     """STAND-IN signal statistics, used only when the coverage engine's are not supplied.
 
-    Omni antennas, Okumura–Hata (≤ 1500 MHz) or COST-231 Hata (1500–2000 MHz; above 2000 MHz
-    extrapolated) with the suburban correction, outdoor, no terrain; RSRP per resource element
-    = EIRP − 10·log10(12 × PRBs) − path loss. Each hamlet is sampled at its point and a ring of
-    8 points at ``hamlet_radius_m``; the shares are the fractions of these 9 samples.
+    Omni antennas, Okumura–Hata (≤ 1500 MHz) or COST-231 Hata (1500–2000 MHz; TR 38.901 RMa
+    above, as chosen by :func:`analysis.propagation.model_for_band`) with the suburban
+    correction, outdoor, no terrain; RSRP per resource element = EIRP − 10·log10(subcarriers) −
+    path loss. Each hamlet is sampled at its point and a ring of 8 points at ``hamlet_radius_m``;
+    the shares are the fractions of these 9 samples.
 
     Parameters
     ----------
@@ -222,9 +357,126 @@ def standin_hamlet_signal(hamlets: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
     Returns
     -------
     pandas.DataFrame
-        The signal interface (:data:`SIGNAL_COLUMNS`) indexed by ``hamlet_id``.
+        The signal interface (:data:`SIGNAL_COLUMNS`) indexed by ``hamlet_id``, plus
+        ``signal_source = "standin_hata_omni"``.
     """
-    raise NotImplementedError
+    params = params or StandInSignalParams()
+    ids = pd.Index(_text(hamlets["hamlet_id"]).to_numpy(), name="hamlet_id")
+    samples = _sample_points(point_xy_m(hamlets, metric_crs), params.hamlet_radius_m)
+    flat = samples.reshape(-1, 2)
+    lte = _active_4g(cells)
+    ops = sorted(set(_text(lte["operator"])))
+    best = np.full((len(ops), len(flat)), -np.inf)
+    if len(lte):
+        cxy = point_xy_m(lte, metric_crs)
+        eirp = pd.to_numeric(lte.get("eirp_dbm"), errors="coerce") if "eirp_dbm" in lte else None
+        bw = pd.to_numeric(lte.get("bandwidth_mhz"), errors="coerce") if "bandwidth_mhz" in lte else None
+        for i, (op, band, h_m, x, y, e, b) in enumerate(zip(
+                _text(lte["operator"]), pd.to_numeric(lte["band_mhz"], errors="coerce"),
+                pd.to_numeric(lte["height_m"], errors="coerce"), cxy[:, 0], cxy[:, 1],
+                eirp if eirp is not None else [np.nan] * len(lte),
+                bw if bw is not None else [np.nan] * len(lte), strict=True)):
+            del i
+            if not (np.isfinite(band) and np.isfinite(h_m)):
+                continue
+            d_km = np.maximum(np.hypot(flat[:, 0] - x, flat[:, 1] - y) / 1000.0, 0.02)
+            loss = path_loss_db(d_km, float(band), max(float(h_m), 1.0), params.mobile_height_m,
+                                ENV_SUBURBAN, strict=False)
+            ref = reference_power_dbm(e if np.isfinite(e) else params.eirp_dbm, "4G",
+                                      b if np.isfinite(b) else params.bandwidth_mhz)
+            k = ops.index(op)
+            best[k] = np.maximum(best[k], float(ref) - loss)
+    per_op = best.reshape(len(ops), len(ids), samples.shape[1])
+    overall = per_op.max(axis=0) if ops else np.full((len(ids), samples.shape[1]), -np.inf)
+    good_any = (per_op >= params.good_rsrp_dbm).any(axis=2) if ops else np.zeros((0, len(ids)), bool)
+    return pd.DataFrame({
+        "share_hh_good_4g": (overall >= params.good_rsrp_dbm).mean(axis=1),
+        "share_hh_no_4g": (overall < params.usable_rsrp_dbm).mean(axis=1),
+        "good_4g_operators": [";".join(o for o, g in zip(ops, good_any[:, j], strict=True) if g)
+                              for j in range(len(ids))],
+        "signal_source": "standin_hata_omni",
+    }, index=ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# flags
+
+
+def _fmt_pct(share: float) -> str:
+    return f"{round(100 * share):d}%"
+
+
+def _fmt_km(distance_m: float, *, vi: bool) -> str:
+    text = f"{distance_m / 1000:.1f}"
+    return text.replace(".", ",") if vi else text
+
+
+def _flag_values(frame: pd.DataFrame, th: ResolvedThresholds) -> dict[GapFlag, tuple[pd.Series, float, pd.Series]]:
+    """(value, threshold, fires) per flag."""
+    no4g = frame["share_hh_no_4g"]
+    good = frame["share_hh_good_4g"]
+    dist = frame["fibre_distance_m"]
+    ftth = frame["ftth_share"]
+    phone = frame["smartphone_share"]
+    no_mobile = no4g > th.no_mobile_max_share_no_4g
+    drop = frame["fibre_reach_class"] == "drop"
+    return {
+        GapFlag.NO_MOBILE_COVERAGE: (no4g, th.no_mobile_max_share_no_4g, no_mobile),
+        GapFlag.WEAK_MOBILE_COVERAGE: (good, th.weak_mobile_min_share_good_4g,
+                                       (good < th.weak_mobile_min_share_good_4g) & ~no_mobile),
+        GapFlag.NO_FIBRE_REACH: (dist, th.no_fibre_drop_reach_m, ~drop),
+        GapFlag.LOW_FTTH_TAKEUP: (ftth, th.ftth_min_share, drop & (ftth < th.ftth_min_share)),
+        GapFlag.LOW_SMARTPHONE: (phone, th.smartphone_min_share, phone < th.smartphone_min_share),
+    }
+
+
+def _affected(flag: GapFlag, frame: pd.DataFrame, value: pd.Series, threshold: float,
+              params: GapParams) -> tuple[pd.Series, pd.Series]:
+    """(households affected, severity) of one flag where it fires."""
+    hh = frame["households"].astype(float)
+    sev = params.severity
+    if flag is GapFlag.NO_MOBILE_COVERAGE:
+        return hh * value, pd.Series(sev.no_mobile, index=frame.index)
+    if flag is GapFlag.WEAK_MOBILE_COVERAGE:
+        return hh * (1.0 - value), pd.Series(sev.weak_mobile, index=frame.index)
+    if flag is GapFlag.NO_FIBRE_REACH:
+        out = frame["fibre_reach_class"] == "out_of_reach"
+        return hh, pd.Series(np.where(out, sev.no_fibre_out_of_reach, sev.no_fibre_extendable), index=frame.index)
+    weight = sev.low_ftth if flag is GapFlag.LOW_FTTH_TAKEUP else sev.low_smartphone
+    return hh * (threshold - value), pd.Series(weight, index=frame.index)
+
+
+def _join_inputs(hamlets: gpd.GeoDataFrame, signal: pd.DataFrame, reach: pd.DataFrame,
+                 indicators: pd.DataFrame) -> gpd.GeoDataFrame:
+    missing = [c for c in SIGNAL_COLUMNS[:2] if c not in signal.columns]
+    if missing:
+        raise SchemaError(f"signal statistics lack column(s) {', '.join(missing)}; expected {SIGNAL_COLUMNS}")
+    base = hamlets.copy()
+    base["hamlet_id"] = _text(base["hamlet_id"])
+    base["households"] = pd.to_numeric(base["households"], errors="coerce").fillna(0).astype(int)
+    for col in ("commune_name", "district_name"):
+        if col not in base:
+            base[col] = ""
+    if "population" not in base:
+        base["population"] = 0
+    keys = pd.Index(base["hamlet_id"])
+    sig = signal.reindex(keys)
+    base["share_hh_good_4g"] = sig["share_hh_good_4g"].to_numpy(dtype=float)
+    base["share_hh_no_4g"] = sig["share_hh_no_4g"].to_numpy(dtype=float)
+    ops = sig["good_4g_operators"] if "good_4g_operators" in sig else pd.Series("", index=keys)
+    base["good_4g_operators"] = ops.fillna("").astype(str).to_numpy()
+    src = sig["signal_source"] if "signal_source" in sig else pd.Series("coverage_engine", index=keys)
+    base["signal_source"] = np.where(sig["share_hh_good_4g"].isna(), "none", src.fillna("none").astype(str))
+    rch = reach.reindex(keys)
+    for col in ("fibre_distance_m", "fibre_node_id", "fibre_operator", "fibre_reach_class", "hamlet_spur_m"):
+        base[col] = rch[col].to_numpy()
+    base["fibre_reach_class"] = base["fibre_reach_class"].fillna("out_of_reach")
+    ind = indicators.reindex(keys)
+    for col in ("ftth_share", "smartphone_share", "survey_level", "survey_date"):
+        base[col] = ind[col].to_numpy()
+    base["survey_level"] = base["survey_level"].fillna("none")
+    base["survey_date"] = base["survey_date"].fillna("")
+    return base
 
 
 def flag_hamlets(hamlets: gpd.GeoDataFrame, *, signal: pd.DataFrame, reach: pd.DataFrame,
@@ -240,7 +492,7 @@ def flag_hamlets(hamlets: gpd.GeoDataFrame, *, signal: pd.DataFrame, reach: pd.D
     signal
         The signal interface (:data:`SIGNAL_COLUMNS`) indexed by ``hamlet_id``.
     reach
-        :func:`analysis.fibre.hamlet_reach` output indexed by ``hamlet_id``.
+        ``ReachResult.table`` of :func:`analysis.fibre.compute_reach`, indexed by ``hamlet_id``.
     indicators
         :func:`hamlet_survey_indicators` output.
     params, thresholds
@@ -251,11 +503,156 @@ def flag_hamlets(hamlets: gpd.GeoDataFrame, *, signal: pd.DataFrame, reach: pd.D
     geopandas.GeoDataFrame
         One row per hamlet, columns as documented in ``docs/GAPS.md``.
     """
-    raise NotImplementedError
+    frame = _join_inputs(hamlets, signal, reach, indicators)
+    checks = _flag_values(frame, thresholds)
+    priority = pd.Series(0.0, index=frame.index)
+    affected_max = pd.Series(0.0, index=frame.index)
+    main_part = pd.Series(0.0, index=frame.index)
+    frame["main_flag"] = ""
+    fired: dict[GapFlag, pd.Series] = {}
+    for flag, (value, threshold, fires) in checks.items():
+        key = FLAG_INFO[flag].key
+        fires = fires.fillna(False).astype(bool)
+        fired[flag] = fires
+        frame[f"{key}_flag"] = fires.to_numpy()
+        frame[f"{key}_value"] = value.astype(float).to_numpy()
+        frame[f"{key}_threshold"] = float(threshold)
+        hh, sev = _affected(flag, frame, value.astype(float), threshold, params)
+        part = (hh.clip(lower=0) * sev).where(fires, 0.0).fillna(0.0)
+        priority += part
+        affected_max = np.maximum(affected_max, hh.clip(lower=0).where(fires, 0.0).fillna(0.0))
+        newmain = part > main_part
+        frame.loc[newmain, "main_flag"] = flag.value
+        main_part = np.maximum(main_part, part)
+    frame["flags"] = [";".join(f.value for f in GapFlag if fired[f].iloc[i]) for i in range(len(frame))]
+    frame["n_flags"] = sum(fired[f].astype(int) for f in GapFlag)
+    frame["affected_households"] = np.round(affected_max, 1)
+    frame["priority_score"] = np.round(priority, 1)
+    _add_actors(frame, fired)
+    _add_ranks(frame)
+    frame["explanation_vi"] = [_explain(r, thresholds, vi=True) for r in frame.itertuples()]
+    frame["explanation_en"] = [_explain(r, thresholds, vi=False) for r in frame.itertuples()]
+    return gpd.GeoDataFrame(frame[_column_order(frame)], geometry="geometry", crs=hamlets.crs)
+
+
+def _add_actors(frame: pd.DataFrame, fired: dict[GapFlag, pd.Series]) -> None:
+    by_actor = {a: pd.Series(False, index=frame.index) for a in Actor}
+    for flag, fires in fired.items():
+        by_actor[FLAG_INFO[flag].actor] |= fires
+    frame["operator_action"] = by_actor[Actor.OPERATORS].to_numpy()
+    frame["community_action"] = by_actor[Actor.COMMUNITY_DIGITAL_TEAM].to_numpy()
+    for lang, i in (("vi", 0), ("en", 1)):
+        frame[f"actors_{lang}"] = [
+            "; ".join(ACTOR_LABELS[a][i] for a in Actor if by_actor[a].iloc[j]) for j in range(len(frame))]
+
+
+def _add_ranks(frame: pd.DataFrame) -> None:
+    order = frame.sort_values(["priority_score", "households", "hamlet_id"],
+                              ascending=[False, False, True], kind="stable").index
+    frame.loc[order, "rank_province"] = np.arange(1, len(order) + 1)
+    frame["rank_province"] = frame["rank_province"].astype(int)
+    ranked = frame.loc[order]
+    frame.loc[order, "rank_commune"] = ranked.groupby("commune_id", sort=False).cumcount().to_numpy() + 1
+    frame["rank_commune"] = frame["rank_commune"].astype(int)
+
+
+def _explain(row: object, th: ResolvedThresholds, *, vi: bool) -> str:
+    r = row.__dict__ if hasattr(row, "__dict__") else row._asdict()  # type: ignore[attr-defined]
+    parts: list[str] = []
+    if r["no_mobile_flag"]:
+        p = _fmt_pct(r["share_hh_no_4g"])
+        parts.append(f"{p} hộ chưa có sóng 4G" if vi else f"{p} of households without 4G signal")
+    if r["weak_mobile_flag"]:
+        p, t = _fmt_pct(r["share_hh_good_4g"]), _fmt_pct(th.weak_mobile_min_share_good_4g)
+        parts.append(f"chỉ {p} hộ có sóng 4G tốt (ngưỡng {t})" if vi
+                     else f"only {p} of households with good 4G (threshold {t})")
+    if r["no_fibre_flag"]:
+        d = r["fibre_distance_m"]
+        if pd.isna(d):
+            parts.append("không có đường bộ tới nút cáp quang nào" if vi else "no road path to any fibre node")
+        else:
+            km = _fmt_km(d, vi=vi)
+            parts.append(f"nút cáp quang gần nhất cách {km} km theo đường bộ" if vi
+                         else f"nearest fibre node {km} km by road")
+    if r["low_ftth_flag"]:
+        p, t = _fmt_pct(r["ftth_share"]), _fmt_pct(th.ftth_min_share)
+        parts.append(f"{p} hộ dùng cáp quang (ngưỡng {t})" if vi
+                     else f"{p} of households subscribe to fibre (threshold {t})")
+    if r["low_smartphone_flag"]:
+        p, t = _fmt_pct(r["smartphone_share"]), _fmt_pct(th.smartphone_min_share)
+        parts.append(f"{p} người lớn có điện thoại thông minh (ngưỡng {t})" if vi
+                     else f"{p} of adults own a smartphone (threshold {t})")
+    if not parts:
+        parts.append("không thiếu hụt theo các ngưỡng hiện hành" if vi else "no gap at the current thresholds")
+    if r["survey_level"] == "none":
+        parts.append("chưa có số liệu khảo sát" if vi else "no survey data")
+    if r["signal_source"] == "none":
+        parts.append("chưa có số liệu sóng" if vi else "no signal data")
+    return f"{r['hamlet_name']}: " + "; ".join(parts)
+
+
+_FIRST = ("hamlet_id", "hamlet_name", "commune_id", "commune_name", "district_name", "households",
+          "population", "share_hh_good_4g", "share_hh_no_4g", "good_4g_operators", "signal_source",
+          "fibre_distance_m", "fibre_node_id", "fibre_operator", "fibre_reach_class", "hamlet_spur_m",
+          "ftth_share", "smartphone_share", "survey_level", "survey_date", "flags", "n_flags",
+          "main_flag")
+_LAST = ("affected_households", "priority_score", "rank_province", "rank_commune", "operator_action",
+         "community_action", "actors_vi", "actors_en", "explanation_vi", "explanation_en", "geometry")
+
+
+def output_columns() -> tuple[str, ...]:
+    """Every column of :func:`compute_gaps`, in order (documented in ``docs/GAPS.md``)."""
+    per_flag = tuple(f"{FLAG_INFO[f].key}_{s}" for f in GapFlag for s in ("flag", "value", "threshold"))
+    return _FIRST + per_flag + _LAST
+
+
+def _column_order(frame: pd.DataFrame) -> list[str]:
+    return list(output_columns())
+
+
+# ---------------------------------------------------------------------------------------------
+# package level
+
+
+def _hamlets_with_communes(pkg: DataPackage) -> gpd.GeoDataFrame:
+    hamlets = pkg.hamlets.copy()
+    communes = pd.DataFrame(pkg.communes.drop(columns="geometry"))
+    if "commune_id" not in hamlets and "commune_code" in hamlets:
+        code_to_id = dict(zip(_text(communes["commune_code"]), _text(communes["commune_id"]), strict=True))
+        hamlets["commune_id"] = _text(hamlets["commune_code"]).map(code_to_id).fillna("")
+    hamlets["commune_id"] = _text(hamlets["commune_id"])
+    info = communes.assign(commune_id=_text(communes["commune_id"])).set_index("commune_id")
+    for col in ("commune_name", "district_name"):
+        if col in info:
+            hamlets[col] = hamlets["commune_id"].map(info[col]).fillna("").to_numpy()
+    return hamlets
+
+
+def gap_metadata(pkg: DataPackage, params: GapParams, thresholds: ResolvedThresholds, *,
+                 signal_source: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Export metadata: source data, creation time, thresholds and parameters used."""
+    meta = pkg.meta
+    out: dict[str, str] = {
+        "title": f"PhuSong hamlet gaps: {getattr(meta, 'name', '')}",
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "dataset": str(getattr(meta, "name", "")),
+        "dataset_version": str(getattr(pkg, "version", "")),
+        "boundary_vintage": str(getattr(meta, "boundary_vintage", "")),
+        "signal_source": signal_source,
+    }
+    for key, layer in dict(getattr(meta, "layers", {}) or {}).items():
+        synth = " (synthetic)" if getattr(layer, "synthetic", False) else ""
+        out[f"source_{key}"] = f"{getattr(layer, 'source', '')}; licence {getattr(layer, 'licence', '')}{synth}"
+    out.update(thresholds.as_metadata())
+    for section, values in params.to_dict().items():
+        for name, value in values.items():
+            out[f"param_{section}_{name}"] = str(value)
+    out.update(extra or {})
+    return out
 
 
 def compute_gaps(pkg: DataPackage, params: GapParams, *,
-                 signal: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+                 signal: pd.DataFrame | None = None, reach: ReachResult | None = None) -> gpd.GeoDataFrame:
     """Gap flags for every hamlet of a data package.
 
     Parameters
@@ -266,7 +663,11 @@ def compute_gaps(pkg: DataPackage, params: GapParams, *,
         Gap parameters (:func:`analysis.params.default_gap_params`).
     signal
         Per-hamlet signal statistics (:data:`SIGNAL_COLUMNS`, indexed by ``hamlet_id``), e.g. from
-        the coverage engine. ``None`` = compute the documented stand-in.
+        the coverage engine. ``None`` = compute the documented stand-in
+        (:func:`standin_hamlet_signal`).
+    reach
+        A ready :func:`analysis.fibre.compute_reach` result for ``pkg.hamlets`` (saves building the
+        road graph twice); ``None`` = build it here.
 
     Returns
     -------
@@ -277,7 +678,23 @@ def compute_gaps(pkg: DataPackage, params: GapParams, *,
         ``actors_vi`` / ``actors_en``, ``explanation_vi`` / ``explanation_en``. ``attrs["phusong"]``
         holds the export metadata (source data, date, thresholds).
     """
-    raise NotImplementedError
+    hamlets = _hamlets_with_communes(pkg)
+    if reach is None:
+        road = build_road_graph(pkg.roads, pkg.metric_crs, params=params.roads)
+        reach = compute_reach(road, hamlets, pkg.fibre_nodes, params=params.reach)
+    if signal is None:
+        signal = standin_hamlet_signal(hamlets, pkg.cells, pkg.metric_crs, params=params.signal)
+        source = "stand-in: Hata/COST-231 omni RSRP at 9 points per hamlet (analysis.gaps.standin_hamlet_signal)"
+    else:
+        source = str(signal.attrs.get("source", "coverage engine hamlet statistics"))
+    indicators = hamlet_survey_indicators(hamlets, pkg.survey)
+    thresholds = resolve_thresholds(indicators, params)
+    out = flag_hamlets(hamlets, signal=signal, reach=reach.table, indicators=indicators,
+                       params=params, thresholds=thresholds)
+    out.attrs["phusong"] = gap_metadata(
+        pkg, params, thresholds, signal_source=source,
+        extra={"road_graph": reach.network.road.components.summary()})
+    return out
 
 
 def commune_indicators(gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -295,7 +712,43 @@ def commune_indicators(gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gp
     geopandas.GeoDataFrame
         One row per commune: ``hamlets``, ``households``, ``flagged_hamlets``, one count column
         per flag (``n_no_mobile`` …), household-weighted ``share_hh_good_4g``, ``ftth_share``,
-        ``smartphone_share``, ``share_hh_fibre_reach``, ``priority_score`` (sum),
-        ``top_hamlet_id``/``top_hamlet_name`` and the actors needed.
+        ``smartphone_share`` (means over hamlets with data), ``share_hh_fibre_reach`` (households
+        in hamlets of class ``drop``), ``priority_score`` (sum), ``top_hamlet_id`` /
+        ``top_hamlet_name`` (rank 1 in the commune) and ``operator_action`` /
+        ``community_action`` (any hamlet).
     """
-    raise NotImplementedError
+    g = pd.DataFrame(gaps.drop(columns="geometry"))
+    hh = g["households"].astype(float)
+    g["_w_good"] = g["share_hh_good_4g"] * hh
+    g["_w_ftth"] = g["ftth_share"] * hh
+    g["_w_phone"] = g["smartphone_share"] * hh
+    g["_hh_good"] = hh.where(g["share_hh_good_4g"].notna(), 0.0)
+    g["_hh_ftth"] = hh.where(g["ftth_share"].notna(), 0.0)
+    g["_hh_phone"] = hh.where(g["smartphone_share"].notna(), 0.0)
+    g["_hh_reach"] = hh.where(g["fibre_reach_class"] == "drop", 0.0)
+    g["_flagged"] = g["n_flags"] > 0
+    agg = {"hamlets": ("hamlet_id", "size"), "households": ("households", "sum"),
+           "flagged_hamlets": ("_flagged", "sum"), "priority_score": ("priority_score", "sum"),
+           "operator_action": ("operator_action", "any"), "community_action": ("community_action", "any")}
+    for f in GapFlag:
+        agg[f"n_{FLAG_INFO[f].key}"] = (f"{FLAG_INFO[f].key}_flag", "sum")
+    for c in ("_w_good", "_w_ftth", "_w_phone", "_hh_good", "_hh_ftth", "_hh_phone", "_hh_reach"):
+        agg[c] = (c, "sum")
+    roll = g.groupby("commune_id").agg(**agg)
+    roll["share_hh_good_4g"] = _ratio(roll["_w_good"], roll["_hh_good"])
+    roll["ftth_share"] = _ratio(roll["_w_ftth"], roll["_hh_ftth"])
+    roll["smartphone_share"] = _ratio(roll["_w_phone"], roll["_hh_phone"])
+    roll["share_hh_fibre_reach"] = _ratio(roll["_hh_reach"], roll["households"].astype(float))
+    top = g[g["rank_commune"] == 1].set_index("commune_id")
+    roll["top_hamlet_id"] = top["hamlet_id"].reindex(roll.index)
+    roll["top_hamlet_name"] = top["hamlet_name"].reindex(roll.index)
+    roll = roll.drop(columns=[c for c in roll.columns if c.startswith("_")])
+    base = communes[["commune_id", "commune_name", "district_name", "geometry"]].copy()
+    base["commune_id"] = _text(base["commune_id"])
+    out = base.merge(roll, left_on="commune_id", right_index=True, how="left")
+    counts = ["hamlets", "households", "flagged_hamlets"] + [f"n_{FLAG_INFO[f].key}" for f in GapFlag]
+    out[counts] = out[counts].fillna(0).astype(int)
+    out["priority_score"] = out["priority_score"].fillna(0.0).round(1)
+    for c in ("operator_action", "community_action"):
+        out[c] = out[c].astype("boolean").fillna(False).astype(bool)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=communes.crs)

@@ -1,0 +1,326 @@
+"""Fibre reach along roads and an extension plan for hamlets out of reach.
+
+Reach is a *route* distance: hamlets and fibre access nodes hang on the road graph by straight
+spurs (their length counts) and a multi-source Dijkstra from every access node (optionally one
+operator's) gives each hamlet its road distance to the nearest node and which node that is.
+Never straight-line.
+
+The extension plan connects the hamlets in ``ReachParams.plan_classes`` to the existing network by
+an approximate Steiner tree on the road graph (networkx ``steiner_tree``, Mehlhorn's
+2-approximation, which needs no ``metric_closure``); all access nodes are joined to one virtual
+root by zero-length edges, so the tree may start from any of them. Cable length, cabinet and drop
+counts are priced with :class:`analysis.params.UnitCosts` — inputs, not claims.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from networkx.algorithms.approximation import steiner_tree
+from scipy.sparse.csgraph import dijkstra
+
+from analysis.params import ReachParams, UnitCosts
+from analysis.roadgraph import AttachedNetwork, RoadGraph, attach_network, attach_points
+from geo.errors import DataNotFoundError, SchemaError
+
+__all__ = [
+    "REACH_CLASSES",
+    "ReachResult",
+    "ExtensionPlan",
+    "select_access_nodes",
+    "point_xy_m",
+    "compute_reach",
+    "reach_class",
+    "plan_extension",
+]
+
+log = logging.getLogger(__name__)
+
+REACH_CLASSES: tuple[str, ...] = ("drop", "extendable", "out_of_reach")
+"""Reach classes, nearest first (thresholds in :class:`analysis.params.ReachParams`)."""
+
+REACH_LABELS: dict[str, tuple[str, str]] = {
+    "drop": ("Trong tầm kéo cáp thuê bao", "Within drop reach"),
+    "extendable": ("Có thể kéo dài tuyến cáp", "Extendable"),
+    "out_of_reach": ("Ngoài tầm cáp quang", "Out of reach"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class ReachResult:
+    """Road distance from every hamlet to its nearest access node.
+
+    Parameters
+    ----------
+    table
+        Indexed by ``hamlet_id``: ``fibre_distance_m`` (road + spurs, m; NaN when no road path
+        leads to any node), ``fibre_node_id``, ``fibre_operator``, ``fibre_node_type``,
+        ``fibre_reach_class``, ``hamlet_spur_m`` (hamlet to road, m), ``road_connected`` (bool).
+    network
+        Road graph with the hamlets (first) and access nodes (after them) attached.
+    hamlet_nodes, access_nodes
+        Node numbers of the hamlets and access nodes in ``network``.
+    access_node_ids
+        ``node_id`` of each access node, in ``access_nodes`` order.
+    distance_m
+        Distance from the nearest access node to every node of ``network`` (m, inf unreachable).
+    predecessor
+        Dijkstra predecessor of every node (-9999 at sources and unreachable nodes).
+    params
+        The parameters used.
+    """
+
+    table: pd.DataFrame
+    network: AttachedNetwork
+    hamlet_nodes: np.ndarray
+    access_nodes: np.ndarray
+    access_node_ids: np.ndarray
+    distance_m: np.ndarray
+    predecessor: np.ndarray
+    params: ReachParams
+
+
+@dataclass(frozen=True)
+class ExtensionPlan:
+    """Approximate Steiner extension of the fibre network to hamlets beyond reach.
+
+    Parameters
+    ----------
+    routes
+        EPSG:4326 LineStrings: ``route_id``, ``length_m``, ``cable_cost_vnd``.
+    hamlets
+        One row per target hamlet: ``hamlet_id``, ``fibre_reach_class``, ``households``,
+        ``plan_status`` (``planned`` / ``no_road_path``), ``drops``.
+    length_m
+        Total new cable route length (m), spurs included.
+    n_cabinets, n_drops
+        One cabinet per planned hamlet; drops = households × ``drop_takeup_share`` (rounded).
+    cable_cost_vnd, cabinet_cost_vnd, drop_cost_vnd, total_cost_vnd
+        Costs from the unit costs (VND).
+    """
+
+    routes: gpd.GeoDataFrame
+    hamlets: pd.DataFrame
+    length_m: float
+    n_cabinets: int
+    n_drops: int
+    cable_cost_vnd: float
+    cabinet_cost_vnd: float
+    drop_cost_vnd: float
+    total_cost_vnd: float
+
+    def summary(self) -> dict[str, Any]:
+        """Plain numbers for metadata and reports."""
+        planned = self.hamlets["plan_status"] == "planned"
+        return {
+            "hamlets_targeted": int(len(self.hamlets)),
+            "hamlets_planned": int(planned.sum()),
+            "hamlets_without_road_path": int((~planned).sum()),
+            "households_planned": int(self.hamlets.loc[planned, "households"].sum()),
+            "route_length_km": round(self.length_m / 1000.0, 3),
+            "cabinets": self.n_cabinets,
+            "drops": self.n_drops,
+            "cable_cost_vnd": round(self.cable_cost_vnd),
+            "cabinet_cost_vnd": round(self.cabinet_cost_vnd),
+            "drop_cost_vnd": round(self.drop_cost_vnd),
+            "total_cost_vnd": round(self.total_cost_vnd),
+        }
+
+
+def select_access_nodes(nodes: gpd.GeoDataFrame, params: ReachParams) -> gpd.GeoDataFrame:
+    """Access nodes of the requested types (and operator, if one is set).
+
+    Raises
+    ------
+    SchemaError
+        ``node_id`` / ``operator`` / ``node_type`` missing.
+    DataNotFoundError
+        No node is left after filtering (the message says which filter emptied it).
+    """
+    missing = [c for c in ("node_id", "operator", "node_type") if c not in nodes.columns]
+    if missing:
+        raise SchemaError(f"fibre nodes layer lacks column(s) {', '.join(missing)}")
+    types_lower = {t.lower() for t in params.node_types}
+    sel = nodes[nodes["node_type"].astype(str).str.lower().isin(types_lower)]
+    if params.operator is not None:
+        ops = sorted(set(nodes["operator"].astype(str)))
+        sel = sel[sel["operator"].astype(str).str.lower() == params.operator.lower()]
+        if sel.empty:
+            raise DataNotFoundError(
+                f"no fibre access node of operator {params.operator!r} (types {', '.join(params.node_types)}); "
+                f"operators in the layer: {', '.join(ops) or 'none'}")
+    if sel.empty:
+        raise DataNotFoundError(
+            f"fibre nodes layer has no access node of type {', '.join(params.node_types)}")
+    sel = sel[~(sel.geometry.isna() | sel.geometry.is_empty)]
+    return sel
+
+
+def point_xy_m(frame: gpd.GeoDataFrame, crs: pyproj.CRS) -> np.ndarray:
+    """(k, 2) metric coordinates of points (polygons: their representative point)."""
+    geom = frame.geometry.to_crs(crs)
+    pts = np.where(geom.geom_type.isin(["Point"]).to_numpy(), geom.to_numpy(),
+                   geom.representative_point().to_numpy())
+    return shapely.get_coordinates(pts).reshape(-1, 2)
+
+
+def reach_class(distance_m: np.ndarray, params: ReachParams) -> np.ndarray:
+    """Reach class per distance (NaN / inf = no road path = ``out_of_reach``)."""
+    d = np.asarray(distance_m, dtype=float)
+    out = np.full(d.shape, "out_of_reach", dtype=object)
+    finite = np.isfinite(d)
+    out[finite & (d <= params.extendable_m)] = "extendable"
+    out[finite & (d <= params.drop_reach_m)] = "drop"
+    return out
+
+
+def compute_reach(road: RoadGraph, hamlets: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *,
+                  params: ReachParams) -> ReachResult:
+    """Road distance from every hamlet to its nearest fibre access node.
+
+    Parameters
+    ----------
+    road
+        Road graph (:func:`analysis.roadgraph.build_road_graph`), metric CRS ``road.crs``.
+    hamlets
+        Hamlets with ``hamlet_id``, any CRS (points, or polygons via a representative point).
+    nodes
+        Fibre nodes with ``node_id``, ``operator``, ``node_type``; filtered by ``params``.
+    params
+        Reach classes, operator and node types.
+
+    Returns
+    -------
+    ReachResult
+    """
+    access = select_access_nodes(nodes, params)
+    h_xy = point_xy_m(hamlets, road.crs)
+    n_xy = point_xy_m(access, road.crs)
+    attachment = attach_points(road, np.concatenate([h_xy, n_xy]))
+    net = attach_network(road, attachment)
+    k = len(h_xy)
+    hamlet_nodes, access_nodes = net.point_node[:k], net.point_node[k:]
+    dist, pred, src = dijkstra(net.csr, directed=False, indices=access_nodes, min_only=True,
+                               return_predecessors=True)
+    d_h = dist[hamlet_nodes]
+    node_of = np.full(net.n_nodes, -1)
+    node_of[access_nodes] = np.arange(len(access_nodes))
+    src_h = src[hamlet_nodes]
+    nearest = np.where(src_h >= 0, node_of[np.maximum(src_h, 0)], -1)
+    table = _reach_table(hamlets, access, d_h, nearest, attachment.spur_m[:k], params)
+    return ReachResult(table=table, network=net, hamlet_nodes=hamlet_nodes, access_nodes=access_nodes,
+                       access_node_ids=access["node_id"].astype(str).to_numpy(), distance_m=dist,
+                       predecessor=pred, params=params)
+
+
+def _reach_table(hamlets: gpd.GeoDataFrame, access: gpd.GeoDataFrame, d_h: np.ndarray,
+                 nearest: np.ndarray, spur_m: np.ndarray, params: ReachParams) -> pd.DataFrame:
+    found = nearest >= 0
+    idx = np.maximum(nearest, 0)
+
+    def pick(col: str) -> np.ndarray:
+        vals = access[col].astype(str).to_numpy()[idx] if col in access else np.full(len(idx), "")
+        return np.where(found, vals, "")
+
+    return pd.DataFrame({
+        "fibre_distance_m": np.where(np.isfinite(d_h), d_h, np.nan),
+        "fibre_node_id": pick("node_id"),
+        "fibre_operator": pick("operator"),
+        "fibre_node_type": pick("node_type"),
+        "fibre_reach_class": reach_class(d_h, params),
+        "hamlet_spur_m": spur_m,
+        "road_connected": np.isfinite(d_h),
+    }, index=pd.Index(hamlets["hamlet_id"].astype(str).to_numpy(), name="hamlet_id"))
+
+
+def plan_extension(reach: ReachResult, hamlets: gpd.GeoDataFrame, *, costs: UnitCosts) -> ExtensionPlan:
+    """Approximate Steiner tree from the existing access nodes to the hamlets beyond reach.
+
+    Parameters
+    ----------
+    reach
+        :func:`compute_reach` output for the same ``hamlets`` (same order).
+    hamlets
+        Hamlets with ``hamlet_id`` and ``households``.
+    costs
+        Unit costs (VND).
+
+    Returns
+    -------
+    ExtensionPlan
+        Routes in EPSG:4326 and the cost breakdown; an empty plan when nothing is targeted.
+    """
+    table = reach.table
+    target = table["fibre_reach_class"].isin(reach.params.plan_classes).to_numpy()
+    connected = table["road_connected"].to_numpy()
+    households = pd.to_numeric(hamlets["households"], errors="coerce").fillna(0).to_numpy()
+    planned = target & connected
+    edges = _steiner_edges(reach, reach.hamlet_nodes[planned]) if planned.any() else []
+    routes, length_m = _routes_frame(reach.network, edges, costs)
+    drops = np.where(planned, np.round(households * costs.drop_takeup_share), 0).astype(int)
+    hamlet_rows = pd.DataFrame({
+        "hamlet_id": table.index.to_numpy()[target],
+        "fibre_reach_class": table["fibre_reach_class"].to_numpy()[target],
+        "households": households[target].astype(int),
+        "plan_status": np.where(connected[target], "planned", "no_road_path"),
+        "drops": drops[target],
+    })
+    n_cab, n_drops = int(planned.sum()), int(drops.sum())
+    cable = length_m / 1000.0 * costs.cable_vnd_per_km
+    cab = n_cab * costs.cabinet_vnd
+    drop = n_drops * costs.drop_vnd
+    if (target & ~connected).any():
+        log.warning("%d hamlet(s) beyond fibre reach have no road path to any access node",
+                    int((target & ~connected).sum()))
+    return ExtensionPlan(routes=routes, hamlets=hamlet_rows, length_m=length_m, n_cabinets=n_cab,
+                         n_drops=n_drops, cable_cost_vnd=cable, cabinet_cost_vnd=cab,
+                         drop_cost_vnd=drop, total_cost_vnd=cable + cab + drop)
+
+
+_ROOT = -1
+
+
+def _steiner_edges(reach: ReachResult, terminals: np.ndarray) -> list[int]:
+    """Augmented-edge indices of an approximate Steiner tree joining ``terminals`` to the root."""
+    net = reach.network
+    reachable = np.isfinite(reach.distance_m)
+    keep = reachable[net.u] & reachable[net.v]
+    g = nx.Graph()
+    g.add_edges_from(
+        (int(a), int(b), {"weight_m": float(w), "aug_edge": int(k)})
+        for k, a, b, w in zip(np.flatnonzero(keep), net.u[keep], net.v[keep], net.weight_m[keep],
+                              strict=True))
+    g.add_edges_from((_ROOT, int(n), {"weight_m": 0.0, "aug_edge": -1}) for n in reach.access_nodes)
+    terms = [_ROOT, *(int(t) for t in np.unique(terminals))]
+    tree = steiner_tree(g, terms, weight="weight_m", method="mehlhorn")
+    return sorted(int(d["aug_edge"]) for _, _, d in tree.edges(data=True) if d["aug_edge"] >= 0)
+
+
+def _routes_frame(net: AttachedNetwork, edges: list[int], costs: UnitCosts) -> tuple[gpd.GeoDataFrame, float]:
+    cols = ["route_id", "length_m", "cable_cost_vnd"]
+    if not edges:
+        empty = gpd.GeoDataFrame({c: pd.Series(dtype=t) for c, t in zip(cols, ("str", float, float),
+                                                                         strict=True)},
+                                 geometry=gpd.GeoSeries([], crs=net.road.crs)).to_crs(4326)
+        return empty, 0.0
+    lines = [net.edge_line(k) for k in edges]
+    merged = shapely.line_merge(shapely.multilinestrings(lines))
+    parts = shapely.get_parts(merged)
+    lengths = shapely.length(parts)
+    order = np.argsort(-lengths, kind="stable")
+    parts, lengths = parts[order], lengths[order]
+    total = float(net.weight_m[edges].sum())
+    routes = gpd.GeoDataFrame({
+        "route_id": [f"EXT-{i + 1:04d}" for i in range(len(parts))],
+        "length_m": np.round(lengths, 1),
+        "cable_cost_vnd": np.round(lengths / 1000.0 * costs.cable_vnd_per_km),
+    }, geometry=gpd.GeoSeries(parts, crs=net.road.crs)).to_crs(4326)
+    return routes, total
