@@ -316,7 +316,7 @@ def survey_rows_by_commune(survey: pd.DataFrame, hamlet_communes: pd.Series) -> 
     name = _text(rows["hamlet_name"]) if "hamlet_name" in rows else pd.Series("", index=rows.index)
     commune = _text(rows["commune_id"]) if "commune_id" in rows else pd.Series("", index=rows.index)
     lookup = hamlet_communes.astype(str)
-    from_hamlet = hamlet_id.map(lookup).fillna("")
+    from_hamlet = hamlet_id.map(lookup).astype(object).fillna("")
     rows["commune_id"] = commune.where(commune != "", from_hamlet)
     rows["level"] = np.where((hamlet_id != "") | (name != ""), "hamlet", "commune")
     rows["_key"] = np.where(hamlet_id != "", "h:" + hamlet_id,

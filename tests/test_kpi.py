@@ -1,0 +1,198 @@
+"""Leadership KPIs on a hand-built mini province whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from analysis.kpi import (
+    KpiKey,
+    KpiStatus,
+    KpiTargets,
+    compute_kpis,
+    survey_rows_by_commune,
+    targets_from_gap_params,
+)
+from analysis.params import GapParams, GapThresholds
+from geo.errors import ParameterError, SchemaError
+
+
+@pytest.fixture
+def communes() -> pd.DataFrame:
+    """Three communes in two districts (geometry is not needed by the KPIs)."""
+    return pd.DataFrame({
+        "commune_id": ["c1", "c2", "c3"],
+        "commune_name": ["Xã An", "Xã Bình", "Phường Cầu"],
+        "district_name": ["Huyện Trà Cú", "Huyện Trà Cú", "Thành phố Trà Vinh"],
+    })
+
+
+@pytest.fixture
+def gaps() -> pd.DataFrame:
+    """Four hamlets: 1000 households, 650 with good 4G, two flagged (500 households)."""
+    return pd.DataFrame({
+        "hamlet_id": ["h1", "h2", "h3", "h4"],
+        "hamlet_name": ["Ấp Chợ", "Ấp Mới", "Khóm 3", "Ấp Đông"],
+        "commune_id": ["c1", "c1", "c2", "c3"],
+        "households": [100, 300, 200, 400],
+        "share_hh_good_4g": [1.0, 0.5, 0.0, 1.0],
+        "fibre_reach_class": ["drop", "out_of_reach", "extendable", "drop"],
+        "flags": ["", "NO_FIBRE_REACH;LOW_SMARTPHONE", "NO_MOBILE_COVERAGE;NO_FIBRE_REACH", ""],
+        "affected_households": [0, 300, 200, 0],
+    })
+
+
+@pytest.fixture
+def survey() -> pd.DataFrame:
+    """h1 by id; h2 twice (the 2023 row wins); c2 and c3 by commune-level rows."""
+    return pd.DataFrame({
+        "hamlet_id": ["h1", "h2", "h2", "", None],
+        "commune_id": [None, "c1", "c1", "c2", "c3"],
+        "hamlet_name": ["", "", "", "", ""],
+        "households": [50, 100, 80, 200, 100],
+        "households_ftth": [40, 10, 20, 100, 90],
+        "adults": [100, 200, 150, 400, 200],
+        "adults_with_smartphone": [90, 100, 120, 300, 190],
+        "adults_internet_users": [80, 150, 100, 300, 150],
+        "survey_date": ["2023-01-01", "2022-01-01", "2023-01-01", "2023-01-01", "2023-01-01"],
+        "source": ["synthetic"] * 5,
+    })
+
+
+def test_province_kpis_match_hand_computation(gaps, communes, survey):
+    snap = compute_kpis(gaps, communes=communes, survey=survey)
+    # good 4G: (100*1 + 300*0.5 + 200*0 + 400*1) / 1000
+    assert snap.get(KpiKey.GOOD_4G).value == pytest.approx(0.65)
+    # FTTH: ratio of sums over h1, h2 (2023 row), c2, c3 = (40+20+100+90)/(50+80+200+100)
+    ftth = snap.get("ftth")
+    assert ftth.value == pytest.approx(250 / 430)
+    assert (ftth.numerator, ftth.denominator) == (250, 430)
+    assert snap.get(KpiKey.SMARTPHONE).value == pytest.approx(700 / 850)
+    assert snap.get(KpiKey.INTERNET).value == pytest.approx(630 / 850)
+    # communes with a hamlet within drop reach: c1 (h1) and c3 (h4), not c2
+    assert snap.get(KpiKey.COMMUNES_FIBRE).value == pytest.approx(2 / 3)
+    assert snap.get(KpiKey.UNDERSERVED_HAMLETS).value == 2
+    assert snap.get(KpiKey.HOUSEHOLDS_AFFECTED).value == 500
+    assert snap.flag_counts == {"NO_FIBRE_REACH": 2, "LOW_SMARTPHONE": 1, "NO_MOBILE_COVERAGE": 1}
+
+
+def test_status_and_gap_against_targets(gaps, communes, survey):
+    snap = compute_kpis(gaps, communes=communes, survey=survey)
+    ftth = snap.get(KpiKey.FTTH)
+    assert ftth.target == 0.8 and ftth.status is KpiStatus.NOT_MET
+    assert ftth.gap == pytest.approx(0.8 - 250 / 430)
+    smart = snap.get(KpiKey.SMARTPHONE)
+    assert smart.status is KpiStatus.MET and smart.gap == 0.0
+    assert snap.get(KpiKey.INTERNET).status is KpiStatus.NO_TARGET
+    assert snap.get(KpiKey.INTERNET).gap is None
+    hamlets = snap.get(KpiKey.UNDERSERVED_HAMLETS)
+    assert not hamlets.higher_is_better and not hamlets.is_share
+    assert hamlets.status is KpiStatus.NOT_MET and hamlets.gap == 2.0
+
+
+def test_district_table_and_district_kpis(gaps, communes, survey):
+    snap = compute_kpis(gaps, communes=communes, survey=survey)
+    table = snap.districts.set_index("district_name")
+    assert list(table.index) == ["Huyện Trà Cú", "Thành phố Trà Vinh"]
+    tra_cu = table.loc["Huyện Trà Cú"]
+    assert tra_cu["communes"] == 2 and tra_cu["hamlets"] == 3 and tra_cu["households"] == 600
+    assert tra_cu["good_4g"] == pytest.approx(250 / 600)
+    assert tra_cu["ftth"] == pytest.approx(160 / 330)
+    assert tra_cu["communes_fibre"] == pytest.approx(0.5)
+    assert tra_cu["underserved_hamlets"] == 2 and tra_cu["households_affected"] == 500
+    city = {k.key: k for k in snap.district_kpis("Thành phố Trà Vinh")}
+    assert city[KpiKey.FTTH].value == pytest.approx(0.9) and city[KpiKey.FTTH].status is KpiStatus.MET
+    assert city[KpiKey.UNDERSERVED_HAMLETS].status is KpiStatus.MET
+    with pytest.raises(KeyError, match="no district"):
+        snap.district_kpis("Huyện Cầu Kè")
+
+
+def test_commune_table_covers_every_commune(gaps, communes, survey):
+    extra = pd.concat([communes, pd.DataFrame({"commune_id": ["c4"], "commune_name": ["Xã Trống"],
+                                                "district_name": ["Huyện Trà Cú"]})], ignore_index=True)
+    snap = compute_kpis(gaps, communes=extra, survey=survey)
+    row = snap.communes.set_index("commune_id").loc["c4"]
+    assert row["hamlets"] == 0 and math.isnan(row["good_4g"]) and math.isnan(row["ftth"])
+    # a commune with no hamlet has no fibre: 2 of 4
+    assert snap.get(KpiKey.COMMUNES_FIBRE).value == pytest.approx(0.5)
+
+
+def test_commune_row_is_ignored_where_hamlet_rows_exist(communes):
+    survey = pd.DataFrame({
+        "hamlet_id": ["h1", ""], "commune_id": ["c1", "c1"], "hamlet_name": ["", ""],
+        "households": [10, 1000], "households_ftth": [5, 1000], "adults": [20, 2000],
+        "adults_with_smartphone": [10, 2000], "survey_date": ["2023-01-01", "2023-01-01"],
+    })
+    rows = survey_rows_by_commune(survey, pd.Series({"h1": "c1"}))
+    assert list(rows["level"]) == ["hamlet"] and rows["households"].sum() == 10
+
+
+def test_rows_matched_by_name_are_deduplicated_by_normalised_name():
+    survey = pd.DataFrame({
+        "hamlet_id": ["", ""], "commune_id": ["c1", "c1"], "hamlet_name": ["Ấp Chợ", "ap cho"],
+        "households": [10, 20], "households_ftth": [1, 2], "adults": [20, 40],
+        "adults_with_smartphone": [5, 6], "survey_date": ["2022-05-01", "2023-05-01"],
+    })
+    rows = survey_rows_by_commune(survey, pd.Series(dtype=object))
+    assert len(rows) == 1 and rows["households"].iloc[0] == 20
+
+
+def test_without_survey_the_survey_kpis_have_no_data(gaps, communes):
+    snap = compute_kpis(gaps, communes=communes, survey=None)
+    assert snap.get(KpiKey.FTTH).status is KpiStatus.NO_DATA
+    assert snap.get(KpiKey.FTTH).gap is None
+    with pytest.raises(KeyError):
+        snap.get(KpiKey.INTERNET)
+    assert snap.get(KpiKey.GOOD_4G).value == pytest.approx(0.65)
+
+
+def test_missing_signal_column_leaves_good_4g_without_data(gaps, communes):
+    snap = compute_kpis(gaps.drop(columns="share_hh_good_4g"), communes=communes)
+    assert snap.get(KpiKey.GOOD_4G).status is KpiStatus.NO_DATA
+
+
+def test_met_when_every_hamlet_is_served(communes):
+    served = pd.DataFrame({"hamlet_id": ["a", "b"], "commune_id": ["c1", "c3"], "households": [10, 10],
+                           "share_hh_good_4g": [1.0, 1.0], "fibre_reach_class": ["drop", "drop"],
+                           "flags": ["", ""]})
+    snap = compute_kpis(served, communes=communes.iloc[[0, 2]])
+    for key in (KpiKey.GOOD_4G, KpiKey.COMMUNES_FIBRE, KpiKey.UNDERSERVED_HAMLETS, KpiKey.HOUSEHOLDS_AFFECTED):
+        assert snap.get(key).status is KpiStatus.MET, key
+
+
+def test_missing_columns_are_named(gaps, communes, survey):
+    with pytest.raises(SchemaError, match="households"):
+        compute_kpis(gaps.drop(columns="households"), communes=communes)
+    with pytest.raises(SchemaError, match="flags"):
+        compute_kpis(gaps.drop(columns="flags"), communes=communes)
+    with pytest.raises(SchemaError, match="district_name"):
+        compute_kpis(gaps, communes=communes.drop(columns="district_name"))
+    with pytest.raises(SchemaError, match="adults_with_smartphone"):
+        compute_kpis(gaps, communes=communes, survey=survey.drop(columns="adults_with_smartphone"))
+
+
+def test_inputs_are_not_mutated(gaps, communes, survey):
+    before = (gaps.copy(), communes.copy(), survey.copy())
+    compute_kpis(gaps, communes=communes, survey=survey)
+    for original, frame in zip(before, (gaps, communes, survey), strict=True):
+        pd.testing.assert_frame_equal(original, frame)
+
+
+def test_targets_are_validated_and_follow_gap_params():
+    with pytest.raises(ParameterError, match="ftth_household_share"):
+        KpiTargets(ftth_household_share=1.5)
+    with pytest.raises(ParameterError, match="max_underserved_hamlets"):
+        KpiTargets(max_underserved_hamlets=-1)
+    params = GapParams(thresholds=GapThresholds(ftth_min_share=0.6, smartphone_min_share=0.7))
+    targets = targets_from_gap_params(params)
+    assert targets.ftth_household_share == 0.6 and targets.smartphone_adult_share == 0.7
+    assert targets.communes_fibre_share == 1.0
+    default = KpiTargets()
+    assert default.target_for(KpiKey.SMARTPHONE) == 0.8 and default.target_for(KpiKey.INTERNET) is None
+
+
+def test_custom_targets_change_the_status(gaps, communes, survey):
+    snap = compute_kpis(gaps, communes=communes, survey=survey, targets=KpiTargets(ftth_household_share=0.5))
+    assert snap.get(KpiKey.FTTH).status is KpiStatus.MET
