@@ -11,8 +11,8 @@ key                      value                                                  
 ``ftth``                 Σ ``households_ftth`` / Σ ``households`` (survey)       0.80 (QĐ 411)
 ``smartphone``           Σ ``adults_with_smartphone`` / Σ ``adults`` (survey)    0.80 (QĐ 411)
 ``internet``             Σ ``adults_internet_users`` / Σ ``adults`` (survey, O)  none
-``communes_fibre``       communes with ≥ 1 hamlet within fibre drop reach /      1.00 (QĐ 749)
-                         communes
+``communes_fibre``       communes holding a fibre access node or with ≥ 1 hamlet  1.00 (QĐ 749)
+                         within fibre drop reach / communes
 ``underserved_hamlets``  hamlets with at least one gap flag                      0 (policy)
 ``households_affected``  households of those hamlets                             0 (policy)
 =======================  ======================================================  ===============
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -49,6 +50,7 @@ __all__ = [
     "SURVEY_REQUIRED_COLUMNS",
     "targets_from_gap_params",
     "survey_rows_by_commune",
+    "communes_with_fibre_nodes",
     "compute_kpis",
 ]
 
@@ -383,7 +385,7 @@ _SURVEY_SUMS = ("survey_households", "households_ftth", "adults", "adults_with_s
 
 
 def _commune_table(hamlets: pd.DataFrame, survey_rows: pd.DataFrame | None,
-                   communes: pd.DataFrame) -> pd.DataFrame:
+                   communes: pd.DataFrame, *, with_nodes: set[str]) -> pd.DataFrame:
     """One row per commune of ``communes`` with hamlet and survey sums."""
     ids = _text(communes["commune_id"])
     table = pd.DataFrame({"commune_id": ids.to_numpy()})
@@ -404,7 +406,10 @@ def _commune_table(hamlets: pd.DataFrame, survey_rows: pd.DataFrame | None,
         table[col] = table[col].fillna(0.0)
     table["hamlets"] = table["hamlets"].astype(int)
     table["communes"] = 1
-    table["fibre_known"] = bool(hamlets["fibre_known"].any()) if len(hamlets) else False
+    table["fibre_node"] = table["commune_id"].isin(with_nodes)
+    table["fibre_reached"] = np.maximum(table["fibre_reached"], table["fibre_node"].astype(float))
+    hamlet_reach_known = bool(hamlets["fibre_known"].any()) if len(hamlets) else False
+    table["fibre_known"] = hamlet_reach_known or bool(with_nodes)
     return _add_ratios(table)
 
 
@@ -471,8 +476,26 @@ def _flag_counts(gaps: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items()}
 
 
+def communes_with_fibre_nodes(fibre_nodes: pd.DataFrame, communes: pd.DataFrame) -> set[str]:
+    """Ids of the communes that hold at least one fibre access node.
+
+    A node's ``commune_id`` is used where filled; other nodes are placed by point-in-polygon when
+    both tables have geometries (EPSG:4326).
+    """
+    ids: set[str] = set()
+    tagged = _text(fibre_nodes["commune_id"]) if "commune_id" in fibre_nodes else None
+    if tagged is not None:
+        ids |= set(tagged[tagged != ""])
+    untagged = fibre_nodes if tagged is None else fibre_nodes[(tagged == "").to_numpy()]
+    if len(untagged) and isinstance(untagged, gpd.GeoDataFrame) and isinstance(communes, gpd.GeoDataFrame):
+        polys = communes[["commune_id", "geometry"]].to_crs(untagged.crs) if untagged.crs else communes
+        joined = gpd.sjoin(untagged[["geometry"]], polys, how="inner", predicate="within")
+        ids |= set(_text(joined["commune_id"]))
+    return ids
+
+
 def compute_kpis(gaps: pd.DataFrame, *, communes: pd.DataFrame, survey: pd.DataFrame | None = None,
-                 targets: KpiTargets | None = None) -> KpiSnapshot:
+                 fibre_nodes: pd.DataFrame | None = None, targets: KpiTargets | None = None) -> KpiSnapshot:
     """Province KPIs, and the same per district and per commune.
 
     Parameters
@@ -488,6 +511,9 @@ def compute_kpis(gaps: pd.DataFrame, *, communes: pd.DataFrame, survey: pd.DataF
     survey
         ``survey/hamlet_survey.csv`` rows (docs/DATA.md); ``None`` = no FTTH, smartphone or
         internet KPIs (their values are NaN, status ``no_data``).
+    fibre_nodes
+        Fibre access nodes (``commune_id`` and/or point geometry). A commune "has fibre" when it
+        holds a node or one of its hamlets is within drop reach; ``None`` = hamlet reach only.
     targets
         Targets (default :class:`KpiTargets`).
 
@@ -506,7 +532,8 @@ def compute_kpis(gaps: pd.DataFrame, *, communes: pd.DataFrame, survey: pd.DataF
     if survey is not None:
         lookup = pd.Series(_text(gaps["commune_id"]).to_numpy(), index=_text(gaps["hamlet_id"]).to_numpy())
         survey_rows = survey_rows_by_commune(survey, lookup[~lookup.index.duplicated()])
-    commune_table = _commune_table(hamlets, survey_rows, communes)
+    with_nodes = communes_with_fibre_nodes(fibre_nodes, communes) if fibre_nodes is not None else set()
+    commune_table = _commune_table(hamlets, survey_rows, communes, with_nodes=with_nodes)
     orphans = ~hamlets["commune_id"].isin(set(commune_table["commune_id"]))
     if orphans.any():
         log.warning("%d hamlet(s) belong to no commune of the commune layer; left out of the KPIs",

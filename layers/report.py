@@ -132,6 +132,8 @@ _T: dict[str, tuple[str, str]] = {
     "basis_national_target": ("mục tiêu quốc gia", "national target"),
     "basis_province_average": ("trung bình của tỉnh", "province average"),
     "basis_lower_of_both": ("thấp hơn trong hai giá trị", "lower of the two"),
+    "signal_layer": ("Sóng 4G theo ấp", "4G signal per hamlet"),
+    "model": ("mô hình", "model"),
     "has_synthetic": ("Có dữ liệu tổng hợp — xem trang 1", "Includes synthetic data — see page 1"),
 }
 
@@ -533,6 +535,7 @@ def _two_col_table(pdf: _SnapshotPDF, rows: Sequence[Sequence[str]], *, widths: 
                    header: Sequence[str] | None = None) -> None:
     pdf.set_font(_FONT, "", 7.5)
     with pdf.table(col_widths=widths, line_height=3.8, padding=0.8, first_row_as_headings=header is not None,
+                   text_align="LEFT",
                    headings_style=_headings_style()) as table:
         if header is not None:
             table.row(list(header))
@@ -541,24 +544,35 @@ def _two_col_table(pdf: _SnapshotPDF, rows: Sequence[Sequence[str]], *, widths: 
 
 
 def _thresholds_and_sources(pdf: _SnapshotPDF, meta: ReportMeta, params: GapParams,
-                            resolved: Mapping[str, Any], *, lang: str) -> None:
+                            gaps: pd.DataFrame, *, lang: str) -> None:
     _heading(pdf, _tr("thresholds", lang))
-    _two_col_table(pdf, _threshold_rows(params, resolved, lang=lang), widths=(3, 1))
+    _two_col_table(pdf, _threshold_rows(params, _resolved_thresholds(gaps), lang=lang), widths=(3, 1))
     _heading(pdf, _tr("sources", lang))
     header = [_tr(k, lang) for k in ("col_layer", "col_kind", "col_source", "col_licence")]
     rows = [[_layer_name(layer.key, lang), _tr("synthetic" if layer.synthetic else "real", lang),
              layer.source, layer.licence] for layer in meta.layers]
+    signal = str(_gap_attrs(gaps).get("signal_source", ""))
+    if signal:
+        rows.append([_tr("signal_layer", lang), _tr("model", lang), signal, ""])
     _two_col_table(pdf, rows, widths=(18, 10, 54, 12), header=header)
 
 
+def _gap_attrs(gaps: pd.DataFrame) -> Mapping[str, Any]:
+    """The gap table's export metadata (``attrs["phusong"]``), or an empty mapping."""
+    attrs = gaps.attrs.get("phusong", {})
+    return attrs if isinstance(attrs, Mapping) else {}
+
+
 def _resolved_thresholds(gaps: pd.DataFrame) -> Mapping[str, Any]:
-    """Resolved FTTH/smartphone thresholds from the gap table's metadata, when it carries them."""
-    attrs = gaps.attrs.get("phusong", {}) if hasattr(gaps, "attrs") else {}
-    found = attrs.get("thresholds", {}) if isinstance(attrs, Mapping) else {}
+    """Resolved FTTH/smartphone thresholds from the gap table's metadata, when it carries them.
+
+    They differ from the configured targets when the threshold basis is the province average.
+    """
+    attrs = _gap_attrs(gaps)
     out: dict[str, Any] = {}
     for key in ("ftth_min_share", "smartphone_min_share"):
         try:
-            out[key] = float(found[key])
+            out[key] = float(attrs[f"threshold_{key}"])
         except (KeyError, TypeError, ValueError):
             continue
     return out
@@ -629,7 +643,7 @@ def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gp
     _map(pdf, snapshot, communes, gaps, indicator=map_indicator, lang=lang)
     pdf.add_page()
     _priority_table(pdf, gaps, communes, top_n=top_n, lang=lang)
-    _thresholds_and_sources(pdf, meta, params, _resolved_thresholds(gaps), lang=lang)
+    _thresholds_and_sources(pdf, meta, params, gaps, lang=lang)
     return bytes(pdf.output())
 
 
@@ -667,6 +681,7 @@ def build_snapshot_pdf(pkg: DataPackage, *, lang: Lang | str = "vi", params: Gap
         log.info("computing gaps for the snapshot report")
         gaps = gap_analysis.compute_gaps(pkg, params)
     targets = targets or targets_from_gap_params(params)
-    snapshot = compute_kpis(gaps, communes=pkg.communes, survey=pkg.survey, targets=targets)
+    snapshot = compute_kpis(gaps, communes=pkg.communes, survey=pkg.survey, fibre_nodes=pkg.fibre_nodes,
+                            targets=targets)
     return render_snapshot_pdf(meta=report_meta_from_package(pkg), snapshot=snapshot, communes=pkg.communes,
                                gaps=gaps, params=params, lang=lang, top_n=top_n, today=today)

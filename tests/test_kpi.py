@@ -196,3 +196,20 @@ def test_targets_are_validated_and_follow_gap_params():
 def test_custom_targets_change_the_status(gaps, communes, survey):
     snap = compute_kpis(gaps, communes=communes, survey=survey, targets=KpiTargets(ftth_household_share=0.5))
     assert snap.get(KpiKey.FTTH).status is KpiStatus.MET
+
+
+def test_a_commune_holding_a_fibre_node_has_fibre(gaps, communes):
+    nodes = pd.DataFrame({"node_id": ["n1"], "commune_id": ["c2"]})
+    snap = compute_kpis(gaps, communes=communes, fibre_nodes=nodes)
+    assert snap.get(KpiKey.COMMUNES_FIBRE).value == pytest.approx(1.0)
+    assert snap.communes.set_index("commune_id").loc["c2", "fibre_node"]
+
+
+def test_fibre_nodes_without_commune_id_are_placed_by_location(gaps, communes):
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    polys = gpd.GeoDataFrame(communes, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 2, 2)], crs=4326)
+    nodes = gpd.GeoDataFrame({"node_id": ["n1"], "commune_id": [""]}, geometry=[Point(1.5, 0.5)], crs=4326)
+    snap = compute_kpis(gaps, communes=polys, fibre_nodes=nodes)
+    assert snap.communes.set_index("commune_id")["fibre_node"].to_dict() == {"c1": False, "c2": True, "c3": False}
