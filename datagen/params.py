@@ -48,7 +48,7 @@ class GeneratorParams:
     target_ftth_household_share: float = 0.693
     target_smartphone_adult_share: float = 0.76
     target_internet_adult_share: float = 0.84
-    hamlets_per_commune_mean: float = 7.5
+    hamlets_per_commune_mean: float = 7.4
     adult_share: float = 0.70
     persons_per_household: float = PERSONS_PER_HOUSEHOLD_2009
     survey_date: str = "2023-10-10"
