@@ -1,0 +1,249 @@
+"""Operator site lists (CSV or XLSX, Vietnamese or English headers) -> ``towers/sites.csv``.
+
+Header mapping (case, diacritics, spaces and punctuation ignored):
+
+=================  ==========================================================================
+column             accepted headers
+=================  ==========================================================================
+site_id            Mã trạm, Mã site, Tên trạm, Site ID, Site code, Site name, site
+cell_id            Mã cell, Mã ô, Cell ID, Cell name, cell
+operator           Nhà mạng, Doanh nghiệp, Nhà cung cấp, Operator, Carrier, MNO
+lon                Kinh độ, Longitude, Long, Lng, Lon, X
+lat                Vĩ độ, Latitude, Lat, Y
+height_m           Độ cao anten, Độ cao ăng ten, Chiều cao anten, Độ cao (m), Antenna height, Height
+technology         Công nghệ, Technology, Tech, RAT, Loại trạm
+band_mhz           Băng tần, Tần số, Band, Frequency, Băng tần (MHz)
+azimuth_deg        Góc phương vị, Hướng anten, Azimuth, Az
+status             Trạng thái, Tình trạng, Status
+beamwidth_deg      Độ rộng búp sóng, Beamwidth
+eirp_dbm           EIRP, Công suất phát xạ (dBm)
+bandwidth_mhz      Băng thông, Bandwidth
+=================  ==========================================================================
+
+Coordinates may be decimal degrees ("106.3456", "106,3456") or degrees-minutes-seconds
+("106°20'30.5\"E", "9°56'12\"N", "106 20 30.5", "106:20:30.5"); hemisphere letters E/W/N/S and
+Vietnamese Đ (Đông, east), T (Tây, west), B (Bắc, north) are understood ("N" means north).
+Bands may be MHz ("1800", "1800 MHz", "LTE1800") or 3GPP band names ("B3", "n78"). A
+technology cell listing several ("2G/3G/4G") yields one row per technology. Missing
+``status`` means ``active``; a missing ``cell_id`` is ``<site_id>-<n>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+import pandas as pd
+
+from geo.errors import ImportRejectedError, Problem
+from geo.importers._common import Converted, ImportOptions, frame_to_csv_bytes, map_headers, require_headers
+from geo.safety import check_in_vietnam
+from geo.schema import Operator, SiteStatus, Technology, accepted_values, parse_category
+
+__all__ = ["HEADER_ALIASES", "parse_coordinate_deg", "parse_band_mhz", "convert_operator_sheet"]
+
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "site_id": ("mã trạm", "ma tram", "mã site", "tên trạm", "site id", "site code", "site name", "site",
+                "mã trạm bts", "station id"),
+    "cell_id": ("mã cell", "mã ô", "cell id", "cell name", "cell", "ma cell"),
+    "operator": ("nhà mạng", "doanh nghiệp", "nhà cung cấp", "operator", "carrier", "mno", "mạng"),
+    "lon": ("kinh độ", "longitude", "long", "lng", "x", "kinh do"),
+    "lat": ("vĩ độ", "latitude", "y", "vi do"),
+    "height_m": ("độ cao anten", "độ cao ăng ten", "chiều cao anten", "độ cao (m)", "độ cao anten (m)",
+                 "antenna height", "height", "height (m)", "chiều cao", "độ cao"),
+    "technology": ("công nghệ", "technology", "tech", "rat", "loại trạm"),
+    "band_mhz": ("băng tần", "tần số", "band", "frequency", "băng tần (mhz)", "tần số (mhz)", "band (mhz)"),
+    "azimuth_deg": ("góc phương vị", "hướng anten", "azimuth", "az", "góc phương vị (độ)", "azimuth (deg)"),
+    "status": ("trạng thái", "tình trạng", "status"),
+    "beamwidth_deg": ("độ rộng búp sóng", "beamwidth", "độ rộng búp sóng ngang"),
+    "eirp_dbm": ("eirp", "công suất phát xạ (dbm)", "eirp (dbm)"),
+    "bandwidth_mhz": ("băng thông", "bandwidth", "băng thông (mhz)", "bandwidth (mhz)"),
+}
+_REQUIRED = ("site_id", "operator", "lon", "lat", "height_m", "technology", "band_mhz")
+
+_DMS_RE = re.compile(
+    r"""^\s*(?P<hemi1>[NSEWĐTB])?\s*
+    (?P<deg>\d{1,3}(?:[.,]\d+)?)\s*(?:°|º|˚|d|deg|:|\s)\s*
+    (?:(?P<min>\d{1,2}(?:[.,]\d+)?)\s*(?:'|′|’|m|min|:|\s)?\s*)?
+    (?:(?P<sec>\d{1,2}(?:[.,]\d+)?)\s*(?:"|″|”|''|s|sec)?\s*)?
+    (?P<hemi2>[NSEWĐTB])?\s*$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_NEGATIVE_HEMI = {"S", "W", "T"}
+
+#: 3GPP band name -> downlink centre frequency used for coverage, MHz.
+_BAND_NAMES: dict[str, float] = {
+    "b1": 2100.0, "b3": 1800.0, "b5": 850.0, "b7": 2600.0, "b8": 900.0, "b28": 700.0, "b38": 2600.0,
+    "b40": 2300.0, "b41": 2600.0, "n1": 2100.0, "n3": 1800.0, "n28": 700.0, "n41": 2600.0, "n77": 3700.0,
+    "n78": 3500.0, "n79": 4700.0,
+}
+_DEFAULT_BAND_MHZ = {Technology.G2: 900.0, Technology.G3: 2100.0, Technology.G4: 1800.0, Technology.G5: 3500.0}
+
+
+def parse_coordinate_deg(text: str) -> float:
+    """Parse a coordinate in decimal degrees or degrees-minutes-seconds.
+
+    Parameters
+    ----------
+    text : str
+        E.g. "106.3456", "106,3456", "106°20'30.5\\"E", "9°56'12\\"N", "106 20 30.5", "9:56:12".
+
+    Returns
+    -------
+    float
+        Decimal degrees (negative for S / W / T).
+
+    Raises
+    ------
+    ValueError
+        Unreadable text, minutes or seconds ≥ 60, or conflicting hemispheres.
+    """
+    raw = str(text).strip()
+    plain = raw.replace(",", ".") if raw.count(",") == 1 and "." not in raw else raw
+    try:
+        value = float(plain)
+        if not math.isfinite(value):
+            raise ValueError(f"'{raw}' is not a finite number")
+        return value
+    except ValueError:
+        pass
+    m = _DMS_RE.match(raw)
+    if not m or (m.group("min") is None and m.group("sec") is None and not (m.group("hemi1") or m.group("hemi2"))):
+        raise ValueError(f"'{raw}' is neither decimal degrees nor degrees°minutes'seconds\"")
+    deg = float(m.group("deg").replace(",", "."))
+    minutes = float((m.group("min") or "0").replace(",", "."))
+    seconds = float((m.group("sec") or "0").replace(",", "."))
+    if minutes >= 60 or seconds >= 60:
+        raise ValueError(f"'{raw}': minutes and seconds must be below 60")
+    hemis = {h.upper() for h in (m.group("hemi1"), m.group("hemi2")) if h}
+    if len(hemis) > 1:
+        raise ValueError(f"'{raw}': two different hemisphere letters")
+    sign = -1.0 if hemis & _NEGATIVE_HEMI else 1.0
+    return sign * (deg + minutes / 60.0 + seconds / 3600.0)
+
+
+def parse_band_mhz(text: str) -> float:
+    """Parse a band cell: "1800", "1800 MHz", "LTE1800", "2.1 GHz", "B3", "n78" -> MHz."""
+    raw = str(text).strip().lower().replace(" ", "")
+    if raw in _BAND_NAMES:
+        return _BAND_NAMES[raw]
+    m = re.search(r"(\d+(?:[.,]\d+)?)(ghz|mhz)?", raw)
+    if not m:
+        raise ValueError(f"'{text}' is not a frequency in MHz or a band name like B3 / n78")
+    value = float(m.group(1).replace(",", "."))
+    return value * 1000.0 if m.group(2) == "ghz" or (m.group(2) is None and value < 10) else value
+
+
+def _technologies(text: str) -> list[Technology]:
+    parts = [p for p in re.split(r"[/;,+&]|\s+và\s+|\s+and\s+", str(text)) if p.strip()]
+    techs = [parse_category(Technology, p.strip()) for p in parts]
+    if not techs or any(t is None for t in techs):
+        raise ValueError(f"technology '{text}' is not one of {accepted_values(Technology)} (or GSM/UMTS/LTE/NR)")
+    return [t for t in techs if t is not None]
+
+
+def _float_or_blank(text: str, what: str) -> float | str:
+    raw = str(text).strip()
+    if raw == "":
+        return ""
+    try:
+        return float(raw.replace(",", ".")) if raw.count(",") == 1 and "." not in raw else float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{what} '{raw}' is not a number") from exc
+
+
+def _convert_row(row: pd.Series, cols: dict[str, str]) -> list[dict[str, object]]:
+    def get(name: str) -> str:
+        return str(row[cols[name]]).strip() if name in cols else ""
+
+    site = get("site_id")
+    if not site:
+        raise ValueError("site id (Mã trạm) is empty")
+    operator = parse_category(Operator, get("operator"))
+    if operator is None:
+        raise ValueError(f"operator '{get('operator')}' is not one of {accepted_values(Operator)} (or VNPT, Mobi...)")
+    status = parse_category(SiteStatus, get("status")) if get("status") else SiteStatus.ACTIVE
+    if status is None:
+        raise ValueError(f"status '{get('status')}' is not one of {accepted_values(SiteStatus)}")
+    lon, lat = parse_coordinate_deg(get("lon")), parse_coordinate_deg(get("lat"))
+    techs = _technologies(get("technology"))
+    band_text = get("band_mhz")
+    bands = [b for b in re.split(r"[/;+&]", band_text) if b.strip()] if band_text else []
+    if len(bands) not in (0, 1, len(techs)):
+        raise ValueError(f"{len(techs)} technologies but {len(bands)} bands ('{band_text}')")
+    out = []
+    for i, tech in enumerate(techs):
+        if bands:
+            band: float = parse_band_mhz(bands[i] if len(bands) == len(techs) else bands[0])
+        else:
+            band = _DEFAULT_BAND_MHZ[tech]
+        cell = get("cell_id") or f"{site}-{tech.value}"
+        out.append({
+            "site_id": site, "cell_id": cell if len(techs) == 1 else f"{cell}-{tech.value}",
+            "operator": operator.value, "lat": round(lat, 7), "lon": round(lon, 7),
+            "height_m": _float_or_blank(get("height_m"), "antenna height"), "status": status.value,
+            "technology": tech.value, "band_mhz": band,
+            "azimuth_deg": _float_or_blank(get("azimuth_deg"), "azimuth"),
+            "beamwidth_deg": _float_or_blank(get("beamwidth_deg"), "beamwidth"),
+            "eirp_dbm": _float_or_blank(get("eirp_dbm"), "EIRP"),
+            "bandwidth_mhz": _float_or_blank(get("bandwidth_mhz"), "bandwidth"),
+        })
+    return out
+
+
+def _number_cells(rows: list[dict[str, object]]) -> None:
+    """Make generated cell ids unique within a site (<site>-<tech>, <site>-<tech>-2, ...)."""
+    seen: dict[str, int] = {}
+    for r in rows:
+        key = str(r["cell_id"])
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            r["cell_id"] = f"{key}-{seen[key]}"
+
+
+def convert_operator_sheet(frame: pd.DataFrame, filename: str, *, options: ImportOptions) -> Converted:
+    """Convert an operator's site list to the towers layer.
+
+    Every row problem (unreadable coordinate, unknown operator/technology, bad number)
+    is collected with its spreadsheet row number; any of them refuses the import.
+
+    Returns
+    -------
+    Converted
+        ``towers/sites.csv`` and its dataset.toml table.
+    """
+    cols = map_headers(frame.columns, HEADER_ALIASES, filename)
+    require_headers(cols, _REQUIRED, HEADER_ALIASES, frame.columns, filename)
+    problems: list[Problem] = []
+    rows: list[dict[str, object]] = []
+    for i, (_, row) in enumerate(frame.iterrows()):
+        if not any(str(v).strip() for v in row):
+            continue
+        try:
+            rows.extend({**r, "_row": i + 2} for r in _convert_row(row, cols))
+        except ValueError as exc:
+            problems.append(Problem("error", filename, f"row {i + 2}", str(exc)))
+    if problems:
+        raise ImportRejectedError("\n".join(str(p) for p in problems[:50])
+                                  + (f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""))
+    table = pd.DataFrame(rows)
+    inside = check_in_vietnam(table["lon"].to_numpy(float), table["lat"].to_numpy(float), filename)
+    if not inside.all():
+        bad = [str(r) for r in table.loc[~inside, "_row"].drop_duplicates().head(10)]
+        raise ImportRejectedError(f"{filename}: {int((~inside).sum())} row(s) lie outside Vietnam (rows "
+                                  f"{', '.join(bad)}) -> fix their coordinates (swapped lat/lon? wrong sign?)")
+    _number_cells(rows)
+    table = pd.DataFrame(rows).drop(columns=["_row"])
+    report = [f"read {len(frame)} row(s) from {filename} -> {len(table)} cell(s) at "
+              f"{table['site_id'].nunique()} site(s); columns recognised: "
+              + ", ".join(f"{k}='{v}'" for k, v in cols.items())]
+    meta = {
+        "file": "towers/sites.csv",
+        "synthetic": False,
+        "source": options.source or f"operator site list {filename}",
+        "licence": options.licence or "provided by the operator (internal use)",
+        "imported": dt.date.today().isoformat(),
+    }
+    return Converted(files={"towers/sites.csv": frame_to_csv_bytes(table)}, meta={"towers": meta},
+                     report=report, importer="operator_sheet")
