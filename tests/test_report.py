@@ -1,0 +1,245 @@
+"""Leadership snapshot: charts, the A4 PDF (Vietnamese text extractable) and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+from shapely.geometry import Point, box
+
+from analysis.cli import main
+from analysis.kpi import KpiTargets, compute_kpis
+from analysis.params import GapParams
+from geo.errors import ParameterError
+from geo.package import load_package
+from layers.charts import district_share_chart_png, district_underserved_chart_png, province_map_png
+from layers.report import LayerSource, ReportMeta, build_snapshot_pdf, render_snapshot_pdf
+from tests.conftest import write_tiny_package
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+REPORT_DAY = dt.date(2026, 11, 25)
+
+
+def _pypdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _pdftotext(pdf: bytes, tmp_path: Path) -> str:
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run([exe, "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, timeout=60)
+    return done.stdout.decode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_package(tmp_path_factory.mktemp("snapshot") / "pkg")
+
+
+@pytest.fixture(scope="module")
+def tiny_gaps(tiny_root: Path) -> tuple[object, gpd.GeoDataFrame]:
+    from analysis.gaps import compute_gaps
+
+    pkg = load_package(tiny_root)
+    return pkg, compute_gaps(pkg, GapParams())
+
+
+@pytest.fixture(scope="module")
+def pdf_vi(tiny_gaps) -> bytes:
+    pkg, gaps = tiny_gaps
+    return build_snapshot_pdf(pkg, lang="vi", params=GapParams(), gaps=gaps, today=REPORT_DAY)
+
+
+@pytest.fixture(scope="module")
+def pdf_en(tiny_gaps) -> bytes:
+    pkg, gaps = tiny_gaps
+    return build_snapshot_pdf(pkg, lang="en", params=GapParams(), gaps=gaps, today=REPORT_DAY)
+
+
+# Tiny package survey (tests/conftest.py): H1, H2, H3 rows; the C2 commune row is shadowed by H3.
+# FTTH = (70 + 90 + 130) / (100 + 150 + 180) = 290 / 430 = 67.44 %
+# smartphone = (220 + 330 + 400) / (300 + 450 + 520) = 950 / 1270 = 74.80 %
+VI_EXPECTED = ("Trà Vinh", "Tỷ lệ hộ", "Báo cáo nhanh hạ tầng số", "25/11/2026", "67,4 %", "74,8 %", "1.270",
+               "Ấp Giồng Lớn", "Xã Long Đức", "TỔNG HỢP", "Khảo sát hộ", "CHƯA ĐẠT", "411/QĐ-TTg")
+EN_EXPECTED = ("Trà Vinh province", "Households with good 4G", "25 Nov 2026", "67.4%", "74.8%", "1,270",
+               "Ấp Giồng Lớn", "SYNTHETIC", "NOT MET", "Top 3 priority hamlets", "Thresholds and targets used")
+
+
+def test_pdf_is_a4_with_extractable_vietnamese_text_pypdf(pdf_vi):
+    assert pdf_vi.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(pdf_vi))
+    box_ = reader.pages[0].mediabox
+    assert (round(float(box_.width)), round(float(box_.height))) == (595, 842)  # A4 in points
+    text = _pypdf_text(pdf_vi)
+    for expected in VI_EXPECTED:
+        assert expected in text, expected
+
+
+def test_pdf_vietnamese_text_extractable_with_pdftotext(pdf_vi, tmp_path):
+    text = _pdftotext(pdf_vi, tmp_path)
+    for expected in VI_EXPECTED:
+        assert expected in text, expected
+    assert "Ấp Chợ" in text and "Khóm 3" in text
+
+
+def test_pdf_embeds_dejavu_fonts(pdf_vi):
+    reader = PdfReader(io.BytesIO(pdf_vi))
+    fonts = {str(f["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].get_object().values()
+             if "/BaseFont" in f.get_object()}
+    assert any("DejaVuSans" in name for name in fonts), fonts
+
+
+def test_english_variant(pdf_en, tmp_path):
+    for text in (_pypdf_text(pdf_en), _pdftotext(pdf_en, tmp_path)):
+        for expected in EN_EXPECTED:
+            assert expected in text, expected
+        assert "Tỷ lệ hộ" not in text and "25/11/2026" not in text
+
+
+def test_synthetic_layers_are_named_on_the_first_page(pdf_vi, pdf_en):
+    first_vi = PdfReader(io.BytesIO(pdf_vi)).pages[0].extract_text()
+    assert "DỮ LIỆU TỔNG HỢP" in first_vi and "Trạm BTS" in first_vi
+    first_en = PdfReader(io.BytesIO(pdf_en)).pages[0].extract_text()
+    assert "SYNTHETIC DATA" in first_en and "Base stations" in first_en
+
+
+def test_top_n_limits_the_priority_table(tiny_gaps):
+    pkg, gaps = tiny_gaps
+    pdf = build_snapshot_pdf(pkg, lang="en", params=GapParams(), gaps=gaps, top_n=1, today=REPORT_DAY)
+    text = _pypdf_text(pdf)
+    assert "Top 1 priority hamlets" in text
+    first = gaps.sort_values("priority_score", ascending=False)["hamlet_name"].iloc[0]
+    others = [n for n in gaps["hamlet_name"] if n != first]
+    table = text.split("Top 1 priority hamlets")[1].split("Thresholds and targets used")[0]
+    assert first in table and not any(name in table for name in others)
+
+
+# ---------------------------------------------------------------- hand-built scene (no package)
+
+@pytest.fixture
+def scene() -> dict[str, object]:
+    communes = gpd.GeoDataFrame(
+        {"commune_id": ["c1", "c2"], "commune_name": ["Xã An", "Phường 1"],
+         "district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh"]},
+        geometry=[box(106.2, 9.9, 106.3, 10.0), box(106.3, 9.9, 106.4, 10.0)], crs=4326)
+    gaps = gpd.GeoDataFrame(
+        {"hamlet_id": ["h1", "h2"], "hamlet_name": ["Ấp Chợ", "Khóm 3"], "commune_id": ["c1", "c2"],
+         "households": [100, 300], "share_hh_good_4g": [0.2, 1.0], "fibre_reach_class": ["out_of_reach", "drop"],
+         "flags": ["NO_MOBILE_COVERAGE;NO_FIBRE_REACH", ""], "affected_households": [100, 0],
+         "priority_score": [180.0, 0.0], "explanation_vi": ["Ấp Chợ: 80% hộ chưa có sóng 4G", ""],
+         "explanation_en": ["Ấp Chợ: 80% of households without 4G", ""]},
+        geometry=[Point(106.25, 9.95), Point(106.35, 9.95)], crs=4326)
+    meta = ReportMeta(province_name="Trà Vinh", dataset_name="Cảnh thử", boundary_vintage="2009 layout",
+                      version="0123456789abcdef",
+                      layers=(LayerSource("communes", False, "censusVN2009", "MIT"),
+                              LayerSource("hamlets", True, "datagen", "CC0-1.0")))
+    return {"communes": communes, "gaps": gaps, "meta": meta,
+            "snapshot": compute_kpis(gaps, communes=communes, targets=KpiTargets())}
+
+
+def test_render_from_ready_results(scene):
+    pdf = render_snapshot_pdf(meta=scene["meta"], snapshot=scene["snapshot"], communes=scene["communes"],
+                              gaps=scene["gaps"], params=GapParams(), today=REPORT_DAY)
+    text = _pypdf_text(pdf)
+    # good 4G = (100 * 0.2 + 300 * 1.0) / 400 = 80.0 %
+    assert "80,0 %" in text and "Ấp Chợ: 80% hộ chưa có sóng 4G" in text and "Ấp/khóm" in text
+    assert "KHÔNG CÓ DỮ LIỆU" in text  # no survey: FTTH and smartphone have no data
+
+
+def test_render_rejects_bad_options(scene):
+    kwargs = {"meta": scene["meta"], "snapshot": scene["snapshot"], "communes": scene["communes"],
+              "gaps": scene["gaps"], "params": GapParams()}
+    with pytest.raises(ParameterError, match="language"):
+        render_snapshot_pdf(**kwargs, lang="fr")
+    with pytest.raises(ParameterError, match="top_n"):
+        render_snapshot_pdf(**kwargs, top_n=0)
+
+
+def test_charts_are_png_and_leave_no_pyplot_figures(scene):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    snap = scene["snapshot"]
+    images = [
+        district_share_chart_png(snap.districts, targets=snap.targets, lang="vi"),
+        district_underserved_chart_png(snap.districts, lang="en"),
+        province_map_png(scene["communes"], values=snap.communes.set_index("commune_id")["good_4g"],
+                         value_label="Tỷ lệ hộ có sóng 4G tốt", hamlets=scene["gaps"], target=1.0),
+    ]
+    for png in images:
+        assert png.startswith(PNG_MAGIC) and len(png) > 2000
+    assert plt.get_fignums() == before
+
+
+def test_map_greys_communes_without_values(scene):
+    png = province_map_png(scene["communes"], values=pd.Series({"c1": 0.5}), value_label="x")
+    assert png.startswith(PNG_MAGIC)
+
+
+# ---------------------------------------------------------------- CLI
+
+def test_cli_writes_and_refuses_to_overwrite(tiny_root, tmp_path, capsys):
+    out = tmp_path / "report.pdf"
+    assert main(["snapshot", str(tiny_root), "--out", str(out), "--date", "2026-11-25"]) == 0
+    first = out.read_bytes()
+    assert first.startswith(b"%PDF-") and "25/11/2026" in _pypdf_text(first)
+    assert main(["snapshot", str(tiny_root), "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert out.read_bytes() == first
+    assert main(["snapshot", str(tiny_root), "--out", str(out), "--lang", "en", "--force", "--top", "2"]) == 0
+    assert "Households with good 4G" in _pypdf_text(out.read_bytes())
+    assert not list(tmp_path.glob(".*.part"))
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--out", "x.txt"], "must end in .pdf"),
+    (["--out", "missing-folder/x.pdf"], "does not exist"),
+    (["--out", "x.pdf", "--top", "0"], "--top"),
+    (["--out", "x.pdf", "--date", "25/11/2026"], "YYYY-MM-DD"),
+])
+def test_cli_bad_arguments_exit_2(tiny_root, tmp_path, monkeypatch, capsys, extra, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["snapshot", str(tiny_root), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_cli_bad_language_is_an_argparse_error(tiny_root, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["snapshot", str(tiny_root), "--out", str(tmp_path / "r.pdf"), "--lang", "fr"])
+    assert exc.value.code == 2
+
+
+def test_cli_bad_data_and_config_exit_2(tmp_path, capsys):
+    broken = write_tiny_package(tmp_path / "broken")
+    (broken / "boundaries" / "hamlets.geojson").unlink()
+    assert main(["snapshot", str(broken), "--out", str(tmp_path / "a.pdf")]) == 2
+    assert "hamlets" in capsys.readouterr().err
+    assert main(["snapshot", str(tmp_path / "nowhere"), "--out", str(tmp_path / "b.pdf")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    config = tmp_path / "gaps.toml"
+    config.write_text("[thresholds]\nftth_min_share = 1.7\n", encoding="utf-8")
+    good = write_tiny_package(tmp_path / "good")
+    assert main(["snapshot", str(good), "--out", str(tmp_path / "c.pdf"), "--config", str(config)]) == 2
+    assert "ftth_min_share" in capsys.readouterr().err
+    assert not any(tmp_path.glob("*.pdf"))
+
+
+def test_cli_config_targets_reach_the_report(tiny_root, tmp_path):
+    config = tmp_path / "gaps.toml"
+    config.write_text("[thresholds]\nftth_min_share = 0.6\n", encoding="utf-8")
+    out = tmp_path / "r.pdf"
+    assert main(["snapshot", str(tiny_root), "--out", str(out), "--lang", "en", "--config", str(config)]) == 0
+    text = _pypdf_text(out.read_bytes())
+    assert "Target: 60%" in text  # FTTH 67.4% now meets its target
