@@ -19,6 +19,7 @@ import logging
 import re
 import tomllib
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -458,9 +459,28 @@ def read_layer(path: Path, *, display: str | None = None, layer: str | None = No
     DataNotFoundError, UnreadableFileError
     """
     display = display or path.name
-    name = path.name.lower()
     if not path.exists():
         raise DataNotFoundError(f"{display}: file not found")
+    # GDAL reports recoverable trouble (a feature it could not parse) as Python warnings;
+    # they become Problems here instead of leaking to the console.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read = _read_any(path, display, layer=layer)
+    gdal_notes = tuple(
+        Problem("warning", display, "", f"GDAL: {str(w.message).strip()}",
+                "the file may be partly malformed; check the features reported missing or empty")
+        for w in caught if issubclass(w.category, RuntimeWarning)
+    )
+    for w in caught:
+        if not issubclass(w.category, RuntimeWarning):
+            logger.debug("while reading %s: %s", display, w.message)
+    if not gdal_notes:
+        return read
+    return LayerRead(read.frame, read.crs, read.encoding, read.decimal_comma, (*read.warnings, *gdal_notes))
+
+
+def _read_any(path: Path, display: str, *, layer: str | None) -> LayerRead:
+    name = path.name.lower()
     try:
         if name.endswith(".csv"):
             return _vector_from_table(read_table(path, display=display), display)

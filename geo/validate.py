@@ -534,8 +534,8 @@ def _resolve(root: Path, key: str, defaults: tuple[str, ...], doc: dict[str, Any
     table = (doc or {}).get("layers", {}).get(key)
     named = table.get("file") if isinstance(table, dict) else None
     if isinstance(named, str) and named.strip():
-        path = (root / named).resolve()
-        if root.resolve() not in path.parents:
+        path = root / named
+        if root.resolve() not in path.resolve().parents:
             found.add("error", DATASET_FILE, f"[layers.{key}]", f"file {named!r} is outside the package folder",
                       "give a path relative to the package folder")
             return None
