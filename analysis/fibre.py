@@ -40,6 +40,8 @@ __all__ = [
     "compute_reach",
     "reach_class",
     "plan_extension",
+    "FibreAnalysis",
+    "analyse_fibre",
 ]
 
 log = logging.getLogger(__name__)
@@ -183,7 +185,7 @@ def reach_class(distance_m: np.ndarray, params: ReachParams) -> np.ndarray:
 
 
 def compute_reach(road: RoadGraph, hamlets: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *,
-                  params: ReachParams) -> ReachResult:
+                  params: ReachParams, max_spur_m: float | None = None) -> ReachResult:
     """Road distance from every hamlet to its nearest fibre access node.
 
     Parameters
@@ -196,6 +198,8 @@ def compute_reach(road: RoadGraph, hamlets: gpd.GeoDataFrame, nodes: gpd.GeoData
         Fibre nodes with ``node_id``, ``operator``, ``node_type``; filtered by ``params``.
     params
         Reach classes, operator and node types.
+    max_spur_m
+        Log a warning naming the hamlets / nodes farther than this from any road (m).
 
     Returns
     -------
@@ -207,6 +211,9 @@ def compute_reach(road: RoadGraph, hamlets: gpd.GeoDataFrame, nodes: gpd.GeoData
     attachment = attach_points(road, np.concatenate([h_xy, n_xy]))
     net = attach_network(road, attachment)
     k = len(h_xy)
+    if max_spur_m is not None:
+        _warn_far(attachment.spur_m[:k], hamlets["hamlet_id"], "hamlet", max_spur_m)
+        _warn_far(attachment.spur_m[k:], access["node_id"], "fibre node", max_spur_m)
     hamlet_nodes, access_nodes = net.point_node[:k], net.point_node[k:]
     dist, pred, src = dijkstra(net.csr, directed=False, indices=access_nodes, min_only=True,
                                return_predecessors=True)
@@ -219,6 +226,15 @@ def compute_reach(road: RoadGraph, hamlets: gpd.GeoDataFrame, nodes: gpd.GeoData
     return ReachResult(table=table, network=net, hamlet_nodes=hamlet_nodes, access_nodes=access_nodes,
                        access_node_ids=access["node_id"].astype(str).to_numpy(), distance_m=dist,
                        predecessor=pred, params=params)
+
+
+def _warn_far(spur_m: np.ndarray, ids: pd.Series, what: str, max_spur_m: float) -> None:
+    far = spur_m > max_spur_m
+    if far.any():
+        names = ", ".join(f"{i} ({d:.0f} m)" for i, d in zip(ids.astype(str)[far][:10], spur_m[far][:10],
+                                                             strict=True))
+        log.warning("%d %s(s) are more than %.0f m from any road; their spur counts in the distance: %s",
+                    int(far.sum()), what, max_spur_m, names)
 
 
 def _reach_table(hamlets: gpd.GeoDataFrame, access: gpd.GeoDataFrame, d_h: np.ndarray,
@@ -311,7 +327,10 @@ def _routes_frame(net: AttachedNetwork, edges: list[int], costs: UnitCosts) -> t
                                                                          strict=True)},
                                  geometry=gpd.GeoSeries([], crs=net.road.crs)).to_crs(4326)
         return empty, 0.0
-    lines = [net.edge_line(k) for k in edges]
+    lines = [line for line in (net.edge_line(k) for k in edges if net.weight_m[k] > 0)
+             if line.geom_type == "LineString" and line.length > 0]
+    if not lines:
+        return _routes_frame(net, [], costs)[0], float(net.weight_m[edges].sum())
     merged = shapely.line_merge(shapely.multilinestrings(lines))
     parts = shapely.get_parts(merged)
     lengths = shapely.length(parts)
@@ -324,3 +343,81 @@ def _routes_frame(net: AttachedNetwork, edges: list[int], costs: UnitCosts) -> t
         "cable_cost_vnd": np.round(lengths / 1000.0 * costs.cable_vnd_per_km),
     }, geometry=gpd.GeoSeries(parts, crs=net.road.crs)).to_crs(4326)
     return routes, total
+
+
+@dataclass(frozen=True, eq=False)
+class FibreAnalysis:
+    """Reach and extension plan of one data package, ready to map or export.
+
+    Parameters
+    ----------
+    reach_layer
+        EPSG:4326 hamlets: ``hamlet_id``, ``hamlet_name``, ``commune_id``, ``households``, the
+        :class:`ReachResult` table columns, ``plan_status`` (``planned`` / ``no_road_path`` / ""
+        when not targeted) and ``drops``.
+    access_nodes
+        EPSG:4326 access nodes that were used.
+    plan
+        The extension plan.
+    reach
+        The raw reach result (graph, distances) for further work, e.g. :func:`analysis.gaps.compute_gaps`.
+    metadata
+        Export metadata: source data, date, parameters, plan summary, road-graph components.
+    """
+
+    reach_layer: gpd.GeoDataFrame
+    access_nodes: gpd.GeoDataFrame
+    plan: ExtensionPlan
+    reach: ReachResult
+    metadata: dict[str, str]
+
+
+def analyse_fibre(pkg: Any, params: Any) -> FibreAnalysis:
+    """Road graph, reach and extension plan of a data package.
+
+    Parameters
+    ----------
+    pkg
+        :class:`geo.package.DataPackage`.
+    params
+        :class:`analysis.params.GapParams` (``roads``, ``reach``, ``costs`` are used).
+    """
+    from datetime import UTC, datetime
+
+    from analysis.roadgraph import build_road_graph
+
+    road = build_road_graph(pkg.roads, pkg.metric_crs, params=params.roads)
+    reach = compute_reach(road, pkg.hamlets, pkg.fibre_nodes, params=params.reach,
+                          max_spur_m=params.roads.max_spur_m)
+    plan = plan_extension(reach, pkg.hamlets, costs=params.costs)
+    cols = [c for c in ("hamlet_id", "hamlet_name", "commune_id", "households") if c in pkg.hamlets]
+    layer = pkg.hamlets[cols + ["geometry"]].copy()
+    layer["hamlet_id"] = layer["hamlet_id"].astype(str)
+    layer = layer.join(reach.table, on="hamlet_id")
+    status = plan.hamlets.set_index("hamlet_id")
+    layer["plan_status"] = layer["hamlet_id"].map(status["plan_status"]).fillna("")
+    layer["drops"] = layer["hamlet_id"].map(status["drops"]).fillna(0).astype(int)
+    meta: dict[str, str] = {
+        "title": f"PhuSong fibre reach: {getattr(pkg.meta, 'name', '')}",
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "dataset": str(getattr(pkg.meta, "name", "")),
+        "dataset_version": str(getattr(pkg, "version", "")),
+        "road_graph": road.components.summary(),
+        "road_graph_size": f"{road.n_nodes} nodes, {road.n_edges} edges",
+        "distance": "road distance incl. straight spurs from hamlet and node to the nearest road (m)",
+    }
+    for key in ("fibre_nodes", "roads", "hamlets"):
+        layer_meta = dict(getattr(pkg.meta, "layers", {}) or {}).get(key)
+        if layer_meta is not None:
+            synth = " (synthetic)" if getattr(layer_meta, "synthetic", False) else ""
+            meta[f"source_{key}"] = f"{layer_meta.source}; licence {layer_meta.licence}{synth}"
+    for section in ("roads", "reach", "costs"):
+        for name, value in params.to_dict()[section].items():
+            meta[f"param_{section}_{name}"] = str(value)
+    meta["threshold_drop_reach_m"] = str(params.reach.drop_reach_m)
+    meta["threshold_extendable_m"] = str(params.reach.extendable_m)
+    for k, v in plan.summary().items():
+        meta[f"plan_{k}"] = str(v)
+    access = select_access_nodes(pkg.fibre_nodes, params.reach)
+    return FibreAnalysis(reach_layer=gpd.GeoDataFrame(layer, geometry="geometry", crs=pkg.hamlets.crs),
+                         access_nodes=access, plan=plan, reach=reach, metadata=meta)

@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from analysis.fibre import ReachResult, compute_reach, point_xy_m
 from analysis.linkbudget import reference_power_dbm
@@ -73,6 +72,7 @@ __all__ = [
     "flag_hamlets",
     "compute_gaps",
     "commune_indicators",
+    "output_columns",
 ]
 
 SIGNAL_COLUMNS: tuple[str, ...] = ("share_hh_good_4g", "share_hh_no_4g", "good_4g_operators")
@@ -681,7 +681,8 @@ def compute_gaps(pkg: DataPackage, params: GapParams, *,
     hamlets = _hamlets_with_communes(pkg)
     if reach is None:
         road = build_road_graph(pkg.roads, pkg.metric_crs, params=params.roads)
-        reach = compute_reach(road, hamlets, pkg.fibre_nodes, params=params.reach)
+        reach = compute_reach(road, hamlets, pkg.fibre_nodes, params=params.reach,
+                              max_spur_m=params.roads.max_spur_m)
     if signal is None:
         signal = standin_hamlet_signal(hamlets, pkg.cells, pkg.metric_crs, params=params.signal)
         source = "stand-in: Hata/COST-231 omni RSRP at 9 points per hamlet (analysis.gaps.standin_hamlet_signal)"

@@ -1,0 +1,121 @@
+"""``python -m analysis gaps DATA_DIR --out FILE``: under-served hamlets with flags and reasons.
+
+One row per hamlet with its indicators, flags (measured value and failed threshold), priority,
+ranks, who can act and a one-line explanation in Vietnamese and English. The format follows the
+extension of ``--out``: ``.gpkg``, ``.geojson``, ``.kml``, ``.shp.zip``, ``.csv`` or ``.xlsx``
+(fields in docs/GAPS.md). Refuses to overwrite an existing file unless ``--force``. Exit 0 on
+success, 2 on bad arguments or bad data (message on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from analysis.params import GapParams, default_gap_params, gap_params_from_toml
+from geo.errors import ParameterError
+
+NAME = "gaps"
+HELP = "flag under-served hamlets (signal, fibre reach, FTTH take-up, smartphones) and export them"
+
+EXIT_OK = 0
+
+log = logging.getLogger(__name__)
+
+_MULTI_LAYER = ("gpkg", "kml", "shp.zip", "xlsx")
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, out_help: str) -> None:
+    """``DATA_DIR``, ``--out``, ``--force``, ``--config``, ``--operator`` (shared with ``fibre``)."""
+    parser.add_argument("data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)")
+    parser.add_argument("--out", required=True, type=Path, metavar="FILE", help=out_help)
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    parser.add_argument("--config", type=Path, metavar="GAPS.toml",
+                        help="parameters in the shape of analysis/config/gaps.toml (missing entries keep defaults)")
+    parser.add_argument("--operator", metavar="NAME",
+                        help="count only this operator's fibre access nodes (e.g. Viettel)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the arguments of ``gaps``."""
+    add_common_arguments(parser, out_help="output file: .gpkg, .geojson, .kml, .shp.zip, .csv or .xlsx")
+    parser.add_argument("--basis", choices=("national_target", "province_average", "lower_of_both"),
+                        help="FTTH/smartphone threshold basis (default from the config: national_target)")
+    parser.add_argument("--with-communes", action="store_true",
+                        help="add a commune roll-up layer (.gpkg, .kml, .shp.zip, .xlsx only)")
+
+
+def check_inputs(args: argparse.Namespace, *, formats: tuple[str, ...]) -> str:
+    """Validate DATA_DIR and --out before any work; return the export format."""
+    from layers.exports import format_from_path
+
+    root: Path = args.data_dir
+    if not root.is_dir():
+        raise ParameterError(f"data folder {str(root)!r} does not exist or is not a folder; "
+                             "give the folder that holds dataset.toml")
+    out: Path = args.out
+    fmt = format_from_path(out)
+    if fmt not in formats:
+        raise ParameterError(f"--out {str(out)!r}: this command writes {', '.join('.' + f for f in formats)}")
+    if out.is_dir():
+        raise ParameterError(f"--out {str(out)!r} is a folder; give a file name")
+    if out.exists() and not args.force:
+        raise ParameterError(f"{str(out)!r} already exists; use --force to overwrite it")
+    if not out.parent.resolve().is_dir():
+        raise ParameterError(f"folder {str(out.parent)!r} of --out does not exist; create it first")
+    return fmt
+
+
+def params_from_args(args: argparse.Namespace) -> GapParams:
+    """Defaults, then ``--config``, then ``--operator`` / ``--basis``."""
+    params = default_gap_params()
+    if args.config is not None:
+        try:
+            text = args.config.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ParameterError(f"cannot read --config {str(args.config)!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ParameterError(f"--config {str(args.config)!r} is not UTF-8 text") from None
+        params = gap_params_from_toml(text, base=params, source=str(args.config))
+    if getattr(args, "operator", None):
+        from geo.schema import Operator, parse_category
+
+        op = parse_category(Operator, args.operator)
+        if op is None:
+            raise ParameterError(f"--operator {args.operator!r} is not a known operator; use one of "
+                                 f"{', '.join(o.value for o in Operator)}")
+        params = params.with_overrides(reach=params.reach.with_overrides(operator=op.value))
+    if getattr(args, "basis", None):
+        params = params.with_overrides(thresholds=params.thresholds.with_overrides(basis=args.basis))
+    return params
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute the hamlet gaps of ``args.data_dir`` and write ``args.out``."""
+    from analysis.gaps import FLAG_INFO, GapFlag, commune_indicators, compute_gaps
+    from geo.package import load_package
+    from layers.exports import write_export
+
+    fmt = check_inputs(args, formats=("gpkg", "geojson", "kml", "shp.zip", "csv", "xlsx"))
+    if args.with_communes and fmt not in _MULTI_LAYER:
+        raise ParameterError(f"--with-communes needs a multi-layer format ({', '.join(_MULTI_LAYER)}), "
+                             f"not .{fmt}")
+    params = params_from_args(args)
+    start = time.perf_counter()
+    pkg = load_package(args.data_dir.resolve())
+    gaps = compute_gaps(pkg, params)
+    meta = gaps.attrs["phusong"]
+    layers = {"gaps": gaps}
+    if args.with_communes:
+        layers["communes"] = commune_indicators(gaps, pkg.communes)
+    try:
+        write_export(layers, args.out, metadata=meta, overwrite=args.force)
+    except OSError as exc:
+        raise ParameterError(f"cannot write {str(args.out)!r}: {exc.strerror}") from None
+    counts = ", ".join(f"{f.value} {int(gaps[FLAG_INFO[f].key + '_flag'].sum())}" for f in GapFlag)
+    flagged = int((gaps["n_flags"] > 0).sum())
+    print(f"wrote {args.out}: {len(gaps)} hamlets, {flagged} flagged ({counts}) "
+          f"in {time.perf_counter() - start:.1f} s")
+    return EXIT_OK
