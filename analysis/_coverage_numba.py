@@ -1,0 +1,120 @@
+"""Compiled inner loop of :mod:`analysis.coverage` (numba, cached on disk after the first run).
+
+The grid is processed in square tiles, in parallel (tiles are independent); inside a tile every
+cell whose window touches it is applied in ascending cell order, so results equal the serial
+numpy reference (``coverage._accumulate_numpy``) except that the sector pattern is evaluated
+exactly instead of from a 0.1-degree table (differences below 0.02 dB).
+
+Pixels outside the province are skipped (they are nodata in every product). Per tile: pass 1 applies each cell inside its *count* window (where it can reach the server
+count threshold) and counts servers; pass 2 applies each cell inside its larger *floor* window,
+but only to the tile's pixels that are inside the province and still below the count threshold.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _signal(flat, off, r, n, e, a, brg, inv, am):  # pragma: no cover - compiled
+    pos = max(np.sqrt(np.float32(n)), np.float32(0.5)) * np.float32(4.0)
+    q = np.int64(pos)
+    w = pos - np.float32(q)
+    base = off + 3 * q + e
+    lo = flat[base]
+    v = r - (lo + w * (flat[base + 3] - lo))
+    if a >= 0.0:
+        t = abs(brg - a)
+        t = min(t, np.float32(360.0) - t)
+        v -= min(np.float32(12.0) * (t * inv) * (t * inv), am)
+    return v
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _tile(ti0, ti1, tj0, tj1, env, inside, bearing, radius, flat, table_off, rows, cols, ref, az, bw, am,
+          boxes_count, boxes_floor, best, server, count, count_thr):  # pragma: no cover - compiled
+    evaluations = 0
+    for k in range(rows.shape[0]):
+        sr = rows[k]
+        sc = cols[k]
+        i0 = max(sr + boxes_count[k, 0], ti0)
+        i1 = min(sr + boxes_count[k, 1] + 1, ti1)
+        j0 = max(sc + boxes_count[k, 2], tj0)
+        j1 = min(sc + boxes_count[k, 3] + 1, tj1)
+        if i0 >= i1 or j0 >= j1:
+            continue
+        off = table_off[k]
+        r = ref[k]
+        a = az[k]
+        inv = np.float32(1.0) / bw[k]
+        kk = np.int32(k)
+        for i in range(i0, i1):
+            di = i - sr
+            for j in range(j0, j1):
+                if not inside[i, j]:
+                    continue
+                dj = j - sc
+                v = _signal(flat, off, r, di * di + dj * dj, env[i, j], a,
+                            bearing[di + radius, dj + radius], inv, am)
+                evaluations += 1
+                count[i, j] += np.uint16(v >= count_thr)
+                b = best[i, j]
+                better = v > b
+                best[i, j] = v if better else b
+                server[i, j] = kk if better else server[i, j]
+    weak_rows = np.zeros(ti1 - ti0, dtype=np.bool_)
+    any_weak = False
+    for i in range(ti0, ti1):
+        for j in range(tj0, tj1):
+            if inside[i, j] and best[i, j] < count_thr:
+                weak_rows[i - ti0] = True
+                any_weak = True
+                break
+    if not any_weak:
+        return evaluations
+    for k in range(rows.shape[0]):
+        sr = rows[k]
+        sc = cols[k]
+        i0 = max(sr + boxes_floor[k, 0], ti0)
+        i1 = min(sr + boxes_floor[k, 1] + 1, ti1)
+        j0 = max(sc + boxes_floor[k, 2], tj0)
+        j1 = min(sc + boxes_floor[k, 3] + 1, tj1)
+        if i0 >= i1 or j0 >= j1:
+            continue
+        off = table_off[k]
+        r = ref[k]
+        a = az[k]
+        inv = np.float32(1.0) / bw[k]
+        for i in range(i0, i1):
+            if not weak_rows[i - ti0]:
+                continue
+            di = i - sr
+            for j in range(j0, j1):
+                if not inside[i, j] or best[i, j] >= count_thr:
+                    continue
+                dj = j - sc
+                v = _signal(flat, off, r, di * di + dj * dj, env[i, j], a,
+                            bearing[di + radius, dj + radius], inv, am)
+                evaluations += 1
+                if v > best[i, j]:
+                    best[i, j] = v
+                    server[i, j] = k
+    return evaluations
+
+
+@numba.njit(cache=True, parallel=True, boundscheck=False)
+def accumulate_cells(env, inside, bearing, radius, flat, table_off, rows, cols, ref, az, bw, am,
+                     boxes_count, boxes_floor, best, server, count, count_thr, tile):  # pragma: no cover
+    """Update ``best``/``server``/``count`` in place for every cell; return the evaluations made."""
+    height, width = best.shape
+    n_tr = (height + tile - 1) // tile
+    n_tc = (width + tile - 1) // tile
+    done = np.zeros(n_tr * n_tc, dtype=np.int64)
+    for t in numba.prange(n_tr * n_tc):
+        ti0 = (t // n_tc) * tile
+        tj0 = (t % n_tc) * tile
+        done[t] = _tile(ti0, min(ti0 + tile, height), tj0, min(tj0 + tile, width), env, inside, bearing,
+                        radius, flat, table_off, rows, cols, ref, az, bw, am, boxes_count, boxes_floor,
+                        best, server, count, count_thr)
+    return done.sum()
