@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import logging
 import re
 import tomllib
@@ -158,7 +159,7 @@ def decode_text(data: bytes, *, source: str = "") -> DecodedText:
     if b"\x00" in data:
         raise UnreadableFileError(f"{source}: binary data (NUL bytes), not a text file")
     if data.startswith(codecs.BOM_UTF8):
-        body, encoding = data[len(codecs.BOM_UTF8):], "utf-8-sig"
+        body, encoding = data[len(codecs.BOM_UTF8) :], "utf-8-sig"
     else:
         body, encoding = data, "utf-8"
     try:
@@ -192,19 +193,24 @@ def encode_cp1258(text: str) -> bytes:
             continue
         except UnicodeEncodeError:
             pass
-        decomposed = unicodedata.normalize("NFD", ch)
-        base, marks = decomposed[0], decomposed[1:]
-        # recompose the base with as many marks as the code page has precomposed
-        for split in range(len(marks), -1, -1):
-            head = unicodedata.normalize("NFC", base + marks[:split])
+        out += _encode_cp1258_char(ch)
+    return bytes(out)
+
+
+def _encode_cp1258_char(ch: str) -> bytes:
+    """Encode one character as a precomposed base letter plus combining tone marks."""
+    decomposed = unicodedata.normalize("NFD", ch)
+    base, marks = decomposed[0], decomposed[1:]
+    # compose the base with the subset of marks the code page has precomposed (Ặ = Ă + dot below)
+    for size in range(len(marks), -1, -1):
+        for chosen in itertools.combinations(range(len(marks)), size):
+            head = unicodedata.normalize("NFC", base + "".join(marks[i] for i in chosen))
+            rest = "".join(m for i, m in enumerate(marks) if i not in chosen)
             try:
-                out += head.encode("cp1258") + marks[split:].encode("cp1258")
-                break
+                return head.encode("cp1258") + rest.encode("cp1258")
             except UnicodeEncodeError:
                 continue
-        else:  # pragma: no cover - the loop always ends with split == 0 raising
-            raise UnicodeEncodeError("cp1258", ch, 0, 1, "not representable")
-    return bytes(out)
+    raise UnicodeEncodeError("cp1258", ch, 0, 1, "not representable in Windows-1258")
 
 
 def _read_bytes(path: Path, display: str) -> bytes:
@@ -279,8 +285,12 @@ def read_table(path: Path, *, display: str | None = None) -> LayerRead:
     delimiter = _sniff_delimiter(decoded.text)
     try:
         frame = pd.read_csv(
-            io.StringIO(decoded.text), sep=delimiter, dtype=str, keep_default_na=False,
-            skipinitialspace=True, quoting=csv.QUOTE_MINIMAL,
+            io.StringIO(decoded.text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            quoting=csv.QUOTE_MINIMAL,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
         raise UnreadableFileError(f"{display}: not a readable CSV table: {str(exc).strip()}") from exc
@@ -362,12 +372,23 @@ def _shapefile_text_codec(frame: pd.DataFrame, cpg: str | None, display: str) ->
         codec = _codec_from_cpg(cpg)
         if codec is not None:
             return codec, notes
-        notes.append(Problem("warning", display, ".cpg", f"unknown code page {cpg.strip()!r} in .cpg",
-                             "write UTF-8 in the .cpg file (and save the DBF as UTF-8)"))
+        notes.append(
+            Problem(
+                "warning",
+                display,
+                ".cpg",
+                f"unknown code page {cpg.strip()!r} in .cpg",
+                "write UTF-8 in the .cpg file (and save the DBF as UTF-8)",
+            )
+        )
     blob = "\n".join(
         [str(c) for c in frame.columns]
-        + [v for col in frame.columns if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])
-           for v in frame[col].dropna().astype(str)]
+        + [
+            v
+            for col in frame.columns
+            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])
+            for v in frame[col].dropna().astype(str)
+        ]
     ).encode("latin-1", errors="replace")
     try:
         blob.decode("utf-8")
@@ -407,8 +428,13 @@ def _read_zipped_shapefile(path: Path, display: str) -> LayerRead:
         cpg = zf.read(cpg_name).decode("ascii", errors="replace") if cpg_name else None
     read = _read_shapefile(f"/vsizip/{path.resolve()}/{shp}", cpg=cpg, display=display)
     if len(shps) > 1:
-        note = Problem("warning", display, "", f"zip holds {len(shps)} shapefiles; read only {shp}",
-                       "put one layer per zip archive")
+        note = Problem(
+            "warning",
+            display,
+            "",
+            f"zip holds {len(shps)} shapefiles; read only {shp}",
+            "put one layer per zip archive",
+        )
         return LayerRead(read.frame, read.crs, read.encoding, warnings=(*read.warnings, note))
     return read
 
@@ -430,8 +456,15 @@ def _read_gpkg(path: Path, display: str, *, layer: str | None) -> LayerRead:
     gdf = pyogrio.read_dataframe(path, layer=chosen, on_invalid="ignore")
     notes: tuple[Problem, ...] = ()
     if len(layers) > 1:
-        notes = (Problem("warning", display, "", f"GeoPackage holds {len(layers)} layers; read {chosen!r}",
-                         f"name the layer {layer!r} or keep one layer per file"),)
+        notes = (
+            Problem(
+                "warning",
+                display,
+                "",
+                f"GeoPackage holds {len(layers)} layers; read {chosen!r}",
+                f"name the layer {layer!r} or keep one layer per file",
+            ),
+        )
     return LayerRead(gdf, _crs_or_none(gdf), "utf-8", warnings=notes)
 
 
@@ -467,9 +500,15 @@ def read_layer(path: Path, *, display: str | None = None, layer: str | None = No
         warnings.simplefilter("always")
         read = _read_any(path, display, layer=layer)
     gdal_notes = tuple(
-        Problem("warning", display, "", f"GDAL: {str(w.message).strip()}",
-                "the file may be partly malformed; check the features reported missing or empty")
-        for w in caught if issubclass(w.category, RuntimeWarning)
+        Problem(
+            "warning",
+            display,
+            "",
+            f"GDAL: {str(w.message).strip()}",
+            "the file may be partly malformed; check the features reported missing or empty",
+        )
+        for w in caught
+        if issubclass(w.category, RuntimeWarning)
     )
     for w in caught:
         if not issubclass(w.category, RuntimeWarning):
@@ -496,9 +535,7 @@ def _read_any(path: Path, display: str, *, layer: str | None) -> LayerRead:
             return _read_ogr_text(path, display, layer=layer)
     except _OGR_ERRORS as exc:
         raise UnreadableFileError(f"{display}: cannot read: {_ogr_reason(exc)}") from exc
-    raise UnreadableFileError(
-        f"{display}: unsupported file type; use one of {', '.join(VECTOR_SUFFIXES)}"
-    )
+    raise UnreadableFileError(f"{display}: unsupported file type; use one of {', '.join(VECTOR_SUFFIXES)}")
 
 
 def _ogr_reason(exc: BaseException) -> str:

@@ -102,8 +102,10 @@ def package_version(root: Path) -> str:
     """
     digest = hashlib.sha256()
     files = sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts)
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts)
     )
     for path in files:
         rel = path.relative_to(root).as_posix().encode("utf-8")

@@ -117,8 +117,17 @@ _RAW_ALIASES: dict[type[StrEnum], dict[StrEnum, tuple[str, ...]]] = {
         Technology.G5: ("5g", "nr", "5g nr", "5gnr", "nr-sa", "nr-nsa"),
     },
     SiteStatus: {
-        SiteStatus.ACTIVE: ("active", "on air", "onair", "live", "operational", "in service",
-                            "hoạt động", "đang hoạt động", "phát sóng"),
+        SiteStatus.ACTIVE: (
+            "active",
+            "on air",
+            "onair",
+            "live",
+            "operational",
+            "in service",
+            "hoạt động",
+            "đang hoạt động",
+            "phát sóng",
+        ),
         SiteStatus.PLANNED: ("planned", "plan", "proposed", "dự kiến", "kế hoạch", "quy hoạch"),
     },
     NodeType: {
@@ -171,10 +180,28 @@ def accepted_values(cls: type[StrEnum]) -> str:
 
 #: OSM ``highway`` classes accepted for roads; others load with a warning.
 HIGHWAY_CLASSES: tuple[str, ...] = (
-    "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential",
-    "motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link",
-    "living_street", "service", "road", "track", "path", "footway", "cycleway", "bridleway",
-    "pedestrian", "steps",
+    "motorway",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "unclassified",
+    "residential",
+    "motorway_link",
+    "trunk_link",
+    "primary_link",
+    "secondary_link",
+    "tertiary_link",
+    "living_street",
+    "service",
+    "road",
+    "track",
+    "path",
+    "footway",
+    "cycleway",
+    "bridleway",
+    "pedestrian",
+    "steps",
 )
 
 ColumnKind = Literal["id", "str", "int", "float", "share", "category", "date", "highway"]

@@ -11,6 +11,7 @@ data row is row 2); features of vector files are numbered from 1 in file order.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -135,9 +136,12 @@ class _Findings:
         if rest:
             numbers = ", ".join(str(layer.number(p)) for p in rest[:40]) + (", ..." if len(rest) > 40 else "")
             self.add(
-                severity, layer.rel, f"{len(rest)} more {layer.unit}s",
+                severity,
+                layer.rel,
+                f"{len(rest)} more {layer.unit}s",
                 f"{message(rest[0])} - and the same kind of problem in {len(rest)} more "
-                f"{layer.unit}s ({numbers})", hint,
+                f"{layer.unit}s ({numbers})",
+                hint,
             )
 
 
@@ -199,31 +203,57 @@ def _check_numeric(layer: _Layer, col: Column, text: pd.Series, found: _Findings
     values = _numbers(text, decimal_comma=decimal_comma)
     present = text.notna().to_numpy()
     bad = np.flatnonzero(present & values.isna().to_numpy())
-    found.rows("error", layer, bad, lambda p: f"{col.name} is not a number: {text.iloc[p]!r}",
-               f"write {col.name} as a plain number" + (f" in {col.unit}" if col.unit else "")
-               + " (decimal point '.', no thousands separator)")
+    found.rows(
+        "error",
+        layer,
+        bad,
+        lambda p: f"{col.name} is not a number: {text.iloc[p]!r}",
+        f"write {col.name} as a plain number"
+        + (f" in {col.unit}" if col.unit else "")
+        + " (decimal point '.', no thousands separator)",
+    )
     arr = values.to_numpy()
     with np.errstate(invalid="ignore"):
         if col.kind == "int":
-            _flag(found, layer, arr < 0, lambda p: f"{col.name} is negative ({arr[p]:g})",
-                  f"{col.name} counts {col.unit}; it must be 0 or more")
-            _flag(found, layer, (arr >= 0) & (np.mod(arr, 1.0) != 0),
-                  lambda p: f"{col.name} is not a whole number ({arr[p]:g})",
-                  f"{col.name} counts {col.unit}; round it to a whole number")
+            _flag(
+                found,
+                layer,
+                arr < 0,
+                lambda p: f"{col.name} is negative ({arr[p]:g})",
+                f"{col.name} counts {col.unit}; it must be 0 or more",
+            )
+            _flag(
+                found,
+                layer,
+                (arr >= 0) & (np.mod(arr, 1.0) != 0),
+                lambda p: f"{col.name} is not a whole number ({arr[p]:g})",
+                f"{col.name} counts {col.unit}; round it to a whole number",
+            )
         elif col.kind == "share":
-            _flag(found, layer, (arr < 0) | (arr > 1), lambda p: f"{col.name} = {arr[p]:g} is not between 0 and 1",
-                  "write a share as a fraction 0–1 (a percentage such as 35 must be written 0.35)")
+            _flag(
+                found,
+                layer,
+                (arr < 0) | (arr > 1),
+                lambda p: f"{col.name} = {arr[p]:g} is not between 0 and 1",
+                "write a share as a fraction 0–1 (a percentage such as 35 must be written 0.35)",
+            )
         else:
             lo = -np.inf if col.min_value is None else col.min_value
             hi = np.inf if col.max_value is None else col.max_value
             unit = f" {col.unit}" if col.unit else ""
-            _flag(found, layer, (arr < lo) | (arr > hi),
-                  lambda p: f"{col.name} = {arr[p]:g}{unit} is outside the accepted range {lo:g}–{hi:g}{unit}",
-                  f"check the value and its unit ({col.unit or 'see docs/DATA.md'})")
+            _flag(
+                found,
+                layer,
+                (arr < lo) | (arr > hi),
+                lambda p: f"{col.name} = {arr[p]:g}{unit} is outside the accepted range {lo:g}–{hi:g}{unit}",
+                f"check the value and its unit ({col.unit or 'see docs/DATA.md'})",
+            )
     return values
 
 
-def _flag(found: _Findings, layer: _Layer, mask: np.ndarray, message: Callable[[int], str], hint: str) -> None:
+def _flag(
+    found: _Findings, layer: _Layer, mask: np.ndarray, message: Callable[[int], str], hint: str
+) -> None:
     found.rows("error", layer, np.flatnonzero(mask), message, hint)
 
 
@@ -236,8 +266,13 @@ def _check_category(layer: _Layer, col: Column, text: pd.Series, found: _Finding
         uniques[value] = None if member is None else str(member.value)
     parsed = text.map(lambda v: None if v is None else uniques[v]).astype(object)
     bad = np.flatnonzero(text.notna().to_numpy() & parsed.isna().to_numpy())
-    found.rows("error", layer, bad, lambda p: f"unknown {col.name} {text.iloc[p]!r}",
-               f"use one of: {accepted_values(cls)}")
+    found.rows(
+        "error",
+        layer,
+        bad,
+        lambda p: f"unknown {col.name} {text.iloc[p]!r}",
+        f"use one of: {accepted_values(cls)}",
+    )
     return parsed
 
 
@@ -245,17 +280,27 @@ def _check_highway(layer: _Layer, text: pd.Series, found: _Findings) -> pd.Serie
     known = {alias_key(h): h for h in HIGHWAY_CLASSES}
     mapped = text.map(lambda v: None if v is None else known.get(alias_key(v), v)).astype(object)
     unknown = np.flatnonzero(text.notna().to_numpy() & ~mapped.isin(HIGHWAY_CLASSES).to_numpy())
-    found.rows("warning", layer, unknown, lambda p: f"unknown highway class {text.iloc[p]!r}",
-               "use an OSM highway class such as trunk, primary, secondary, tertiary, unclassified, "
-               "residential, track, path")
+    found.rows(
+        "warning",
+        layer,
+        unknown,
+        lambda p: f"unknown highway class {text.iloc[p]!r}",
+        "use an OSM highway class such as trunk, primary, secondary, tertiary, unclassified, "
+        "residential, track, path",
+    )
     return mapped
 
 
 def _check_date(layer: _Layer, col: Column, text: pd.Series, found: _Findings) -> pd.Series:
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     bad = np.flatnonzero(text.notna().to_numpy() & parsed.isna().to_numpy())
-    found.rows("error", layer, bad, lambda p: f"{col.name} {text.iloc[p]!r} is not a date YYYY-MM-DD",
-               "write dates as ISO YYYY-MM-DD, e.g. 2026-10-10")
+    found.rows(
+        "error",
+        layer,
+        bad,
+        lambda p: f"{col.name} {text.iloc[p]!r} is not a date YYYY-MM-DD",
+        "write dates as ISO YYYY-MM-DD, e.g. 2026-10-10",
+    )
     return parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None).astype(object)
 
 
@@ -263,22 +308,33 @@ def _check_ids(layer: _Layer, col: Column, text: pd.Series, found: _Findings) ->
     dup = text.notna() & text.duplicated(keep=False)
     if not dup.any():
         return
-    first = {}
+    first: dict[str, int] = {}
     for pos, value in zip(np.flatnonzero(dup.to_numpy()), text[dup], strict=True):
         first.setdefault(value, int(pos))
     later = [int(p) for p in np.flatnonzero((dup & text.duplicated(keep="first")).to_numpy())]
-    found.rows("error", layer, later,
-               lambda p: f"duplicate {col.name} {text.iloc[p]!r} (also at {layer.unit} "
-                         f"{layer.number(first[text.iloc[p]])})",
-               f"give every {layer.unit} its own {col.name}")
+    found.rows(
+        "error",
+        layer,
+        later,
+        lambda p: (
+            f"duplicate {col.name} {text.iloc[p]!r} (also at {layer.unit} "
+            f"{layer.number(first[text.iloc[p]])})"
+        ),
+        f"give every {layer.unit} its own {col.name}",
+    )
 
 
 def _check_column(layer: _Layer, col: Column, found: _Findings) -> pd.Series:
     text = _text(layer.frame[col.name])
     if col.required:
         missing = np.flatnonzero(text.isna().to_numpy())
-        found.rows("error", layer, missing, lambda p: f"{col.name} is empty",
-                   f"fill in {col.name} (required, see docs/DATA.md)")
+        found.rows(
+            "error",
+            layer,
+            missing,
+            lambda p: f"{col.name} is empty",
+            f"fill in {col.name} (required, see docs/DATA.md)",
+        )
     if col.kind == "id":
         _check_ids(layer, col, text, found)
         return text
@@ -304,8 +360,13 @@ def _check_columns(layer: _Layer, found: _Findings) -> None:
             missing.append(" or ".join(group))
     if missing:
         shown = ", ".join(str(c) for c in frame.columns if c != "geometry")
-        found.add("error", layer.rel, "header", f"missing required column(s): {', '.join(missing)}",
-                  f"add them (columns found: {shown or 'none'}); see docs/DATA.md")
+        found.add(
+            "error",
+            layer.rel,
+            "header",
+            f"missing required column(s): {', '.join(missing)}",
+            f"add them (columns found: {shown or 'none'}); see docs/DATA.md",
+        )
     if schema.id_column and schema.id_column in present:
         layer.ids = _text(frame[schema.id_column])
     for col in schema.columns:
@@ -321,21 +382,39 @@ def _coordinate_problems(layer: _Layer, x: np.ndarray, y: np.ndarray, found: _Fi
     issues = classify_lonlat(x, y)
     for issue in ("swapped", "projected", "outside"):
         message, hint = describe_coordinate_issue(issue)  # type: ignore[arg-type]
-        found.rows("error", layer, np.flatnonzero(issues == issue),
-                   lambda p, m=message: f"{m}: lon {x[p]:.6g}, lat {y[p]:.6g}", hint)
+        found.rows(
+            "error",
+            layer,
+            np.flatnonzero(issues == issue),
+            functools.partial(_coord_message, message, x, y),
+            hint,
+        )
     return issues == "ok"
+
+
+def _empty_message(name: str, _pos: int) -> str:
+    return f"{name} is empty"
+
+
+def _coord_message(message: str, x: np.ndarray, y: np.ndarray, pos: int) -> str:
+    return f"{message}: lon {x[pos]:.6g}, lat {y[pos]:.6g}"
 
 
 def _latlon_geometry(layer: _Layer, found: _Findings) -> gpd.GeoSeries | None:
     frame = layer.frame
     if "lat" not in frame.columns or "lon" not in frame.columns:
         return None
-    coords = {}
-    for name, lo, hi in (("lon", -180.0, 180.0), ("lat", -90.0, 90.0)):
+    coords: dict[str, np.ndarray] = {}
+    for name in ("lon", "lat"):
         col = Column(name, "float", unit="deg")
         text = _text(frame[name])
-        found.rows("error", layer, np.flatnonzero(text.isna().to_numpy()), lambda p, n=name: f"{n} is empty",
-                   "fill in lat and lon in WGS 84 decimal degrees")
+        found.rows(
+            "error",
+            layer,
+            np.flatnonzero(text.isna().to_numpy()),
+            functools.partial(_empty_message, name),
+            "fill in lat and lon in WGS 84 decimal degrees",
+        )
         coords[name] = _check_numeric(layer, col, text, found).to_numpy()
     x, y = coords["lon"], coords["lat"]
     _coordinate_problems(layer, x, y, found)
@@ -349,10 +428,18 @@ def _to_wgs84(layer: _Layer, geoms: gpd.GeoSeries, found: _Findings) -> gpd.GeoS
     if crs is None:
         x, y = representative_lonlat(geoms.values)
         looks_deg = bool(np.all(classify_lonlat(x[~np.isnan(x)], y[~np.isnan(y)]) == "ok"))
-        found.add("error", layer.rel, "", "the file declares no coordinate reference system (CRS)",
-                  ("the coordinates look like lon/lat degrees: save the layer with EPSG:4326 (add the .prj)"
-                   if looks_deg else "declare the CRS the coordinates were made in (add a .prj / SRS), "
-                   "or reproject to EPSG:4326"))
+        found.add(
+            "error",
+            layer.rel,
+            "",
+            "the file declares no coordinate reference system (CRS)",
+            (
+                "the coordinates look like lon/lat degrees: save the layer with EPSG:4326 (add the .prj)"
+                if looks_deg
+                else "declare the CRS the coordinates were made in (add a .prj / SRS), "
+                "or reproject to EPSG:4326"
+            ),
+        )
         return geoms.set_crs(WGS84, allow_override=True)
     geoms = geoms.set_crs(crs, allow_override=True)
     if crs.equals(WGS84):
@@ -360,8 +447,13 @@ def _to_wgs84(layer: _Layer, geoms: gpd.GeoSeries, found: _Findings) -> gpd.GeoS
     try:
         return geoms.to_crs(WGS84)
     except pyproj.exceptions.ProjError as exc:
-        found.add("error", layer.rel, "", f"cannot reproject from {crs.name} to EPSG:4326: {exc}",
-                  "save the layer in EPSG:4326")
+        found.add(
+            "error",
+            layer.rel,
+            "",
+            f"cannot reproject from {crs.name} to EPSG:4326: {exc}",
+            "save the layer in EPSG:4326",
+        )
         return geoms.set_crs(WGS84, allow_override=True)
 
 
@@ -373,8 +465,13 @@ def _repair(layer: _Layer, geoms: np.ndarray, found: _Findings) -> np.ndarray:
     reasons = {int(p): shapely.is_valid_reason(geoms[p]) for p in invalid}
     fixed = geoms.copy()
     fixed[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-    found.rows("warning", layer, invalid, lambda p: f"invalid geometry ({reasons[p]}); repaired with make_valid",
-               "check the feature's outline, and fix it at the source so the repair is not needed")
+    found.rows(
+        "warning",
+        layer,
+        invalid,
+        lambda p: f"invalid geometry ({reasons[p]}); repaired with make_valid",
+        "check the feature's outline, and fix it at the source so the repair is not needed",
+    )
     return fixed
 
 
@@ -383,13 +480,23 @@ def _vector_geometry(layer: _Layer, found: _Findings) -> gpd.GeoSeries:
     geoms = _to_wgs84(layer, layer.frame.geometry, found)
     arr = np.asarray(geoms.values, dtype=object)
     missing = np.flatnonzero(shapely.is_missing(arr) | shapely.is_empty(arr))
-    found.rows("error", layer, missing, lambda p: "geometry is empty, missing or unreadable",
-               "give the feature a geometry (or delete the row)")
+    found.rows(
+        "error",
+        layer,
+        missing,
+        lambda p: "geometry is empty, missing or unreadable",
+        "give the feature a geometry (or delete the row)",
+    )
     allowed = _GEOMETRY_TYPES[layer.schema.geometry]
     kinds = np.array([g.geom_type if g is not None else "" for g in arr], dtype=object)
     wrong = np.flatnonzero((kinds != "") & ~np.isin(kinds, [*allowed, ""]) & ~shapely.is_empty(arr))
-    found.rows("error", layer, wrong, lambda p: f"geometry is a {kinds[p]}; expected {' or '.join(allowed)}",
-               "store this layer with the geometry type docs/DATA.md gives")
+    found.rows(
+        "error",
+        layer,
+        wrong,
+        lambda p: f"geometry is a {kinds[p]}; expected {' or '.join(allowed)}",
+        "store this layer with the geometry type docs/DATA.md gives",
+    )
     x, y = representative_lonlat(arr)
     present = np.flatnonzero(~np.isnan(x))
     _coordinate_problems(_SubsetLayer(layer, present), x[present], y[present], found)
@@ -415,12 +522,20 @@ class _SubsetLayer(_Layer):
 
 def _read(schema: LayerSchema, path: Path, rel: str, found: _Findings) -> _Layer | None:
     try:
-        read = read_table(path, display=rel) if schema.geometry in ("none", "latlon") else read_layer(
-            path, display=rel, layer=schema.key)
+        read = (
+            read_table(path, display=rel)
+            if schema.geometry in ("none", "latlon")
+            else read_layer(path, display=rel, layer=schema.key)
+        )
     except (UnreadableFileError, DataNotFoundError) as exc:
         reason = str(exc).removeprefix(f"{rel}: ")
-        found.add("error", rel, "", f"cannot read the file: {reason}",
-                  "check that the file is complete and in the format its name says (see docs/DATA.md)")
+        found.add(
+            "error",
+            rel,
+            "",
+            f"cannot read the file: {reason}",
+            "check that the file is complete and in the format its name says (see docs/DATA.md)",
+        )
         return None
     found.items.extend(read.warnings)
     frame = read.frame.copy()
@@ -436,14 +551,20 @@ def _read(schema: LayerSchema, path: Path, rel: str, found: _Findings) -> _Layer
 
 
 def _finish(layer: _Layer, geometry: gpd.GeoSeries | None) -> pd.DataFrame:
-    frame = layer.frame.drop(columns=[layer.frame.geometry.name] if geometry is not None and isinstance(
-        layer.frame, gpd.GeoDataFrame) else [])
+    frame = layer.frame.drop(
+        columns=[layer.frame.geometry.name]
+        if geometry is not None and isinstance(layer.frame, gpd.GeoDataFrame)
+        else []
+    )
     frame = pd.DataFrame(frame)
     for col in layer.schema.columns:
         value = layer.clean.get(col.name)
         if value is None:
-            value = pd.Series(np.nan if col.kind in ("int", "float", "share") else None,
-                              index=frame.index, dtype=float if col.kind in ("int", "float", "share") else object)
+            value = pd.Series(
+                np.nan if col.kind in ("int", "float", "share") else None,
+                index=frame.index,
+                dtype=float if col.kind in ("int", "float", "share") else object,
+            )
         elif col.kind == "int" and value.notna().all():
             value = value.astype("int64")
         frame[col.name] = value
@@ -480,68 +601,123 @@ def _layer_meta(key: str, table: Any, found: _Findings, *, present: bool) -> Lay
     where = f"[layers.{key}]"
     if not isinstance(table, dict):
         if present:
-            found.add("error", DATASET_FILE, where, f"no [layers.{key}] table for a layer the package holds",
-                      f"add [layers.{key}] with synthetic = true/false, source = \"...\", licence = \"...\"")
+            found.add(
+                "error",
+                DATASET_FILE,
+                where,
+                f"no [layers.{key}] table for a layer the package holds",
+                f'add [layers.{key}] with synthetic = true/false, source = "...", licence = "..."',
+            )
         return None
     for name in LAYER_REQUIRED_FIELDS:
         if name not in table or table[name] in ("", None):
-            found.add("error", DATASET_FILE, where, f"field {name!r} is missing",
-                      f"add {name} = " + ("true or false" if name == "synthetic" else '"..."'))
+            found.add(
+                "error",
+                DATASET_FILE,
+                where,
+                f"field {name!r} is missing",
+                f"add {name} = " + ("true or false" if name == "synthetic" else '"..."'),
+            )
     if "synthetic" in table and not isinstance(table["synthetic"], bool):
-        found.add("error", DATASET_FILE, where, f"synthetic must be true or false, not {table['synthetic']!r}",
-                  "write synthetic = true (generated data) or synthetic = false (observed data)")
+        found.add(
+            "error",
+            DATASET_FILE,
+            where,
+            f"synthetic must be true or false, not {table['synthetic']!r}",
+            "write synthetic = true (generated data) or synthetic = false (observed data)",
+        )
     extra = {k: v for k, v in table.items() if k not in ("file", "synthetic", "source", "licence")}
     return LayerMeta(
-        key=key, file=str(table.get("file", "")), synthetic=table.get("synthetic") is True,
-        source=str(table.get("source", "")), licence=str(table.get("licence", "")), extra=extra,
+        key=key,
+        file=str(table.get("file", "")),
+        synthetic=table.get("synthetic") is True,
+        source=str(table.get("source", "")),
+        licence=str(table.get("licence", "")),
+        extra=extra,
     )
 
 
 def _read_meta(root: Path, found: _Findings) -> dict[str, Any] | None:
     path = root / DATASET_FILE
     if not path.is_file():
-        found.add("error", DATASET_FILE, "", "file is missing",
-                  "add dataset.toml with name, province_name, province_code, boundary_vintage and a "
-                  "[layers.<key>] table per layer (see docs/DATA.md)")
+        found.add(
+            "error",
+            DATASET_FILE,
+            "",
+            "file is missing",
+            "add dataset.toml with name, province_name, province_code, boundary_vintage and a "
+            "[layers.<key>] table per layer (see docs/DATA.md)",
+        )
         return None
     try:
         doc, warnings = read_toml(path, display=DATASET_FILE)
     except (UnreadableFileError, DataNotFoundError) as exc:
-        found.add("error", DATASET_FILE, "", str(exc).removeprefix(f"{DATASET_FILE}: "),
-                  "fix the TOML syntax (quotes around text, key = value)")
+        found.add(
+            "error",
+            DATASET_FILE,
+            "",
+            str(exc).removeprefix(f"{DATASET_FILE}: "),
+            "fix the TOML syntax (quotes around text, key = value)",
+        )
         return None
     found.items.extend(warnings)
     for name in DATASET_REQUIRED_FIELDS:
         value = doc.get(name)
         if not isinstance(value, str | int) or str(value).strip() == "":
-            found.add("error", DATASET_FILE, name, f"field {name!r} is missing or empty",
-                      f'add {name} = "..." at the top of dataset.toml')
+            found.add(
+                "error",
+                DATASET_FILE,
+                name,
+                f"field {name!r} is missing or empty",
+                f'add {name} = "..." at the top of dataset.toml',
+            )
     layers = doc.get("layers", {})
     if not isinstance(layers, dict):
-        found.add("error", DATASET_FILE, "layers", "'layers' must be a table of [layers.<key>] tables",
-                  "write one [layers.<key>] table per layer")
+        found.add(
+            "error",
+            DATASET_FILE,
+            "layers",
+            "'layers' must be a table of [layers.<key>] tables",
+            "write one [layers.<key>] table per layer",
+        )
         doc["layers"] = {}
     known = set(LAYER_SCHEMAS) | set(RASTER_LAYERS)
     for key in doc.get("layers", {}):
         if key not in known:
-            found.add("warning", DATASET_FILE, f"[layers.{key}]", f"unknown layer key {key!r} is ignored",
-                      f"use one of: {', '.join(sorted(known))}")
+            found.add(
+                "warning",
+                DATASET_FILE,
+                f"[layers.{key}]",
+                f"unknown layer key {key!r} is ignored",
+                f"use one of: {', '.join(sorted(known))}",
+            )
     return doc
 
 
-def _resolve(root: Path, key: str, defaults: tuple[str, ...], doc: dict[str, Any] | None,
-             found: _Findings) -> Path | None:
+def _resolve(
+    root: Path, key: str, defaults: tuple[str, ...], doc: dict[str, Any] | None, found: _Findings
+) -> Path | None:
     table = (doc or {}).get("layers", {}).get(key)
     named = table.get("file") if isinstance(table, dict) else None
     if isinstance(named, str) and named.strip():
         path = root / named
         if root.resolve() not in path.resolve().parents:
-            found.add("error", DATASET_FILE, f"[layers.{key}]", f"file {named!r} is outside the package folder",
-                      "give a path relative to the package folder")
+            found.add(
+                "error",
+                DATASET_FILE,
+                f"[layers.{key}]",
+                f"file {named!r} is outside the package folder",
+                "give a path relative to the package folder",
+            )
             return None
         if not path.exists():
-            found.add("error", named, "", f"file named by [layers.{key}] in dataset.toml is missing",
-                      f"add the file, or correct [layers.{key}] file = ... in dataset.toml")
+            found.add(
+                "error",
+                named,
+                "",
+                f"file named by [layers.{key}] in dataset.toml is missing",
+                f"add the file, or correct [layers.{key}] file = ... in dataset.toml",
+            )
             return None
         return path
     return next((root / d for d in defaults if (root / d).exists()), None)
@@ -557,9 +733,13 @@ def _build_meta(doc: dict[str, Any] | None, present: set[str], found: _Findings)
         if meta is not None:
             layers[key] = meta
     return DatasetMeta(
-        name=str(doc.get("name", "")), province_name=str(doc.get("province_name", "")),
-        province_code=str(doc.get("province_code", "")), boundary_vintage=str(doc.get("boundary_vintage", "")),
-        created=str(doc.get("created", "")), layers=layers, raw=doc,
+        name=str(doc.get("name", "")),
+        province_name=str(doc.get("province_name", "")),
+        province_code=str(doc.get("province_code", "")),
+        boundary_vintage=str(doc.get("boundary_vintage", "")),
+        created=str(doc.get("created", "")),
+        layers=layers,
+        raw=doc,
     )
 
 
@@ -581,7 +761,9 @@ def _check_raster(path: Path, rel: str, found: _Findings) -> bool:
         found.add("error", rel, "", "the raster has no band", "save one band of values")
         return False
     if crs is None:
-        found.add("error", rel, "", "the raster declares no CRS", "save the GeoTIFF with its CRS (e.g. EPSG:4326)")
+        found.add(
+            "error", rel, "", "the raster declares no CRS", "save the GeoTIFF with its CRS (e.g. EPSG:4326)"
+        )
         return False
     x0, y0, x1, y1 = transform_bounds(crs, "EPSG:4326", *bounds)
     issue = classify_lonlat([(x0 + x1) / 2], [(y0 + y1) / 2])[0]
@@ -593,6 +775,7 @@ def _check_raster(path: Path, rel: str, found: _Findings) -> bool:
 
 
 # --------------------------------------------------------------------------- cross-layer checks
+
 
 def _ref_layer(layer: _Layer, *, ids: pd.Series | None = None, id_name: str | None = None) -> _Layer:
     """A view of a checked layer for messages, optionally labelled by another id column."""
@@ -617,7 +800,11 @@ def _commune_keys(layer: _Layer, communes: _Layer | None, found: _Findings, *, r
     """Resolve a layer's ``commune_id`` (or ``commune_code``) against the communes; flag unknown keys."""
     frame = layer.cleaned
     assert frame is not None
-    cid = frame["commune_id"] if "commune_id" in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    cid = (
+        frame["commune_id"]
+        if "commune_id" in frame.columns
+        else pd.Series(None, index=frame.index, dtype=object)
+    )
     if communes is None or communes.cleaned is None or "commune_id" not in communes.cleaned.columns:
         return cid
     known = set(communes.cleaned["commune_id"].dropna())
@@ -629,16 +816,31 @@ def _commune_keys(layer: _Layer, communes: _Layer | None, found: _Findings, *, r
         by_code = dict(zip(codes["commune_code"], codes["commune_id"], strict=True))
         from_code = code.map(lambda c: by_code.get(c) if c is not None else None)
         bad_code = np.flatnonzero((cid.isna() & code.notna() & from_code.isna()).to_numpy())
-        found.rows("error", layer, bad_code, lambda p: f"commune_code {code.iloc[p]!r} matches no commune in {comm_file}",
-                   f"use a commune_code (or commune_id) that {comm_file} holds")
+        found.rows(
+            "error",
+            layer,
+            bad_code,
+            lambda p: f"commune_code {code.iloc[p]!r} matches no commune in {comm_file}",
+            f"use a commune_code (or commune_id) that {comm_file} holds",
+        )
         cid = cid.where(cid.notna(), from_code)
     unknown = np.flatnonzero((cid.notna() & ~cid.isin(known)).to_numpy())
-    found.rows("error", layer, unknown, lambda p: f"commune_id {cid.iloc[p]!r} is not in {comm_file}",
-               f"use a commune_id that {comm_file} holds (or fix the commune layer)")
+    found.rows(
+        "error",
+        layer,
+        unknown,
+        lambda p: f"commune_id {cid.iloc[p]!r} is not in {comm_file}",
+        f"use a commune_id that {comm_file} holds (or fix the commune layer)",
+    )
     if required:
         none = np.flatnonzero((cid.isna() & (code.isna() if code is not None else True)).to_numpy())
-        found.rows("error", layer, none, lambda p: "names no commune (commune_id and commune_code are empty)",
-                   "fill in the commune_id of the commune this row belongs to")
+        found.rows(
+            "error",
+            layer,
+            none,
+            lambda p: "names no commune (commune_id and commune_code are empty)",
+            "fill in the commune_id of the commune this row belongs to",
+        )
     return cid.where(cid.isin(known), None).astype(object)
 
 
@@ -646,7 +848,9 @@ def _check_hamlets(hamlets: _Layer, communes: _Layer | None, found: _Findings) -
     frame = hamlets.cleaned
     assert frame is not None
     frame["commune_id"] = _commune_keys(hamlets, communes, found, required=True)
-    _not_more(hamlets, "households", "population", found, "a household has at least one person; check both counts")
+    _not_more(
+        hamlets, "households", "population", found, "a household has at least one person; check both counts"
+    )
     if communes is None or communes.cleaned is None or not isinstance(frame, gpd.GeoDataFrame):
         return
     comm = communes.cleaned.drop_duplicates("commune_id").set_index("commune_id")
@@ -658,9 +862,16 @@ def _check_hamlets(hamlets: _Layer, communes: _Layer | None, found: _Findings) -
         inside = shapely.dwithin(polys, pts, _HAMLET_TOLERANCE_DEG)
         names = frame["commune_id"].iloc[pos].map(comm["commune_name"]) if "commune_name" in comm else None
         out = pos[~inside & ~shapely.is_missing(polys)]
-        found.rows("warning", hamlets, out, lambda p: f"lies outside its commune {frame['commune_id'].iloc[p]}"
-                   + (f" ({names.loc[p]})" if names is not None else ""),
-                   "check the hamlet's location and its commune_id")
+        found.rows(
+            "warning",
+            hamlets,
+            out,
+            lambda p: (
+                f"lies outside its commune {frame['commune_id'].iloc[p]}"
+                + (f" ({names.loc[p]})" if names is not None else "")
+            ),
+            "check the hamlet's location and its commune_id",
+        )
     _check_household_sums(hamlets, communes, found)
 
 
@@ -673,16 +884,27 @@ def _check_household_sums(hamlets: _Layer, communes: _Layer, found: _Findings) -
     total = pd.to_numeric(comm["households"], errors="coerce").to_numpy(dtype=float)
     summed = comm["commune_id"].map(sums).to_numpy(dtype=float)
     no_hamlets = np.flatnonzero(comm["commune_id"].notna().to_numpy() & np.isnan(summed))
-    found.rows("warning", communes, no_hamlets, lambda p: f"commune has no hamlet in {hamlets.rel}",
-               "add its hamlets; hamlet-level analysis skips this commune")
+    found.rows(
+        "warning",
+        communes,
+        no_hamlets,
+        lambda p: f"commune has no hamlet in {hamlets.rel}",
+        "add its hamlets; hamlet-level analysis skips this commune",
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.abs(summed - total) / np.maximum(total, 1.0)
     off = np.flatnonzero(rel > _HOUSEHOLD_SUM_TOLERANCE)
-    found.rows("warning", communes, off,
-               lambda p: f"households ({total[p]:g}) differ from the sum over its hamlets ({summed[p]:g}) "
-                         f"by {100 * rel[p]:.0f}%",
-               f"make the hamlets' households add up to the commune's (tolerance "
-               f"{100 * _HOUSEHOLD_SUM_TOLERANCE:.0f}%)")
+    found.rows(
+        "warning",
+        communes,
+        off,
+        lambda p: (
+            f"households ({total[p]:g}) differ from the sum over its hamlets ({summed[p]:g}) "
+            f"by {100 * rel[p]:.0f}%"
+        ),
+        f"make the hamlets' households add up to the commune's (tolerance "
+        f"{100 * _HOUSEHOLD_SUM_TOLERANCE:.0f}%)",
+    )
 
 
 def _check_survey(survey: _Layer, hamlets: _Layer | None, communes: _Layer | None, found: _Findings) -> None:
@@ -694,34 +916,68 @@ def _check_survey(survey: _Layer, hamlets: _Layer | None, communes: _Layer | Non
         ham = hamlets.cleaned.dropna(subset=["hamlet_id"]).drop_duplicates("hamlet_id")
         ham_commune = dict(zip(ham["hamlet_id"], ham["commune_id"], strict=True))
         unknown = np.flatnonzero((hid.notna() & ~hid.isin(ham_commune)).to_numpy())
-        found.rows("error", survey, unknown, lambda p: f"hamlet_id {hid.iloc[p]!r} is not in {hamlets.rel}",
-                   f"use a hamlet_id of {hamlets.rel}, or give commune_id and hamlet_name instead")
-        by_name = {(c, normalize_name(n)): h for h, c, n in zip(ham["hamlet_id"], ham["commune_id"],
-                                                                  ham["hamlet_name"], strict=True)}
+        found.rows(
+            "error",
+            survey,
+            unknown,
+            lambda p: f"hamlet_id {hid.iloc[p]!r} is not in {hamlets.rel}",
+            f"use a hamlet_id of {hamlets.rel}, or give commune_id and hamlet_name instead",
+        )
+        by_name = {
+            (c, normalize_name(n)): h
+            for h, c, n in zip(ham["hamlet_id"], ham["commune_id"], ham["hamlet_name"], strict=True)
+        }
         need = (hid.isna() & name.notna() & cid.notna()).to_numpy()
         resolved = pd.Series(
-            [by_name.get((c, normalize_name(n))) if m else None for c, n, m in zip(cid, name, need, strict=True)],
-            index=frame.index, dtype=object)
+            [
+                by_name.get((c, normalize_name(n))) if m else None
+                for c, n, m in zip(cid, name, need, strict=True)
+            ],
+            index=frame.index,
+            dtype=object,
+        )
         unmatched = np.flatnonzero(need & resolved.isna().to_numpy())
-        found.rows("error", survey, unmatched,
-                   lambda p: f"no hamlet named {name.iloc[p]!r} in commune {cid.iloc[p]}",
-                   f"fix the hamlet_name or give the hamlet_id from {hamlets.rel}")
+        found.rows(
+            "error",
+            survey,
+            unmatched,
+            lambda p: f"no hamlet named {name.iloc[p]!r} in commune {cid.iloc[p]}",
+            f"fix the hamlet_name or give the hamlet_id from {hamlets.rel}",
+        )
         hid = hid.where(hid.notna(), resolved)
         own = hid.map(lambda h: ham_commune.get(h) if h is not None else None)
         clash = np.flatnonzero((own.notna() & cid.notna() & (own != cid)).to_numpy())
-        found.rows("error", survey, clash,
-                   lambda p: f"hamlet {hid.iloc[p]} belongs to commune {own.iloc[p]}, the row says {cid.iloc[p]}",
-                   "correct commune_id (or leave it empty: the hamlet's commune is used)")
+        found.rows(
+            "error",
+            survey,
+            clash,
+            lambda p: f"hamlet {hid.iloc[p]} belongs to commune {own.iloc[p]}, the row says {cid.iloc[p]}",
+            "correct commune_id (or leave it empty: the hamlet's commune is used)",
+        )
         cid = cid.where(cid.notna(), own)
-    orphan = np.flatnonzero((hid.isna() & cid.isna() & frame["hamlet_id"].isna()
-                             & (frame["commune_id"].isna() if "commune_id" in frame else True)).to_numpy())
-    found.rows("error", survey, orphan, lambda p: "names neither a hamlet_id nor a commune_id",
-               "give the hamlet_id, or commune_id (+ hamlet_name); commune-level rows give commune_id only")
+    orphan = np.flatnonzero(
+        (
+            hid.isna()
+            & cid.isna()
+            & frame["hamlet_id"].isna()
+            & (frame["commune_id"].isna() if "commune_id" in frame else True)
+        ).to_numpy()
+    )
+    found.rows(
+        "error",
+        survey,
+        orphan,
+        lambda p: "names neither a hamlet_id nor a commune_id",
+        "give the hamlet_id, or commune_id (+ hamlet_name); commune-level rows give commune_id only",
+    )
     frame["hamlet_id"], frame["commune_id"] = hid.astype(object), cid.astype(object)
     frame["level"] = np.where(hid.notna(), "hamlet", "commune")
     tip = "a part cannot exceed the whole: check both counts of the row"
-    for part, whole in (("households_ftth", "households"), ("adults_with_smartphone", "adults"),
-                        ("adults_internet_users", "adults")):
+    for part, whole in (
+        ("households_ftth", "households"),
+        ("adults_with_smartphone", "adults"),
+        ("adults_internet_users", "adults"),
+    ):
         _not_more(survey, part, whole, found, tip)
 
 
@@ -749,17 +1005,25 @@ def _check_towers(towers: _Layer, province: Any, found: _Findings) -> None:
     if province is not None:
         ok = first[~shapely.is_missing(geoms[first])]
         outside = ok[~shapely.dwithin(province, geoms[ok], _PROVINCE_TOLERANCE_DEG)]
-        found.rows("warning", view, outside,
-                   lambda p: f"site is outside the province (lon {geoms[p].x:.5f}, lat {geoms[p].y:.5f})",
-                   "check its coordinates; a site just across the border may be kept on purpose")
+        found.rows(
+            "warning",
+            view,
+            outside,
+            lambda p: f"site is outside the province (lon {geoms[p].x:.5f}, lat {geoms[p].y:.5f})",
+            "check its coordinates; a site just across the border may be kept on purpose",
+        )
     grouped = frame.groupby("site_id", sort=False)
     mixed = grouped["operator"].nunique() > 1 if "operator" in frame.columns else pd.Series(dtype=bool)
     spread_deg = (grouped["lon"].max() - grouped["lon"].min()) + (grouped["lat"].max() - grouped["lat"].min())
     odd = set(mixed[mixed].index) | set(spread_deg[spread_deg > 0.001].index)
-    odd_pos = [p for p in first if site.iloc[p] in odd]
-    found.rows("warning", view, odd_pos,
-               lambda p: "the cells of this site disagree on operator or location (more than ≈100 m apart)",
-               "repeat the same operator, lat and lon on every cell row of a site")
+    odd_pos = [int(p) for p in first if site.iloc[p] in odd]
+    found.rows(
+        "warning",
+        view,
+        odd_pos,
+        lambda p: "the cells of this site disagree on operator or location (more than ≈100 m apart)",
+        "repeat the same operator, lat and lon on every cell row of a site",
+    )
 
 
 def _check_nodes(nodes: _Layer, communes: _Layer | None, province: Any, found: _Findings) -> None:
@@ -772,8 +1036,13 @@ def _check_nodes(nodes: _Layer, communes: _Layer | None, province: Any, found: _
     geoms = np.asarray(frame.geometry.values, dtype=object)
     ok = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
     outside = ok[~shapely.dwithin(province, geoms[ok], _PROVINCE_TOLERANCE_DEG)]
-    found.rows("warning", nodes, outside, lambda p: "node is outside the province",
-               "check its coordinates; a node just across the border may be kept on purpose")
+    found.rows(
+        "warning",
+        nodes,
+        outside,
+        lambda p: "node is outside the province",
+        "check its coordinates; a node just across the border may be kept on purpose",
+    )
 
 
 def _check_references(layers: Mapping[str, _Layer], found: _Findings) -> None:
@@ -781,8 +1050,13 @@ def _check_references(layers: Mapping[str, _Layer], found: _Findings) -> None:
     usable = {k: v for k, v in layers.items() if v.cleaned is not None}
     communes = usable.get("communes")
     if communes is not None:
-        _not_more(communes, "households", "population", found,
-                  "a household has at least one person; check both counts")
+        _not_more(
+            communes,
+            "households",
+            "population",
+            found,
+            "a household has at least one person; check both counts",
+        )
     province = _province(communes)
     if "hamlets" in usable:
         _check_hamlets(usable["hamlets"], communes, found)
@@ -811,8 +1085,13 @@ def check_package(root: Path | str) -> PackageCheck:
     root = Path(root)
     found = _Findings()
     if not root.is_dir():
-        found.add("error", str(root), "", "data package folder not found" if not root.exists()
-                  else "not a folder", "give the folder that holds dataset.toml")
+        found.add(
+            "error",
+            str(root),
+            "",
+            "data package folder not found" if not root.exists() else "not a folder",
+            "give the folder that holds dataset.toml",
+        )
         return PackageCheck(root, None, {}, {}, tuple(found.items))
     doc = _read_meta(root, found)
     layers: dict[str, _Layer] = {}
@@ -821,8 +1100,13 @@ def check_package(root: Path | str) -> PackageCheck:
         path = _resolve(root, key, schema.default_files, doc, found)
         if path is None:
             if schema.required and not _named_but_missing(doc, key):
-                found.add("error", schema.default_files[0], "", f"required layer {key!r} is missing",
-                          f"add {schema.default_files[0]} (or another supported format), see docs/DATA.md")
+                found.add(
+                    "error",
+                    schema.default_files[0],
+                    "",
+                    f"required layer {key!r} is missing",
+                    f"add {schema.default_files[0]} (or another supported format), see docs/DATA.md",
+                )
             continue
         present.add(key)
         layer = _check_layer(schema, path, path.relative_to(root).as_posix(), found)

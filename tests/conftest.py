@@ -90,30 +90,99 @@ def tiny_features() -> dict[str, list[dict[str, Any]]]:
     commune = {"district_name": "Thành phố Trà Vinh", "province_name": "Trà Vinh", "commune_type": "xã"}
     return {
         "boundaries/communes.geojson": [
-            _feature({"commune_id": "C1", "commune_code": "29233", "commune_name": "Xã Long Đức", **commune,
-                      "population": 1100, "households": 300}, "Polygon", [_C1]),
-            _feature({"commune_id": "C2", "commune_code": "", "commune_name": "Phường 1", **commune,
-                      "commune_type": "phường", "population": 750, "households": 200}, "Polygon", [_C2]),
+            _feature(
+                {
+                    "commune_id": "C1",
+                    "commune_code": "29233",
+                    "commune_name": "Xã Long Đức",
+                    **commune,
+                    "population": 1100,
+                    "households": 300,
+                },
+                "Polygon",
+                [_C1],
+            ),
+            _feature(
+                {
+                    "commune_id": "C2",
+                    "commune_code": "",
+                    "commune_name": "Phường 1",
+                    **commune,
+                    "commune_type": "phường",
+                    "population": 750,
+                    "households": 200,
+                },
+                "Polygon",
+                [_C2],
+            ),
         ],
         "boundaries/hamlets.geojson": [
-            _feature({"hamlet_id": "H1", "hamlet_name": "Ấp Chợ", "commune_id": "C1", "households": 120,
-                      "population": 440, "khmer_share": 0.1}, "Point", [106.31, 9.92]),
-            _feature({"hamlet_id": "H2", "hamlet_name": "Ấp Giồng Lớn", "commune_id": "C1", "households": 180,
-                      "population": 660, "khmer_share": 0.6}, "Point", [106.34, 9.93]),
-            _feature({"hamlet_id": "H3", "hamlet_name": "Khóm 3", "commune_id": "C2", "households": 200,
-                      "population": 750, "khmer_share": 0.0}, "Point", [106.38, 9.92]),
+            _feature(
+                {
+                    "hamlet_id": "H1",
+                    "hamlet_name": "Ấp Chợ",
+                    "commune_id": "C1",
+                    "households": 120,
+                    "population": 440,
+                    "khmer_share": 0.1,
+                },
+                "Point",
+                [106.31, 9.92],
+            ),
+            _feature(
+                {
+                    "hamlet_id": "H2",
+                    "hamlet_name": "Ấp Giồng Lớn",
+                    "commune_id": "C1",
+                    "households": 180,
+                    "population": 660,
+                    "khmer_share": 0.6,
+                },
+                "Point",
+                [106.34, 9.93],
+            ),
+            _feature(
+                {
+                    "hamlet_id": "H3",
+                    "hamlet_name": "Khóm 3",
+                    "commune_id": "C2",
+                    "households": 200,
+                    "population": 750,
+                    "khmer_share": 0.0,
+                },
+                "Point",
+                [106.38, 9.92],
+            ),
         ],
         "fibre/nodes.geojson": [
-            _feature({"node_id": "N1", "operator": "VNPT", "node_type": "OLT", "name": "OLT Long Đức",
-                      "commune_id": "C1"}, "Point", [106.32, 9.925]),
+            _feature(
+                {
+                    "node_id": "N1",
+                    "operator": "VNPT",
+                    "node_type": "OLT",
+                    "name": "OLT Long Đức",
+                    "commune_id": "C1",
+                },
+                "Point",
+                [106.32, 9.925],
+            ),
         ],
         "roads/roads.geojson": [
-            _feature({"road_id": "R1", "highway": "tertiary", "name": "Đường 3/2"}, "LineString",
-                     [[106.31, 9.92], [106.34, 9.93]]),
-            _feature({"road_id": "R2", "highway": "residential", "name": None}, "LineString",
-                     [[106.34, 9.93], [106.38, 9.92]]),
-            _feature({"road_id": "R3", "highway": "track", "name": None}, "LineString",
-                     [[106.32, 9.925], [106.31, 9.92]]),
+            _feature(
+                {"road_id": "R1", "highway": "tertiary", "name": "Đường 3/2"},
+                "LineString",
+                [[106.31, 9.92], [106.34, 9.93]],
+            ),
+            _feature(
+                {"road_id": "R2", "highway": "residential", "name": None},
+                "LineString",
+                [[106.34, 9.93], [106.38, 9.92]],
+            ),
+            _feature(
+                {"road_id": "R3", "highway": "track", "name": None},
+                "LineString",
+                [[106.32, 9.925], [106.31, 9.92]],
+            ),
         ],
     }
 
@@ -124,8 +193,11 @@ def write_tiny_package(root: Path) -> Path:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_collection(features), encoding="utf-8")
-    for rel, text in (("dataset.toml", TINY_DATASET_TOML), ("towers/sites.csv", TINY_SITES_CSV),
-                      ("survey/hamlet_survey.csv", TINY_SURVEY_CSV)):
+    for rel, text in (
+        ("dataset.toml", TINY_DATASET_TOML),
+        ("towers/sites.csv", TINY_SITES_CSV),
+        ("survey/hamlet_survey.csv", TINY_SURVEY_CSV),
+    ):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

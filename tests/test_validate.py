@@ -27,7 +27,7 @@ from geo.crs import classify_lonlat, metric_crs_for, utm_crs_for_lonlat
 from geo.errors import CRSError, ValidationError
 from geo.io import encode_cp1258
 from geo.package import load_package, package_version
-from geo.schema import Operator, SiteStatus, Technology, NodeType, parse_category
+from geo.schema import NodeType, Operator, SiteStatus, Technology, parse_category
 from geo.validate import MAX_ROWS_PER_CHECK, validate_package
 
 REPO = Path(__file__).resolve().parents[1]
@@ -199,16 +199,22 @@ def test_missing_dataset_toml(tiny_package: Path, capsys: pytest.CaptureFixture[
 
 def test_missing_dataset_toml_fields(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     replace_in_toml(tiny_package, 'province_code = "84"\n', "")
-    replace_in_toml(tiny_package, '[layers.roads]\nsynthetic = true\nsource = "test fixture"\nlicence = "CC0-1.0"\n',
-                    '[layers.roads]\nsynthetic = "yes"\nsource = "test fixture"\n')
-    replace_in_toml(tiny_package, '[layers.survey]\nsynthetic = true\nsource = "test fixture"\nlicence = "CC0-1.0"\n',
-                    "")
+    replace_in_toml(
+        tiny_package,
+        '[layers.roads]\nsynthetic = true\nsource = "test fixture"\nlicence = "CC0-1.0"\n',
+        '[layers.roads]\nsynthetic = "yes"\nsource = "test fixture"\n',
+    )
+    replace_in_toml(
+        tiny_package, '[layers.survey]\nsynthetic = true\nsource = "test fixture"\nlicence = "CC0-1.0"\n', ""
+    )
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
     assert "ERROR dataset.toml [province_code]: field 'province_code' is missing or empty" in out
     assert "ERROR dataset.toml [[layers.roads]]: field 'licence' is missing" in out
     assert "ERROR dataset.toml [[layers.roads]]: synthetic must be true or false, not 'yes'" in out
-    assert "ERROR dataset.toml [[layers.survey]]: no [layers.survey] table for a layer the package holds" in out
+    assert (
+        "ERROR dataset.toml [[layers.survey]]: no [layers.survey] table for a layer the package holds" in out
+    )
 
 
 def test_broken_toml_syntax(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -238,8 +244,10 @@ def test_truncated_json(tiny_package: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_ragged_csv(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tiny_package / SITES
-    path.write_text(path.read_text(encoding="utf-8") + "S3,S3-1,Viettel,9.9,106.3,30,active,4G,1800,0,65,61,10,x,y\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "S3,S3-1,Viettel,9.9,106.3,30,active,4G,1800,0,65,61,10,x,y\n",
+        encoding="utf-8",
+    )
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
     assert f"ERROR {SITES}: cannot read the file: not a readable CSV table" in out
@@ -261,7 +269,9 @@ def test_any_truncated_file_gives_exit_2_without_traceback(
 # --------------------------------------------------------------------------- encodings
 
 
-def test_windows_1258_csv_is_accepted_with_warning(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_windows_1258_csv_is_accepted_with_warning(
+    tiny_package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tiny_package / SURVEY
     path.write_bytes(encode_cp1258(path.read_text(encoding="utf-8")))
     code, out = run_validate(tiny_package, capsys)
@@ -302,11 +312,15 @@ def test_shapefile_without_prj(tiny_package: Path, capsys: pytest.CaptureFixture
             zf.write(shp_dir / f"communes.{ext}", f"communes.{ext}")
     assert not (shp_dir / "communes.prj").exists()
     (tiny_package / COMMUNES).unlink()
-    replace_in_toml(tiny_package, 'file = "boundaries/communes.geojson"', 'file = "boundaries/communes.shp.zip"')
+    replace_in_toml(
+        tiny_package, 'file = "boundaries/communes.geojson"', 'file = "boundaries/communes.shp.zip"'
+    )
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
-    assert ("ERROR boundaries/communes.shp.zip: the file declares no coordinate reference system (CRS) -> "
-            "the coordinates look like lon/lat degrees: save the layer with EPSG:4326") in out
+    assert (
+        "ERROR boundaries/communes.shp.zip: the file declares no coordinate reference system (CRS) -> "
+        "the coordinates look like lon/lat degrees: save the layer with EPSG:4326"
+    ) in out
 
 
 def test_geopackage_with_undefined_srs(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -347,8 +361,10 @@ def test_metres_read_as_degrees(tiny_package: Path, capsys: pytest.CaptureFixtur
     edit_features(tiny_package, HAMLETS, change)
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
-    assert (f"ERROR {HAMLETS} [feature 2, hamlet_id H2]: coordinates look like metres of a projected CRS "
-            "(UTM / VN-2000) read as degrees") in out
+    assert (
+        f"ERROR {HAMLETS} [feature 2, hamlet_id H2]: coordinates look like metres of a projected CRS "
+        "(UTM / VN-2000) read as degrees"
+    ) in out
 
 
 def test_coordinates_outside_vietnam(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -377,7 +393,9 @@ def test_cells_of_a_site_disagree(tiny_package: Path, capsys: pytest.CaptureFixt
 # --------------------------------------------------------------------------- geometries
 
 
-def test_self_intersecting_polygon_is_repaired(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_self_intersecting_polygon_is_repaired(
+    tiny_package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bowtie = [[106.30, 9.90], [106.35, 9.95], [106.35, 9.90], [106.30, 9.95], [106.30, 9.90]]
 
     def change(doc: dict[str, Any]) -> None:
@@ -386,8 +404,9 @@ def test_self_intersecting_polygon_is_repaired(tiny_package: Path, capsys: pytes
     edit_features(tiny_package, COMMUNES, change)
     code, out = run_validate(tiny_package, capsys)
     assert code == 0
-    assert (f"WARNING {COMMUNES} [feature 1, commune_id C1]: invalid geometry (Self-intersection"
-            in out) and "repaired with make_valid" in out
+    assert (
+        f"WARNING {COMMUNES} [feature 1, commune_id C1]: invalid geometry (Self-intersection" in out
+    ) and "repaired with make_valid" in out
     pkg = load_package(tiny_package)
     assert pkg.communes.geometry.is_valid.all()
     assert pkg.communes.geometry.iloc[0].geom_type == "MultiPolygon"
@@ -412,7 +431,10 @@ def test_wrong_geometry_type(tiny_package: Path, capsys: pytest.CaptureFixture[s
     edit_features(tiny_package, ROADS, change)
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
-    assert f"ERROR {ROADS} [feature 1, road_id R1]: geometry is a Point; expected LineString or MultiLineString" in out
+    assert (
+        f"ERROR {ROADS} [feature 1, road_id R1]: geometry is a Point; expected LineString or MultiLineString"
+        in out
+    )
 
 
 # --------------------------------------------------------------------------- ids and values
@@ -428,11 +450,21 @@ def test_wrong_geometry_type(tiny_package: Path, capsys: pytest.CaptureFixture[s
     ],
 )
 def test_duplicate_ids(
-    tiny_package: Path, capsys: pytest.CaptureFixture[str],
-    rel: str, kind: str, index: int, key: str, dup: str, where: str,
+    tiny_package: Path,
+    capsys: pytest.CaptureFixture[str],
+    rel: str,
+    kind: str,
+    index: int,
+    key: str,
+    dup: str,
+    where: str,
 ) -> None:
     if rel == NODES:  # the fixture has one node: add a second one first
-        edit_features(tiny_package, NODES, lambda doc: doc["features"].append(json.loads(json.dumps(doc["features"][0]))))
+        edit_features(
+            tiny_package,
+            NODES,
+            lambda doc: doc["features"].append(json.loads(json.dumps(doc["features"][0]))),
+        )
     if kind == "json":
         set_prop(tiny_package, rel, index, key, dup)
     else:
@@ -472,7 +504,10 @@ def test_values_out_of_range(tiny_package: Path, capsys: pytest.CaptureFixture[s
     set_prop(tiny_package, HAMLETS, 1, "khmer_share", 60)
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
-    assert f"ERROR {SITES} [row 2, cell_id S1-1]: azimuth_deg = 400 deg is outside the accepted range 0–360 deg" in out
+    assert (
+        f"ERROR {SITES} [row 2, cell_id S1-1]: azimuth_deg = 400 deg is outside the accepted range 0–360 deg"
+        in out
+    )
     assert f"ERROR {HAMLETS} [feature 2, hamlet_id H2]: khmer_share = 60 is not between 0 and 1" in out
 
 
@@ -482,10 +517,17 @@ def test_unknown_operator_and_technology(tiny_package: Path, capsys: pytest.Capt
     set_prop(tiny_package, NODES, 0, "node_type", "router")
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
-    assert (f"ERROR {SITES} [row 2, cell_id S1-1]: unknown operator 'Vietel' -> use one of: "
-            "Viettel, VinaPhone, MobiFone, Vietnamobile, Gmobile") in out
-    assert f"ERROR {SITES} [row 5, cell_id S2-1]: unknown technology '6G' -> use one of: 2G, 3G, 4G, 5G" in out
-    assert f"ERROR {NODES} [feature 1, node_id N1]: unknown node_type 'router' -> use one of: OLT, cabinet, POP" in out
+    assert (
+        f"ERROR {SITES} [row 2, cell_id S1-1]: unknown operator 'Vietel' -> use one of: "
+        "Viettel, VinaPhone, MobiFone, Vietnamobile, Gmobile"
+    ) in out
+    assert (
+        f"ERROR {SITES} [row 5, cell_id S2-1]: unknown technology '6G' -> use one of: 2G, 3G, 4G, 5G" in out
+    )
+    assert (
+        f"ERROR {NODES} [feature 1, node_id N1]: unknown node_type 'router' -> use one of: OLT, cabinet, POP"
+        in out
+    )
 
 
 def test_aliases_are_accepted_and_normalised(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -562,7 +604,10 @@ def test_hamlet_outside_its_commune_and_household_sums(
     assert code == 0
     assert f"WARNING {HAMLETS} [feature 3, hamlet_id H3]: lies outside its commune C1 (Xã Long Đức)" in out
     assert f"WARNING {COMMUNES} [feature 2, commune_id C2]: commune has no hamlet" in out
-    assert f"WARNING {COMMUNES} [feature 1, commune_id C1]: households (300) differ from the sum over its hamlets (500)" in out
+    assert (
+        f"WARNING {COMMUNES} [feature 1, commune_id C1]: households (300) differ from the sum "
+        "over its hamlets (500)" in out
+    )
 
 
 # --------------------------------------------------------------------------- collection and CLI
@@ -586,7 +631,10 @@ def test_many_bad_rows_are_summarised(tiny_package: Path, capsys: pytest.Capture
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
     assert len(lines_of(out, f"ERROR {SITES} [row")) == MAX_ROWS_PER_CHECK
-    assert f"ERROR {SITES} [15 more rows]: unknown operator 'Nokia' - and the same kind of problem in 15 more rows" in out
+    assert (
+        f"ERROR {SITES} [15 more rows]: unknown operator 'Nokia' - and the same kind of problem "
+        "in 15 more rows" in out
+    )
 
 
 def test_load_package_raises_with_every_problem(tiny_package: Path) -> None:
@@ -621,10 +669,14 @@ def test_cli_subprocess_never_prints_traceback(tiny_package: Path, case: str) ->
         target = tiny_package / "does-not-exist"
     else:
         (tiny_package / COMMUNES).write_bytes(b"\x00\x01garbage" * 50)
-        (tiny_package / SITES).write_text("site_id;cell_id\n\"unterminated", encoding="utf-8")
+        (tiny_package / SITES).write_text('site_id;cell_id\n"unterminated', encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "analysis", "validate", str(target)],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -637,11 +689,16 @@ def test_cli_subprocess_never_prints_traceback(tiny_package: Path, case: str) ->
 @pytest.mark.parametrize(
     ("cls", "text", "member"),
     [
-        (Operator, "VNPT", Operator.VINAPHONE), (Operator, "Vinaphone", Operator.VINAPHONE),
-        (Operator, "vina", Operator.VINAPHONE), (Operator, "Mobifone", Operator.MOBIFONE),
-        (Operator, " VIETTEL ", Operator.VIETTEL), (Technology, "LTE", Technology.G4),
-        (Technology, "NR", Technology.G5), (Technology, "umts", Technology.G3),
-        (SiteStatus, "Hoạt động", SiteStatus.ACTIVE), (NodeType, "tủ cáp", NodeType.CABINET),
+        (Operator, "VNPT", Operator.VINAPHONE),
+        (Operator, "Vinaphone", Operator.VINAPHONE),
+        (Operator, "vina", Operator.VINAPHONE),
+        (Operator, "Mobifone", Operator.MOBIFONE),
+        (Operator, " VIETTEL ", Operator.VIETTEL),
+        (Technology, "LTE", Technology.G4),
+        (Technology, "NR", Technology.G5),
+        (Technology, "umts", Technology.G3),
+        (SiteStatus, "Hoạt động", SiteStatus.ACTIVE),
+        (NodeType, "tủ cáp", NodeType.CABINET),
     ],
 )
 def test_category_aliases(cls: Any, text: str, member: Any) -> None:

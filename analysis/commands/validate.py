@@ -23,7 +23,9 @@ EXIT_ERRORS = 2
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register ``DATA_DIR`` and options."""
-    parser.add_argument("data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)")
+    parser.add_argument(
+        "data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)"
+    )
     parser.add_argument("--errors-only", action="store_true", help="do not list warnings (still counted)")
 
 
@@ -38,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
     """Validate ``args.data_dir``; print problems and a summary to stdout."""
     root: Path = args.data_dir
     if not root.exists():
-        print(f"error: data folder {str(root)!r} does not exist; give the folder that holds dataset.toml",
-              file=sys.stderr)
+        print(
+            f"error: data folder {str(root)!r} does not exist; give the folder that holds dataset.toml",
+            file=sys.stderr,
+        )
         return EXIT_ERRORS
     if not root.is_dir():
         print(f"error: {str(root)!r} is a file; give the folder that holds dataset.toml", file=sys.stderr)
