@@ -111,6 +111,8 @@ _EXPECTED_KIND: dict[str, tuple[str, ...]] = {
 _KIND_NAMES = {
     "text": "a text file",
     "xlsx": "an XLSX workbook",
+    "zip": "a ZIP archive (zipped Shapefile)",
+    "sqlite": "an SQLite GeoPackage",
     "binary": "binary data",
     "empty": "empty",
 }
@@ -402,8 +404,8 @@ def extract_zip_safely(data: bytes, filename: str, dest: Path, *, limits: Import
     return written
 
 
-def check_json_depth(text: str, filename: str, *, max_depth: int) -> None:
-    """Refuse JSON nested deeper than ``max_depth`` without parsing it (strings are skipped)."""
+def _json_scan(text: str, max_depth: int) -> tuple[int, bool, bool]:
+    """Scan JSON text outside strings: (final depth, ends inside a string, exceeded ``max_depth``)."""
     depth = 0
     in_string = False
     escaped = False
@@ -420,11 +422,18 @@ def check_json_depth(text: str, filename: str, *, max_depth: int) -> None:
         elif ch in "[{":
             depth += 1
             if depth > max_depth:
-                raise ImportRejectedError(
-                    f"{filename}: JSON is nested deeper than {max_depth} levels; GeoJSON needs at most 7 "
-                    "-> this is not a valid GeoJSON file")
+                return depth, in_string, True
         elif ch in "]}":
             depth -= 1
+    return depth, in_string, False
+
+
+def check_json_depth(text: str, filename: str, *, max_depth: int) -> None:
+    """Refuse JSON nested deeper than ``max_depth`` without parsing it (strings are skipped)."""
+    if _json_scan(text, max_depth)[2]:
+        raise ImportRejectedError(
+            f"{filename}: JSON is nested deeper than {max_depth} levels; GeoJSON needs at most 7 "
+            "-> this is not a valid GeoJSON file")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -445,7 +454,8 @@ def parse_json_safely(data: bytes, filename: str, *, limits: ImportLimits) -> An
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
-        if exc.pos >= len(text.rstrip()) - 1:
+        depth, in_string, _ = _json_scan(text, limits.max_json_depth)
+        if depth > 0 or in_string or exc.pos >= len(text.rstrip()) - 1:
             raise ImportRejectedError(
                 f"{filename}: JSON is truncated (ends unexpectedly at {where}) -> export the file again") from exc
         raise ImportRejectedError(f"{filename}: invalid JSON at {where}: {exc.msg}") from exc

@@ -222,7 +222,7 @@ def _refuse_legacy_cells(frame: pd.DataFrame, filename: str) -> None:
     for col in frame.columns:
         values = frame[col]
         if values.dtype == object or pd.api.types.is_string_dtype(values):
-            texts += [v for v in values.astype(str).head(2000) if re.search(r"[A-Za-z]", v)]
+            texts += [v for v in values.dropna().head(2000).map(str) if re.search(r"[A-Za-z]", v)]
     legacy = detect_legacy_encoding(texts)
     if legacy is None:
         # text once decoded as Windows-1258 hides VNI's tone bytes; look at it as Latin-1 too
