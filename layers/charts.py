@@ -243,7 +243,7 @@ def _draw_hamlets(ax: Axes, hamlets: gpd.GeoDataFrame, lang: str) -> list[Line2D
 def province_map_png(communes: gpd.GeoDataFrame, *, values: pd.Series, value_label: str,
                      hamlets: gpd.GeoDataFrame | None = None, lang: Lang | str = "vi",
                      target: float | None = None, title: str = "", width_in: float = 7.0,
-                     height_in: float = 6.2, dpi: int = 150) -> bytes:
+                     height_in: float | None = None, dpi: int = 150) -> bytes:
     """A static map: communes as a choropleth of a share (0–1), under-served hamlets on top.
 
     Parameters
@@ -266,7 +266,7 @@ def province_map_png(communes: gpd.GeoDataFrame, *, values: pd.Series, value_lab
     title
         Optional title.
     width_in, height_in, dpi
-        Figure size (inches) and resolution.
+        Figure size (inches) and resolution; the default height follows the province's shape.
 
     Returns
     -------
@@ -282,6 +282,12 @@ def province_map_png(communes: gpd.GeoDataFrame, *, values: pd.Series, value_lab
     if communes.empty:
         raise SchemaError("commune layer is empty: nothing to draw")
     shares = communes["commune_id"].astype(str).map(values.rename(index=str)).astype(float)
+    minx, miny, maxx, maxy = communes.total_bounds
+    stretch = 1.0 / np.cos(np.radians((miny + maxy) / 2.0))
+    if height_in is None:
+        map_width_in = width_in - 1.2  # colour bar and margins
+        ratio = (maxy - miny) * stretch / max(maxx - minx, 1e-9)
+        height_in = float(np.clip(map_width_in * ratio + 0.5, 3.0, 9.0))
     fig = _new_figure(width_in, height_in)
     ax = fig.add_subplot()
     cmap = "YlGnBu"
@@ -293,8 +299,7 @@ def province_map_png(communes: gpd.GeoDataFrame, *, values: pd.Series, value_lab
     if (~missing).any():
         frame[~missing].plot(ax=ax, column="_share", cmap=cmap, norm=norm, edgecolor="white", linewidth=0.3)
     handles = _draw_hamlets(ax, hamlets, str(lang)) if hamlets is not None and not hamlets.empty else []
-    mid_lat = float(np.mean(communes.total_bounds[[1, 3]]))
-    ax.set_aspect(1.0 / np.cos(np.radians(mid_lat)))
+    ax.set_aspect(stretch)
     ax.set_axis_off()
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.55, pad=0.01)
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_percent(x, lang, decimals=0)))

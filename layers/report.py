@@ -85,8 +85,8 @@ _T: dict[str, tuple[str, str]] = {
     "gap_share": ("còn thiếu {gap} điểm %", "{gap} percentage points to go"),
     "gap_count": ("vượt mục tiêu {gap}", "{gap} above target"),
     "of_total_hh": ("trên {total} hộ", "of {total} households"),
-    "of_total_adults": ("trên {total} người lớn được khảo sát", "of {total} adults surveyed"),
-    "of_total_survey_hh": ("trên {total} hộ được khảo sát", "of {total} households surveyed"),
+    "of_total_adults": ("khảo sát {total} người lớn", "of {total} adults surveyed"),
+    "of_total_survey_hh": ("khảo sát {total} hộ", "of {total} households surveyed"),
     "of_total_communes": ("trên {total} xã/phường/thị trấn", "of {total} communes"),
     "of_total_hamlets": ("trên {total} ấp/khóm", "of {total} hamlets"),
     "districts": ("Theo huyện/thị xã/thành phố", "By district"),
@@ -102,6 +102,7 @@ _T: dict[str, tuple[str, str]] = {
         "Commune colour: {indicator} (grey: no data). Dots: hamlets with at least one gap, coloured by "
         "their most severe gap, sized by households.",
     ),
+    "underserved_by_district": ("Ấp/khóm còn thiếu hụt theo huyện", "Under-served hamlets by district"),
     "top": ("{n} ấp/khóm ưu tiên hàng đầu", "Top {n} priority hamlets"),
     "top_none": ("Không có ấp/khóm nào bị gắn cờ thiếu hụt.", "No hamlet is flagged as under-served."),
     "col_rank": ("#", "#"),
@@ -375,7 +376,7 @@ def _kpi_card(pdf: _SnapshotPDF, kpi: Kpi, *, x: float, y: float, w: float, h: f
     total = format_number(kpi.denominator, lang) if math.isfinite(kpi.denominator) else "—"
     lines = (
         (9.0, 7.0, "B", 15.0, (0, 0, 0), _format_value(kpi, lang)),
-        (16.5, 3.2, "", 6.5, (90, 90, 90), _tr(_BASIS_KEY[kpi.key], lang, total=total)),
+        (16.5, 3.2, "", 6.2, (90, 90, 90), _tr(_BASIS_KEY[kpi.key], lang, total=total)),
         (20.0, 3.6, "", 7.5, (0, 0, 0), _target_text(kpi, lang)),
         (23.8, 3.6, "B", 7.5, colour, status),
         (27.2, 3.4, "", 6.8, colour, detail),
@@ -428,7 +429,10 @@ def _charts(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
     _image(pdf, share_png, width_mm=pdf.epw, aspect=_png_aspect(share_png))
     pdf.set_font(_FONT, "", 7)
     pdf.multi_cell(0, 3.5, _nfc(_tr("chart_note", lang)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(1)
+
+
+def _underserved_chart(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
+    _heading(pdf, _tr("underserved_by_district", lang))
     under_png = district_underserved_chart_png(snapshot.districts, lang=lang)
     _image(pdf, under_png, width_mm=pdf.epw, aspect=_png_aspect(under_png))
 
@@ -440,8 +444,7 @@ def _map(pdf: _SnapshotPDF, snapshot: KpiSnapshot, communes: gpd.GeoDataFrame, g
     values = snapshot.communes.set_index("commune_id")[indicator.value]
     png = province_map_png(communes, values=values, value_label=label, hamlets=gaps, lang=lang,
                            target=snapshot.targets.target_for(indicator))
-    width = min(pdf.epw, 165.0)
-    _image(pdf, png, width_mm=width, aspect=_png_aspect(png))
+    _image(pdf, png, width_mm=min(pdf.epw, 160.0), aspect=_png_aspect(png))
     pdf.set_font(_FONT, "", 7)
     pdf.multi_cell(0, 3.5, _nfc(_tr("map_note", lang, indicator=label)), new_x=XPos.LMARGIN,
                    new_y=YPos.NEXT)
@@ -585,7 +588,7 @@ def _check_lang(lang: str) -> str:
 
 
 def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gpd.GeoDataFrame,
-                        gaps: gpd.GeoDataFrame, params: GapParams, lang: Lang | str = "vi", top_n: int = 15,
+                        gaps: gpd.GeoDataFrame, params: GapParams, lang: Lang | str = "vi", top_n: int = 10,
                         map_indicator: KpiKey = KpiKey.FTTH, today: dt.date | None = None) -> bytes:
     """Lay out the snapshot report from ready results (no analysis here).
 
@@ -641,6 +644,7 @@ def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gp
     _charts(pdf, snapshot, lang=lang)
     pdf.add_page()
     _map(pdf, snapshot, communes, gaps, indicator=map_indicator, lang=lang)
+    _underserved_chart(pdf, snapshot, lang=lang)
     pdf.add_page()
     _priority_table(pdf, gaps, communes, top_n=top_n, lang=lang)
     _thresholds_and_sources(pdf, meta, params, gaps, lang=lang)
@@ -649,7 +653,7 @@ def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gp
 
 def build_snapshot_pdf(pkg: DataPackage, *, lang: Lang | str = "vi", params: GapParams | None = None,
                        gaps: gpd.GeoDataFrame | None = None, targets: KpiTargets | None = None,
-                       top_n: int = 15, today: dt.date | None = None) -> bytes:
+                       top_n: int = 10, today: dt.date | None = None) -> bytes:
     """The leadership snapshot of one data package as an A4 PDF.
 
     Parameters

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite FILE.pdf if it exists")
     parser.add_argument("--config", type=Path, metavar="GAPS.toml",
                         help="gap thresholds/targets (same shape as analysis/config/gaps.toml)")
-    parser.add_argument("--top", type=int, default=15, metavar="N", help="priority hamlets listed (default 15)")
+    parser.add_argument("--top", type=int, default=10, metavar="N", help="priority hamlets listed (default 10)")
     parser.add_argument("--date", metavar="YYYY-MM-DD", help="report date printed (default: today)")
 
 
@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ParameterError(f"cannot read --config {str(args.config)!r}: {exc.strerror}") from None
         params = gap_params_from_toml(text, base=params, source=str(args.config))
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # its font-subsetting INFO lines are noise
     start = time.perf_counter()
     pkg = load_package(root.resolve())
     loaded = time.perf_counter()
