@@ -91,6 +91,9 @@ def write_cog(
                     OVERVIEWS="AUTO", OVERVIEW_RESAMPLING=overview_resampling.upper(),
                     PREDICTOR="YES" if array.dtype.kind == "f" else "NO", BIGTIFF="IF_SAFER",
                 )
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
         os.replace(tmp_name, path)
     except RasterioError as exc:
         raise ParameterError(f"could not write {path}: {exc}") from exc
