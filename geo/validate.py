@@ -139,8 +139,8 @@ class _Findings:
                 severity,
                 layer.rel,
                 f"{len(rest)} more {layer.unit}s",
-                f"{message(rest[0])} - and the same kind of problem in {len(rest)} more "
-                f"{layer.unit}s ({numbers})",
+                f"the same kind of problem in {len(rest)} more {layer.unit}s ({numbers}); "
+                f"the first of them: {message(rest[0])}",
                 hint,
             )
 
@@ -579,8 +579,18 @@ def _check_layer(schema: LayerSchema, path: Path, rel: str, found: _Findings) ->
     layer = _read(schema, path, rel, found)
     if layer is None:
         return None
-    if layer.frame.empty:
-        found.add("error", rel, "", "the layer has no rows/features", "add the data, or remove the file")
+    if len(layer.frame) == 0:
+        if schema.required:
+            found.add(
+                "error", rel, "", f"the layer has no {layer.unit}s", f"add the data: {schema.key} is required"
+            )
+        else:
+            found.add(
+                "warning", rel, "", f"the layer has no {layer.unit}s", "add the data, or remove the file"
+            )
+        attributes = [c for c in layer.frame.columns if c != "geometry"]
+        if not attributes:  # e.g. a FeatureCollection with no feature: nothing more to check
+            return None
     _check_columns(layer, found)
     geometry: gpd.GeoSeries | None = None
     if schema.geometry == "latlon":
@@ -777,6 +787,12 @@ def _check_raster(path: Path, rel: str, found: _Findings) -> bool:
 # --------------------------------------------------------------------------- cross-layer checks
 
 
+def _located(geoms: np.ndarray) -> np.ndarray:
+    """True for geometries present and inside Vietnam (the others are already reported as errors)."""
+    x, y = representative_lonlat(geoms)
+    return np.asarray(classify_lonlat(x, y) == "ok", dtype=bool)
+
+
 def _ref_layer(layer: _Layer, *, ids: pd.Series | None = None, id_name: str | None = None) -> _Layer:
     """A view of a checked layer for messages, optionally labelled by another id column."""
     view = _Layer(layer.schema, layer.rel, layer.frame, layer.unit, layer.read, layer.ids)
@@ -854,7 +870,7 @@ def _check_hamlets(hamlets: _Layer, communes: _Layer | None, found: _Findings) -
     if communes is None or communes.cleaned is None or not isinstance(frame, gpd.GeoDataFrame):
         return
     comm = communes.cleaned.drop_duplicates("commune_id").set_index("commune_id")
-    has = frame["commune_id"].notna().to_numpy() & ~shapely.is_missing(np.asarray(frame.geometry.values))
+    has = frame["commune_id"].notna().to_numpy() & _located(np.asarray(frame.geometry.values, dtype=object))
     pos = np.flatnonzero(has)
     if pos.size:
         polys = np.asarray(comm.geometry.reindex(frame["commune_id"].iloc[pos]).values, dtype=object)
@@ -1003,7 +1019,7 @@ def _check_towers(towers: _Layer, province: Any, found: _Findings) -> None:
     view = _ref_layer(towers, ids=site, id_name="site_id")
     geoms = np.asarray(frame.geometry.values, dtype=object)
     if province is not None:
-        ok = first[~shapely.is_missing(geoms[first])]
+        ok = first[_located(geoms[first])]
         outside = ok[~shapely.dwithin(province, geoms[ok], _PROVINCE_TOLERANCE_DEG)]
         found.rows(
             "warning",
@@ -1034,7 +1050,7 @@ def _check_nodes(nodes: _Layer, communes: _Layer | None, province: Any, found: _
     if province is None or not isinstance(frame, gpd.GeoDataFrame):
         return
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    ok = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    ok = np.flatnonzero(_located(geoms))
     outside = ok[~shapely.dwithin(province, geoms[ok], _PROVINCE_TOLERANCE_DEG)]
     found.rows(
         "warning",

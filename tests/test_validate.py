@@ -224,6 +224,21 @@ def test_broken_toml_syntax(tiny_package: Path, capsys: pytest.CaptureFixture[st
     assert "ERROR dataset.toml: not valid TOML" in out and "line 1" in out
 
 
+def test_empty_layers(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit_features(tiny_package, ROADS, lambda doc: doc["features"].clear())
+    routes = tiny_package / "fibre" / "routes.geojson"
+    routes.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    replace_in_toml(
+        tiny_package,
+        "[layers.roads]",
+        '[layers.fibre_routes]\nsynthetic = true\nsource = "x"\nlicence = "CC0-1.0"\n\n[layers.roads]',
+    )
+    code, out = run_validate(tiny_package, capsys)
+    assert code == 2
+    assert f"ERROR {ROADS}: the layer has no features -> add the data: roads is required" in out
+    assert "WARNING fibre/routes.geojson: the layer has no features" in out
+
+
 # --------------------------------------------------------------------------- unreadable files
 
 
@@ -631,10 +646,8 @@ def test_many_bad_rows_are_summarised(tiny_package: Path, capsys: pytest.Capture
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
     assert len(lines_of(out, f"ERROR {SITES} [row")) == MAX_ROWS_PER_CHECK
-    assert (
-        f"ERROR {SITES} [15 more rows]: unknown operator 'Nokia' - and the same kind of problem "
-        "in 15 more rows" in out
-    )
+    assert f"ERROR {SITES} [15 more rows]: the same kind of problem in 15 more rows (16, 17, 18, " in out
+    assert "30); the first of them: unknown operator 'Nokia' -> use one of: Viettel" in out
 
 
 def test_load_package_raises_with_every_problem(tiny_package: Path) -> None:

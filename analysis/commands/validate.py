@@ -1,8 +1,8 @@
 """``python -m analysis validate DATA_DIR``: report every problem of a data package.
 
-Prints one line per problem, ``SEVERITY file [row/feature]: message -> hint``, then a
-summary. Exit 0 when the package is usable (warnings allowed), 2 when it has errors or the
-folder does not exist.
+Prints one line per problem, ``SEVERITY file [row/feature]: message -> hint`` (errors
+first, then warnings), then a summary. Exit 0 when the package is usable (warnings
+allowed), 2 when it has errors or the folder does not exist.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {str(root)!r} is a file; give the folder that holds dataset.toml", file=sys.stderr)
         return EXIT_ERRORS
     check = check_package(root)
-    for problem in check.problems:
+    for problem in (*check.errors, *check.warnings):
         if problem.severity == "error" or not args.errors_only:
             print(format_problem(problem))
     n_err, n_warn = len(check.errors), len(check.warnings)
