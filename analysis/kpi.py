@@ -28,7 +28,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -60,7 +60,9 @@ GAPS_REQUIRED_COLUMNS: tuple[str, ...] = ("hamlet_id", "commune_id", "households
 """Columns the gap table must have; ``share_hh_good_4g``, ``fibre_reach_class``, ``flags``,
 ``affected_households``, ``district_name`` are used when present."""
 
-SURVEY_REQUIRED_COLUMNS: tuple[str, ...] = ("households", "households_ftth", "adults", "adults_with_smartphone")
+SURVEY_REQUIRED_COLUMNS: tuple[str, ...] = (
+    "households", "households_ftth", "adults", "adults_with_smartphone",
+)
 """Count columns of ``survey/hamlet_survey.csv`` (docs/DATA.md) the KPIs sum."""
 
 _DROP_REACH = "drop"
@@ -376,7 +378,8 @@ def _hamlet_frame(gaps: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
 
 def _district_lookup(communes: pd.DataFrame) -> pd.Series:
     _check_columns(communes, ("commune_id", "district_name"), "commune table")
-    return pd.Series(_text(communes["district_name"]).to_numpy(), index=_text(communes["commune_id"]).to_numpy())
+    names = _text(communes["district_name"]).to_numpy()
+    return pd.Series(names, index=_text(communes["commune_id"]).to_numpy())
 
 
 _SUM_COLUMNS = ("households", "hh_signal_known", "hh_good_4g", "underserved_hamlets", "households_affected")

@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from shapely.geometry import LineString, Point
+from shapely.geometry.base import BaseGeometry
 
 from datagen.geometry import METRIC_EPSG
 
@@ -23,6 +24,11 @@ ROUTE_COLUMNS: tuple[str, ...] = ("route_id", "operator", "route_type", "from_no
 
 FIBRE_OPERATORS: tuple[tuple[str, str], ...] = (("Viettel", "VTL"), ("VinaPhone", "VNP"), ("MobiFone", "MBF"))
 """Fixed-broadband operators (VNPT's brand is written VinaPhone, as for sites)."""
+
+MOBIFONE_OLT_DISTRICTS: frozenset[str] = frozenset(
+    {"Thành phố Trà Vinh", "Huyện Càng Long", "Huyện Tiểu Cần", "Huyện Trà Cú"}
+)
+"""MobiFone's smaller fixed network has OLTs only in these districts (and at its POP)."""
 
 CABINET_RADIUS_M = 5000.0
 """Cabinets go only to hamlets within this road distance of their commune centre."""
@@ -52,10 +58,15 @@ def road_network(roads: gpd.GeoDataFrame) -> nx.Graph:
     return graph
 
 
-def _offset_point(x: float, y: float, rng: np.random.Generator) -> Point:
-    ang = rng.uniform(0, 2 * np.pi)
-    dist = rng.uniform(20, 60)
-    return Point(x + dist * np.sin(ang), y + dist * np.cos(ang))
+def _offset_point(x: float, y: float, rng: np.random.Generator, within: BaseGeometry) -> Point:
+    """Return a point 20–60 m from ``(x, y)`` inside ``within`` (the road node itself if none found)."""
+    for _ in range(20):
+        ang = rng.uniform(0, 2 * np.pi)
+        dist = rng.uniform(20, 60)
+        p = Point(x + dist * np.sin(ang), y + dist * np.cos(ang))
+        if within.contains(p):
+            return p
+    return Point(x, y)
 
 
 def _node(rows: list[dict[str, object]], prefix: str, op: str, kind: str, name: str, commune_id: str,
@@ -70,6 +81,7 @@ def _cabinets_for_commune(
     rows: list[dict[str, object]],
     group: pd.DataFrame,
     commune_name: str,
+    polygon: BaseGeometry,
     dist_from_centre: dict[str, float],
     rng: np.random.Generator,
 ) -> None:
@@ -83,7 +95,7 @@ def _cabinets_for_commune(
             continue
         if op != "MobiFone" or rng.random() < 0.8:
             _node(rows, prefix, op, "cabinet", f"Tủ cáp {centre['hamlet_name']}, {commune_name}",
-                  str(centre["commune_id"]), str(centre["hamlet_id"]), _offset_point(centre["x"], centre["y"], rng))
+                  str(centre["commune_id"]), str(centre["hamlet_id"]), _offset_point(centre["x"], centre["y"], rng, polygon))
         if op == "MobiFone" or near.empty:
             continue
         extra = int(np.clip(np.rint(group["households"].sum() / HOUSEHOLDS_PER_CABINET * rng.uniform(0.6, 1.1)) - 1,
@@ -94,7 +106,7 @@ def _cabinets_for_commune(
         for idx in rng.choice(near.index.to_numpy(), size=extra, replace=False, p=w / w.sum()):
             h = near.loc[idx]
             _node(rows, prefix, op, "cabinet", f"Tủ cáp {h['hamlet_name']}, {commune_name}",
-                  str(h["commune_id"]), str(h["hamlet_id"]), _offset_point(h["x"], h["y"], rng))
+                  str(h["commune_id"]), str(h["hamlet_id"]), _offset_point(h["x"], h["y"], rng, polygon))
 
 
 def generate_fibre_nodes(
@@ -129,26 +141,27 @@ def generate_fibre_nodes(
     frame = pd.DataFrame(hamlets.drop(columns="geometry"))
     centre_of = frame[frame["is_commune_centre"]].set_index("commune_id")
     names = communes.set_index("commune_id")["commune_name"]
+    polygons = communes.to_crs(METRIC_EPSG).set_index("commune_id").geometry
     rows: list[dict[str, object]] = []
     seats = district_centres.sort_values("district_name")
-    city = seats[seats["district_name"].str.startswith("Thành phố")].iloc[0]
+    cities = seats[seats["district_name"].str.startswith("Thành phố")]
+    city = (cities if not cities.empty else seats).iloc[0]
     for op, prefix in FIBRE_OPERATORS:
         c = centre_of.loc[city["commune_id"]]
         _node(rows, prefix, op, "POP", f"POP {op} Trà Vinh", str(city["commune_id"]), str(c["hamlet_id"]),
-              _offset_point(c["x"], c["y"], rng))
+              _offset_point(c["x"], c["y"], rng, polygons[city["commune_id"]]))
         for _, seat in seats.iterrows():
-            if op == "MobiFone" and seat["district_name"] not in (
-                "Thành phố Trà Vinh", "Huyện Càng Long", "Huyện Tiểu Cần", "Huyện Trà Cú"
-            ):
+            small = op == "MobiFone" and seat["district_name"] not in MOBIFONE_OLT_DISTRICTS
+            if small and seat["commune_id"] != city["commune_id"]:
                 continue
             c = centre_of.loc[seat["commune_id"]]
             stem = str(seat["district_name"]).split(" ", 1)[1] if seat["district_name"].startswith("Huyện") else "Trà Vinh"
             _node(rows, prefix, op, "OLT", f"OLT {op} {stem}", str(seat["commune_id"]), str(c["hamlet_id"]),
-                  _offset_point(c["x"], c["y"], rng))
+                  _offset_point(c["x"], c["y"], rng, polygons[seat["commune_id"]]))
     for commune_id, group in frame.groupby("commune_id", sort=True):
         centre_id = str(centre_of.at[commune_id, "hamlet_id"])
         dist = nx.single_source_dijkstra_path_length(graph, centre_id, cutoff=CABINET_RADIUS_M, weight="length_m")
-        _cabinets_for_commune(rows, group, str(names[commune_id]), dist, rng)
+        _cabinets_for_commune(rows, group, str(names[commune_id]), polygons[commune_id], dist, rng)
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=METRIC_EPSG)
 
 

@@ -197,7 +197,10 @@ def generate_package(root: Path, *, params: GeneratorParams, communes: gpd.GeoDa
         "fibre_nodes": len(nodes),
     }
     (root / "dataset.toml").write_text(
-        manifest_text(params=params, layers=_layer_entries(params), calibration=summary, created=CREATED),
+        manifest_text(
+            params=params, layers=_layer_entries(params, n_planned=summary["sites_planned"]),
+            calibration=summary, created=CREATED,
+        ),
         encoding="utf-8",
     )
     return summary
@@ -212,13 +215,13 @@ def nearest_active_site_m(hamlets: pd.DataFrame, cells: pd.DataFrame) -> np.ndar
     return np.array([np.hypot(sx - x, sy - y).min() for x, y in zip(hx, hy, strict=True)])
 
 
-def _layer_entries(params: GeneratorParams) -> list[LayerEntry]:
+def _layer_entries(params: GeneratorParams, *, n_planned: int) -> list[LayerEntry]:
     return [
         communes_layer_entry(),
         synthetic_layer("hamlets", HAMLETS_FILE, params,
                         notes="~7-8 ấp/khóm per commune; households and population sum exactly to the commune's"),
         synthetic_layer("towers", SITES_FILE, params,
-                        notes=f"{params.n_sites} active sites (published figure) + 12 planned; one row per cell"),
+                        notes=f"{params.n_sites} active sites (published figure) + {n_planned} planned; one row per cell"),
         synthetic_layer("fibre_nodes", NODES_FILE, params, notes="POP / OLT / cabinet; a cabinet in every commune"),
         synthetic_layer("fibre_routes", ROUTES_FILE, params, notes="backbone POP-OLT and access OLT-cabinet along roads"),
         synthetic_layer("roads", ROADS_FILE, params, notes="schematic network joining every hamlet; not OSM"),

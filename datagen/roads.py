@@ -136,6 +136,8 @@ def _commune_level(
     # 1. national roads
     for ref, name, entry_bearing, seats, exit_bearing in NATIONAL_ROUTES:
         nodes = [seat_node[s] for s in seats if s in seat_node]
+        if not nodes:
+            continue
         for bearing, end in ((entry_bearing, nodes[0]), (exit_bearing, nodes[-1])):
             if bearing is None:
                 continue

@@ -115,7 +115,8 @@ def _share_panel(ax: Axes, districts: pd.DataFrame, key: KpiKey, target: float |
     ax.barh(y, np.nan_to_num(values), color=colours, height=0.7)
     for yi, v in zip(y, values, strict=True):
         text = format_percent(float(v), lang, decimals=0) if np.isfinite(v) else "—"
-        ax.text(min(np.nan_to_num(v), 1.0) + 0.01, yi, text, va="center", fontsize=7, family=FONT_FAMILY)
+        x = min(float(np.nan_to_num(v)), 1.0) + 0.01
+        ax.text(x, float(yi), text, va="center", fontsize=7, family=FONT_FAMILY)
     if target is not None:
         ax.axvline(target, color=_TARGET_COLOUR, linestyle="--", linewidth=1)
     ax.set_xlim(0, 1.18)

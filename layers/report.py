@@ -26,10 +26,19 @@ import matplotlib
 import pandas as pd
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.util import Padding
 
 from analysis import gaps as gap_analysis
 from analysis.gaps import FLAG_INFO, GapFlag
-from analysis.kpi import Kpi, KpiKey, KpiSnapshot, KpiStatus, KpiTargets, compute_kpis, targets_from_gap_params
+from analysis.kpi import (
+    Kpi,
+    KpiKey,
+    KpiSnapshot,
+    KpiStatus,
+    KpiTargets,
+    compute_kpis,
+    targets_from_gap_params,
+)
 from analysis.params import GapParams, default_gap_params
 from geo.errors import ParameterError, SchemaError
 from layers.charts import (
@@ -151,13 +160,16 @@ _LAYER_NAMES: dict[str, tuple[str, str]] = {
 }
 
 _THRESHOLD_LABELS: dict[str, tuple[str, str]] = {
-    "weak_mobile": ("Sóng 4G yếu: tỷ lệ hộ có sóng 4G tốt dưới", "Weak 4G: share of households with good 4G below"),
-    "no_mobile": ("Không có sóng: tỷ lệ hộ không có 4G trên", "No signal: share of households without 4G above"),
+    "weak_mobile": ("Sóng 4G yếu: tỷ lệ hộ có sóng 4G tốt dưới",
+                    "Weak 4G: share of households with good 4G below"),
+    "no_mobile": ("Không có sóng: tỷ lệ hộ không có 4G trên",
+                  "No signal: share of households without 4G above"),
     "good_rsrp": ("Sóng 4G tốt: RSRP từ", "Good 4G: RSRP at least"),
     "drop": ("Trong tầm cáp quang (theo đường): tối đa", "Within fibre drop reach (by road): up to"),
     "extendable": ("Có thể kéo cáp: tối đa", "Extendable: up to"),
     "ftth": ("Ít dùng cáp quang: tỷ lệ hộ dưới", "Low FTTH take-up: share of households below"),
-    "smartphone": ("Ít điện thoại thông minh: tỷ lệ người lớn dưới", "Few smartphones: share of adults below"),
+    "smartphone": ("Ít điện thoại thông minh: tỷ lệ người lớn dưới",
+                   "Few smartphones: share of adults below"),
     "basis": ("Cách chọn ngưỡng FTTH/điện thoại", "Basis of the FTTH/smartphone thresholds"),
 }
 
@@ -298,8 +310,8 @@ def _title_block(pdf: _SnapshotPDF, meta: ReportMeta, *, lang: str, today: dt.da
     pdf.cell(0, 7, _nfc(_tr("province", lang, name=meta.province_name)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FONT, "", 9)
     pdf.cell(0, 5, _tr("made_on", lang, date=format_date(today, lang)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.multi_cell(0, 4.5, _nfc(_tr("dataset", lang, name=meta.dataset_name, version=meta.version[:12] or "—")),
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    dataset = _tr("dataset", lang, name=meta.dataset_name, version=meta.version[:12] or "—")
+    pdf.multi_cell(0, 4.5, _nfc(dataset), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     first, last = meta.survey_dates
     survey = "—" if not first else format_date(first, lang)
     if last and last != first:
@@ -324,7 +336,8 @@ def _synthetic_box(pdf: _SnapshotPDF, meta: ReportMeta, *, lang: str) -> None:
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FONT, "", 8.5)
     pdf.multi_cell(0, 4.5, _nfc(_tr("synthetic_body", lang, layers=names)), border="LBR", fill=True,
-                   padding=(0.5, 1.5, 1.5, 1.5), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                   padding=Padding(top=0, right=1.5, bottom=1.5, left=1.5),
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_draw_color(0, 0, 0)
 
 
@@ -397,7 +410,8 @@ def _kpi_cards(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
     y0 = pdf.get_y() + 1
     for i, kpi in enumerate(snapshot.kpis):
         row, col = divmod(i, per_row)
-        _kpi_card(pdf, kpi, x=pdf.l_margin + col * (w + gap_mm), y=y0 + row * (h + gap_mm), w=w, h=h, lang=lang)
+        x = pdf.l_margin + col * (w + gap_mm)
+        _kpi_card(pdf, kpi, x=x, y=y0 + row * (h + gap_mm), w=w, h=h, lang=lang)
     rows = (len(snapshot.kpis) + per_row - 1) // per_row
     pdf.set_xy(pdf.l_margin, y0 + rows * (h + gap_mm))
     pdf.set_font(_FONT, "", 7)

@@ -72,7 +72,8 @@ def pdf_en(tiny_gaps) -> bytes:
 VI_EXPECTED = ("Trà Vinh", "Tỷ lệ hộ", "Báo cáo nhanh hạ tầng số", "25/11/2026", "67,4 %", "74,8 %", "1.270",
                "Ấp Giồng Lớn", "Xã Long Đức", "TỔNG HỢP", "Khảo sát hộ", "CHƯA ĐẠT", "411/QĐ-TTg")
 EN_EXPECTED = ("Trà Vinh province", "Households with good 4G", "25 Nov 2026", "67.4%", "74.8%", "1,270",
-               "Ấp Giồng Lớn", "SYNTHETIC", "NOT MET", "Top 3 priority hamlets", "Thresholds and targets used")
+               "Ấp Giồng Lớn", "SYNTHETIC", "NOT MET", "Top 3 priority hamlets",
+               "Thresholds and targets used")
 
 
 def test_pdf_is_a4_with_extractable_vietnamese_text_pypdf(pdf_vi):
@@ -134,7 +135,8 @@ def scene() -> dict[str, object]:
         geometry=[box(106.2, 9.9, 106.3, 10.0), box(106.3, 9.9, 106.4, 10.0)], crs=4326)
     gaps = gpd.GeoDataFrame(
         {"hamlet_id": ["h1", "h2"], "hamlet_name": ["Ấp Chợ", "Khóm 3"], "commune_id": ["c1", "c2"],
-         "households": [100, 300], "share_hh_good_4g": [0.2, 1.0], "fibre_reach_class": ["out_of_reach", "drop"],
+         "households": [100, 300], "share_hh_good_4g": [0.2, 1.0],
+         "fibre_reach_class": ["out_of_reach", "drop"],
          "flags": ["NO_MOBILE_COVERAGE;NO_FIBRE_REACH", ""], "affected_households": [100, 0],
          "priority_score": [180.0, 0.0], "explanation_vi": ["Ấp Chợ: 80% hộ chưa có sóng 4G", ""],
          "explanation_en": ["Ấp Chợ: 80% of households without 4G", ""]},
@@ -243,3 +245,15 @@ def test_cli_config_targets_reach_the_report(tiny_root, tmp_path):
     assert main(["snapshot", str(tiny_root), "--out", str(out), "--lang", "en", "--config", str(config)]) == 0
     text = _pypdf_text(out.read_bytes())
     assert "Target: 60%" in text  # FTTH 67.4% now meets its target
+
+
+def test_bundled_province_report_fits_three_pages():
+    root = Path(__file__).resolve().parents[1] / "data"
+    pkg = load_package(root)
+    pdf = build_snapshot_pdf(pkg, lang="vi", today=REPORT_DAY)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 3
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in ("Tỉnh Trà Vinh", "Trà Cú", "Càng Long", "Cầu Ngang", "10 ấp/khóm ưu tiên hàng đầu",
+                     "censusVN2009", "DỮ LIỆU TỔNG HỢP"):
+        assert expected in text, expected
