@@ -54,8 +54,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FONT_DIR",
+    "KpiCardText",
     "LayerSource",
     "ReportMeta",
+    "kpi_card_text",
     "report_meta_from_package",
     "render_snapshot_pdf",
     "build_snapshot_pdf",
@@ -376,29 +378,71 @@ _BASIS_KEY: dict[KpiKey, str] = {
 }
 
 
-def _kpi_card(pdf: _SnapshotPDF, kpi: Kpi, *, x: float, y: float, w: float, h: float, lang: str) -> None:
+@dataclass(frozen=True)
+class KpiCardText:
+    """The texts of one KPI card, as the PDF prints them (the app's cards use the same).
+
+    Parameters
+    ----------
+    label
+        Indicator name.
+    value
+        Formatted value (``67,4 %`` / ``67.4%``, or a count).
+    basis
+        What the value is out of (``khảo sát 1.270 người lớn``).
+    target
+        ``Mục tiêu: 80 %`` / ``Target: 80%`` or "no national target".
+    status
+        ``ĐẠT`` / ``CHƯA ĐẠT`` / ``MET`` / ``NOT MET`` / no data; "" without a target.
+    detail
+        The gap still to go ("" when met).
+    rgb
+        Status colour (0–255 each).
+    """
+
+    label: str
+    value: str
+    basis: str
+    target: str
+    status: str
+    detail: str
+    rgb: tuple[int, int, int]
+
+
+def kpi_card_text(kpi: Kpi, lang: Lang | str = "vi") -> KpiCardText:
+    """Texts of a KPI card in ``lang`` (numbers formatted for the language)."""
+    lang = _check_lang(str(lang))
     status, detail, colour = _status_text(kpi, lang)
+    total = format_number(kpi.denominator, lang) if math.isfinite(kpi.denominator) else "—"
+    return KpiCardText(
+        label=_nfc(kpi_label(kpi.key, lang)), value=_format_value(kpi, lang),
+        basis=_nfc(_tr(_BASIS_KEY[kpi.key], lang, total=total)), target=_nfc(_target_text(kpi, lang)),
+        status=_nfc(status), detail=_nfc(detail), rgb=colour,
+    )
+
+
+def _kpi_card(pdf: _SnapshotPDF, kpi: Kpi, *, x: float, y: float, w: float, h: float, lang: str) -> None:
+    card = kpi_card_text(kpi, lang)
     pdf.set_fill_color(246, 248, 251)
-    pdf.set_draw_color(*colour)
+    pdf.set_draw_color(*card.rgb)
     pdf.set_line_width(0.6)
     pdf.rect(x, y, w, h, style="DF")
     pdf.set_line_width(0.2)
     pdf.set_xy(x + 2, y + 1.5)
     pdf.set_font(_FONT, "", 7.5)
-    pdf.multi_cell(w - 4, 3.4, _nfc(kpi_label(kpi.key, lang)), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    total = format_number(kpi.denominator, lang) if math.isfinite(kpi.denominator) else "—"
+    pdf.multi_cell(w - 4, 3.4, card.label, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     lines = (
-        (9.0, 7.0, "B", 15.0, (0, 0, 0), _format_value(kpi, lang)),
-        (16.5, 3.2, "", 6.2, (90, 90, 90), _tr(_BASIS_KEY[kpi.key], lang, total=total)),
-        (20.0, 3.6, "", 7.5, (0, 0, 0), _target_text(kpi, lang)),
-        (23.8, 3.6, "B", 7.5, colour, status),
-        (27.2, 3.4, "", 6.8, colour, detail),
+        (9.0, 7.0, "B", 15.0, (0, 0, 0), card.value),
+        (16.5, 3.2, "", 6.2, (90, 90, 90), card.basis),
+        (20.0, 3.6, "", 7.5, (0, 0, 0), card.target),
+        (23.8, 3.6, "B", 7.5, card.rgb, card.status),
+        (27.2, 3.4, "", 6.8, card.rgb, card.detail),
     )
     for dy, height, style, size, rgb, text in lines:
         pdf.set_xy(x + 2, y + dy)
         pdf.set_font(_FONT, style, size)
         pdf.set_text_color(*rgb)
-        pdf.cell(w - 4, height, _nfc(text))
+        pdf.cell(w - 4, height, text)
     pdf.set_text_color(0, 0, 0)
     pdf.set_draw_color(0, 0, 0)
 

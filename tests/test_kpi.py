@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis.kpi import (
     KpiKey,
@@ -215,3 +217,46 @@ def test_fibre_nodes_without_commune_id_are_placed_by_location(gaps, communes):
     snap = compute_kpis(gaps, communes=polys, fibre_nodes=nodes)
     has_node = snap.communes.set_index("commune_id")["fibre_node"].to_dict()
     assert has_node == {"c1": False, "c2": True, "c3": False}
+
+
+@st.composite
+def _scenes(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    n_communes = draw(st.integers(1, 5))
+    communes = pd.DataFrame({"commune_id": [f"c{i}" for i in range(n_communes)],
+                             "district_name": [f"Huyện {i % 2}" for i in range(n_communes)]})
+    n = draw(st.integers(1, 12))
+    households = draw(st.lists(st.integers(0, 500), min_size=n, max_size=n))
+    gaps = pd.DataFrame({
+        "hamlet_id": [f"h{i}" for i in range(n)],
+        "commune_id": [f"c{draw(st.integers(0, n_communes - 1))}" for _ in range(n)],
+        "households": households,
+        "share_hh_good_4g": draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)),
+        "fibre_reach_class": draw(st.lists(st.sampled_from(["drop", "extendable", "out_of_reach"]),
+                                           min_size=n, max_size=n)),
+        "flags": draw(st.lists(st.sampled_from(["", "NO_FIBRE_REACH", "LOW_SMARTPHONE;NO_MOBILE_COVERAGE"]),
+                               min_size=n, max_size=n)),
+    })
+    rows = []
+    for i in range(n):
+        hh = draw(st.integers(1, 300))
+        adults = draw(st.integers(1, 900))
+        rows.append({"hamlet_id": f"h{i}", "households": hh, "households_ftth": draw(st.integers(0, hh)),
+                     "adults": adults, "adults_with_smartphone": draw(st.integers(0, adults)),
+                     "survey_date": "2023-10-10"})
+    return gaps, communes, pd.DataFrame(rows)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_scenes())
+def test_shares_are_bounded_and_districts_add_up_to_the_province(scene):
+    gaps, communes, survey = scene
+    snap = compute_kpis(gaps, communes=communes, survey=survey)
+    for kpi in snap.kpis:
+        if kpi.is_share and math.isfinite(kpi.value):
+            assert -1e-12 <= kpi.value <= 1 + 1e-12
+            assert kpi.value == pytest.approx(kpi.numerator / kpi.denominator)
+    for column in ("households", "hh_good_4g", "households_ftth", "adults_with_smartphone",
+                   "underserved_hamlets", "households_affected", "hamlets", "communes"):
+        assert snap.districts[column].sum() == pytest.approx(snap.communes[column].sum()), column
+    assert snap.get(KpiKey.UNDERSERVED_HAMLETS).value == int((gaps["flags"] != "").sum())
+    assert snap.get(KpiKey.FTTH).denominator == survey["households"].sum()

@@ -257,3 +257,16 @@ def test_bundled_province_report_fits_three_pages():
     for expected in ("Tỉnh Trà Vinh", "Huyện", "Tỷ lệ hộ có sóng 4G tốt", "10 ấp/khóm ưu tiên hàng đầu",
                      "censusVN2009", "DỮ LIỆU TỔNG HỢP"):
         assert expected in text, expected
+
+
+def test_kpi_card_text_in_both_languages(scene):
+    from analysis.kpi import KpiKey
+    from layers.report import kpi_card_text
+
+    kpi = scene["snapshot"].get(KpiKey.GOOD_4G)  # 80 % against a 100 % target
+    vi, en = kpi_card_text(kpi, "vi"), kpi_card_text(kpi, "en")
+    assert (vi.value, vi.target, vi.status, vi.detail) == ("80,0 %", "Mục tiêu: 100 %", "CHƯA ĐẠT",
+                                                           "còn thiếu 20,0 điểm %")
+    assert (en.value, en.target, en.status, en.detail) == ("80.0%", "Target: 100%", "NOT MET",
+                                                           "20.0 percentage points to go")
+    assert en.label == "Households with good 4G" and vi.basis == "trên 400 hộ"
