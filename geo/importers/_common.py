@@ -388,7 +388,27 @@ def _zipped_shapefile(data: bytes, filename: str, tmpdir: Path, limits: ImportLi
     return clean
 
 
-_VN2000_HINT = "VN-2000"
+def _vn2000_without_shift(crs: pyproj.CRS) -> bool:
+    """True for a VN-2000 (or VN-2000-like TM-3) CRS whose transformation to WGS 84 is unknown.
+
+    VN-2000 uses the WGS 84 ellipsoid, so without TOWGS84 parameters PROJ treats it as WGS 84
+    and positions shift by ~200-400 m in the south. EPSG-coded VN-2000 CRSs are fine.
+    """
+    if crs.to_epsg() is not None or crs.is_geographic and crs.equals(WGS84):
+        return False
+    wkt = crs.to_wkt("WKT1_GDAL")
+    if re.search(r"TOWGS84\[", wkt):
+        return False
+    named = re.search(r"VN[-_ ]?2000|Vietnam[-_ ]2000", wkt, re.IGNORECASE) is not None
+    op = crs.coordinate_operation if crs.is_projected else None
+    params = {p.name: p.value for p in op.params} if op is not None else {}
+    datum = crs.datum.name.replace("_", " ") if crs.datum is not None else ""
+    tm3_like = (op is not None and "transverse mercator" in op.method_name.lower()
+                and abs(float(params.get("Scale factor at natural origin", 0)) - 0.9999) < 1e-9
+                and 102 <= float(params.get("Longitude of natural origin", 0)) <= 118
+                and crs.ellipsoid is not None and "WGS" in crs.ellipsoid.name.upper().replace(" ", "")
+                and datum not in ("WGS 84", "World Geodetic System 1984"))
+    return named or tm3_like
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame, crs: pyproj.CRS | None, filename: str,
@@ -404,14 +424,13 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, crs: pyproj.CRS | None, filename: str,
             f"{filename}: no CRS declared (.prj missing) and coordinates are not degrees (projected metres?) "
             "-> include the .prj file, e.g. VN-2000 / TM-3 or EPSG:32648")
     crs = pyproj.CRS(crs)
-    if "VN-2000" in crs.name or "VN_2000" in crs.name or "Vietnam_2000" in crs.to_wkt():
-        wkt = crs.to_wkt()
-        if crs.to_epsg() is None and "TOWGS84" not in wkt.upper():
-            notes.append(Problem(
-                "warning", filename, "CRS",
-                f"VN-2000 CRS '{crs.name}' has no datum-shift (TOWGS84) parameters; positions may be off by "
-                "up to a few hundred metres",
-                "use the EPSG code (e.g. EPSG:9209 VN-2000 / TM-3 105-30, EPSG:3405 UTM 48N) in the .prj"))
+    if _vn2000_without_shift(crs):
+        notes.append(Problem(
+            "warning", filename, "CRS",
+            f"the CRS '{crs.name}' looks like VN-2000 but has no datum-shift (TOWGS84) parameters; positions "
+            "may be off by a few hundred metres",
+            "use the EPSG code in the .prj (e.g. EPSG:9209 VN-2000 / TM-3 105-30, EPSG:3405 VN-2000 / UTM 48N) "
+            "or a definition with +towgs84"))
     if not crs.equals(WGS84):
         try:
             gdf = gdf.set_crs(crs, allow_override=True).to_crs(WGS84)

@@ -10,8 +10,9 @@ Steps, each counted in the import report (nothing is dropped silently):
 2. radio -> technology (GSM 2G, UMTS 3G, LTE 4G, NR 5G); other radios (CDMA) left out and counted;
 3. MNC -> operator (01 MobiFone, 02 VinaPhone, 04 Viettel, 05 Vietnamobile, 07 Gmobile); cells
    of unknown MNCs are kept in ``towers/unassigned_cells.csv`` and reported;
-4. deduplicate by (radio, lon, lat) keeping the row with the latest ``updated``, then by cell
-   identity (radio, mcc, net, area, cell), again keeping the latest;
+4. deduplicate by (radio, lon, lat) within each operator (MNC) keeping the row with the latest
+   ``updated`` (operators share masts, so two operators' cells at one position are both kept),
+   then by cell identity (radio, mcc, net, area, cell), again keeping the latest;
 5. leave out cells further than ``clip_buffer_km`` outside the province;
 6. cluster the cells of each operator into sites: single linkage with a
    ``site_cluster_m`` threshold (default 150 m) in the UTM zone of the data
@@ -168,8 +169,9 @@ def _drop_report(report: list[str], what: str, count: int) -> None:
 
 def _dedupe(cells: pd.DataFrame, report: list[str]) -> pd.DataFrame:
     ordered = cells.sort_values(["updated", "row"], ascending=[False, True], kind="mergesort")
-    by_pos = ordered.drop_duplicates(subset=["radio", "lon", "lat"], keep="first")
-    _drop_report(report, "left out as duplicates of the same (radio, lon, lat) with an older 'updated'",
+    by_pos = ordered.drop_duplicates(subset=["net", "radio", "lon", "lat"], keep="first")
+    _drop_report(report, "left out as duplicates of the same (radio, lon, lat) of one operator with an older "
+                 "'updated'",
                  len(ordered) - len(by_pos))
     by_cell = by_pos.drop_duplicates(subset=["radio", "mcc", "net", "area", "cell"], keep="first")
     _drop_report(report, "left out as older positions of the same cell (radio, mcc, net, area, cell)",

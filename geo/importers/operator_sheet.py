@@ -178,9 +178,10 @@ def _convert_row(row: pd.Series, cols: dict[str, str]) -> list[dict[str, object]
             band: float = parse_band_mhz(bands[i] if len(bands) == len(techs) else bands[0])
         else:
             band = _DEFAULT_BAND_MHZ[tech]
-        cell = get("cell_id") or f"{site}-{tech.value}"
+        given = get("cell_id")
+        cell = (given if len(techs) == 1 else f"{given}-{tech.value}") if given else f"{site}-{tech.value}"
         out.append({
-            "site_id": site, "cell_id": cell if len(techs) == 1 else f"{cell}-{tech.value}",
+            "site_id": site, "cell_id": cell,
             "operator": operator.value, "lat": round(lat, 7), "lon": round(lon, 7),
             "height_m": _float_or_blank(get("height_m"), "antenna height"), "status": status.value,
             "technology": tech.value, "band_mhz": band,
