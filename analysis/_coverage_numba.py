@@ -24,7 +24,7 @@ def _signal(flat, off, r, n, e, a, brg, inv, am):  # pragma: no cover - compiled
     base = off + 3 * q + e
     lo = flat[base]
     v = r - (lo + w * (flat[base + 3] - lo))
-    if a >= 0.0:
+    if a >= 0.0 and n > 0:  # the site's own pixel gets boresight gain
         t = abs(brg - a)
         t = min(t, np.float32(360.0) - t)
         v -= min(np.float32(12.0) * (t * inv) * (t * inv), am)

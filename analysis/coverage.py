@@ -21,7 +21,7 @@ is a lookup table over ``n`` and environment, computed once and shared by all ce
 bearings come from one precomputed kernel (0.1 degree steps) and the sector pattern from a
 3600-entry table per cell. Each cell is evaluated only inside the bounding box of the region
 where its signal can reach the floor (its "reach" per direction, from the least lossy
-environment). The site pixel itself uses a distance of half a pixel.
+environment). The site pixel itself uses a distance of half a pixel and boresight gain.
 """
 
 from __future__ import annotations
@@ -330,8 +330,8 @@ _TABLE_STEPS_PER_PX = 4
 class _LossTable:
     """Path loss every 1/4 pixel of distance and per environment, flattened as ``[3 q + env]``.
 
-    Losses between entries are interpolated linearly (error < 0.01 dB beyond 3 pixels, at most
-    0.12 dB next to the site).
+    Losses between entries are interpolated linearly: error below 0.01 dB except next to the site
+    and at the kink where a model meets the free-space floor (at most about 0.12 dB).
     """
 
     loss_db: NDArray[np.float32]
@@ -557,7 +557,9 @@ def _accumulate_numpy(
         rs = plan.tables[plan.keys[k]].lookup(dist[kr, kc], env[win])
         np.subtract(np.float32(plan.ref_dbm[k]), rs, out=rs)
         if not np.isnan(cells.azimuth_deg[k]):
-            rs += _pattern_table(float(cells.azimuth_deg[k]), float(cells.beamwidth_deg[k]), params).take(brg[kr, kc])
+            gain = _pattern_table(float(cells.azimuth_deg[k]), float(cells.beamwidth_deg[k]), params).take(brg[kr, kc])
+            gain[dist[kr, kc] == 0] = 0.0   # the site's own pixel gets boresight gain
+            rs += gain
         if dem_m is not None:
             rs -= diffraction_loss_db(dem_m, grid.resolution_m, (sr, sc), win, tx_height_m=float(cells.hb_m[k]),
                                       rx_height_m=params.receiver_height_m, f_mhz=float(cells.f_mhz[k]))
