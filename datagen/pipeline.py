@@ -186,12 +186,13 @@ def generate_package(root: Path, *, params: GeneratorParams, communes: gpd.GeoDa
         "sites_planned": int(cells[cells["status"] == "planned"]["site_id"].nunique()),
         "cells": len(cells),
         "fibre_commune_share": round(nodes["commune_id"].nunique() / len(communes), 4),
-        "ftth_household_share": round(cal.ftth_household_share, 4),
-        "smartphone_adult_share": round(cal.smartphone_adult_share, 4),
-        "internet_adult_share": round(cal.internet_adult_share, 4),
+        "ftth_household_share": round(cal.ftth_household_share, 5),
+        "smartphone_adult_share": round(cal.smartphone_adult_share, 5),
+        "internet_adult_share": round(cal.internet_adult_share, 5),
         "hamlets": len(hamlets),
         "hamlets_5km_from_active_site": int((frame["site_dist_m"] >= 5000).sum()),
         "hamlets_beyond_3km_fibre_by_road": int((frame["fibre_dist_m"] > FIBRE_REACH_M).sum()),
+        "hamlets_low_ftth_despite_fibre_and_coverage": low_take_up_count(frame, survey),
         "gap_zone_hamlets": ",".join(z.hamlet_id for z in zones),
         "road_features": len(roads),
         "fibre_nodes": len(nodes),
@@ -204,6 +205,14 @@ def generate_package(root: Path, *, params: GeneratorParams, communes: gpd.GeoDa
         encoding="utf-8",
     )
     return summary
+
+
+def low_take_up_count(frame: pd.DataFrame, survey: pd.DataFrame, *, max_share: float = 0.4) -> int:
+    """Count hamlets within 1.5 km of fibre (by road) and of an active site whose FTTH share < ``max_share``."""
+    rows = survey[survey["hamlet_id"] != ""].merge(frame[["hamlet_id", "fibre_dist_m", "site_dist_m"]], on="hamlet_id")
+    served = (rows["fibre_dist_m"] <= 1500) & (rows["site_dist_m"] <= 1500)
+    low = rows["households_ftth"] < max_share * rows["households"]
+    return int((served & low).sum())
 
 
 def nearest_active_site_m(hamlets: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
