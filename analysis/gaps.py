@@ -5,7 +5,8 @@ One row per hamlet (:func:`compute_gaps`) and one per commune (:func:`commune_in
 Indicators
 ----------
 * ``share_hh_good_4g`` / ``share_hh_no_4g`` — signal, from the coverage engine's hamlet statistics
-  (or the documented stand-in :func:`standin_hamlet_signal`);
+  (:func:`signal_from_coverage_stats`, :func:`coverage_engine_signal`) or, on request, the
+  documented stand-in :func:`standin_hamlet_signal`;
 * ``fibre_distance_m`` / ``fibre_reach_class`` — road distance to the nearest fibre access node
   (:mod:`analysis.fibre`);
 * ``ftth_share`` = ``households_ftth / households`` and ``smartphone_share`` =
@@ -69,6 +70,8 @@ __all__ = [
     "resolve_thresholds",
     "hamlet_survey_indicators",
     "standin_hamlet_signal",
+    "signal_from_coverage_stats",
+    "coverage_engine_signal",
     "flag_hamlets",
     "compute_gaps",
     "commune_indicators",
@@ -314,6 +317,10 @@ def _by_basis(target: float, province: float, basis: str) -> float:
 # stand-in signal (until / unless the coverage engine's statistics are supplied)
 
 
+STANDIN_SOURCE = ("stand-in: Okumura-Hata/COST-231 omni RSRP at 9 points per hamlet, no terrain "
+                  "(analysis.gaps.standin_hamlet_signal)")
+
+
 def _sample_points(xy: np.ndarray, radius_m: float) -> np.ndarray:
     """(k, 9, 2): each point and 8 points on a ring of ``radius_m``."""
     ang = np.deg2rad(np.arange(0, 360, 45))
@@ -389,13 +396,83 @@ def standin_hamlet_signal(hamlets: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
     per_op = best.reshape(len(ops), len(ids), samples.shape[1])
     overall = per_op.max(axis=0) if ops else np.full((len(ids), samples.shape[1]), -np.inf)
     good_any = (per_op >= params.good_rsrp_dbm).any(axis=2) if ops else np.zeros((0, len(ids)), bool)
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "share_hh_good_4g": (overall >= params.good_rsrp_dbm).mean(axis=1),
         "share_hh_no_4g": (overall < params.usable_rsrp_dbm).mean(axis=1),
         "good_4g_operators": [";".join(o for o, g in zip(ops, good_any[:, j], strict=True) if g)
                               for j in range(len(ids))],
         "signal_source": "standin_hata_omni",
     }, index=ids)
+    out.attrs["source"] = STANDIN_SOURCE
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# coverage engine statistics -> signal interface
+
+COVERAGE_ENGINE_SOURCE = ("coverage engine: analysis.coverage_stats 4G class at each hamlet "
+                          "(point: its pixel; polygon: median class), all operators' best server")
+
+
+def signal_from_coverage_stats(hamlet_stats: pd.DataFrame) -> pd.DataFrame:
+    """Convert :func:`analysis.coverage_stats.coverage_statistics` hamlet rows to the signal interface.
+
+    The engine gives one coverage class (none / poor / fair / good, or ``outside`` the grid) per
+    hamlet and operator; the ``all`` rows are the best server of every operator. A hamlet in class
+    ``good`` counts as all households with good 4G (``share_hh_good_4g`` = 1), class ``none`` as
+    all households without usable 4G (``share_hh_no_4g`` = 1), ``poor``/``fair`` as neither, and
+    ``outside`` as no data (NaN).
+
+    Parameters
+    ----------
+    hamlet_stats
+        ``CoverageStats.hamlets``: ``hamlet_id``, ``operator`` ("all" and one per operator),
+        ``coverage_class``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SIGNAL_COLUMNS` + ``signal_source = "coverage_engine"``, indexed by ``hamlet_id``.
+    """
+    missing = [c for c in ("hamlet_id", "operator", "coverage_class") if c not in hamlet_stats.columns]
+    if missing:
+        raise SchemaError(f"coverage statistics lack column(s) {', '.join(missing)}")
+    frame = pd.DataFrame(hamlet_stats)[["hamlet_id", "operator", "coverage_class"]].copy()
+    frame["hamlet_id"] = _text(frame["hamlet_id"])
+    best = frame[frame["operator"] == "all"].drop_duplicates("hamlet_id").set_index("hamlet_id")["coverage_class"]
+    known = best != "outside"
+    good_ops = (frame[(frame["operator"] != "all") & (frame["coverage_class"] == "good")]
+                .groupby("hamlet_id")["operator"].agg(lambda s: ";".join(sorted(set(s)))))
+    out = pd.DataFrame({
+        "share_hh_good_4g": (best == "good").astype(float).where(known),
+        "share_hh_no_4g": (best == "none").astype(float).where(known),
+        "good_4g_operators": good_ops.reindex(best.index).fillna("").astype(str),
+        "signal_source": "coverage_engine",
+    }, index=best.index)
+    out.index.name = "hamlet_id"
+    out.attrs["source"] = COVERAGE_ENGINE_SOURCE
+    return out
+
+
+def coverage_engine_signal(pkg: DataPackage, *, technology: str = "4G") -> pd.DataFrame:
+    """Run the coverage engine (default coverage parameters) on a package; return the signal interface.
+
+    Parameters
+    ----------
+    pkg
+        A loaded data package.
+    technology
+        Technology of the statistics (the flags are defined for 4G).
+    """
+    from analysis.coverage import build_scene, compute_coverage_by_operator
+    from analysis.coverage_params import default_coverage_params
+    from analysis.coverage_stats import coverage_statistics
+
+    cparams = default_coverage_params()
+    scene = build_scene(pkg.communes, pkg.metric_crs, resolution_m=cparams.resolution_m, params=cparams)
+    result = compute_coverage_by_operator(scene, pkg.cells, technology=technology, params=cparams)
+    stats = coverage_statistics(scene, result, pkg.hamlets, params=cparams)
+    return signal_from_coverage_stats(stats.hamlets)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -465,7 +542,7 @@ def _join_inputs(hamlets: gpd.GeoDataFrame, signal: pd.DataFrame, reach: pd.Data
     base["share_hh_no_4g"] = sig["share_hh_no_4g"].to_numpy(dtype=float)
     ops = sig["good_4g_operators"] if "good_4g_operators" in sig else pd.Series("", index=keys)
     base["good_4g_operators"] = ops.fillna("").astype(str).to_numpy()
-    src = sig["signal_source"] if "signal_source" in sig else pd.Series("coverage_engine", index=keys)
+    src = sig["signal_source"] if "signal_source" in sig else pd.Series("supplied", index=keys)
     base["signal_source"] = np.where(sig["share_hh_good_4g"].isna(), "none", src.fillna("none").astype(str))
     rch = reach.reindex(keys)
     for col in ("fibre_distance_m", "fibre_node_id", "fibre_operator", "fibre_reach_class", "hamlet_spur_m"):
@@ -652,7 +729,8 @@ def gap_metadata(pkg: DataPackage, params: GapParams, thresholds: ResolvedThresh
 
 
 def compute_gaps(pkg: DataPackage, params: GapParams, *,
-                 signal: pd.DataFrame | None = None, reach: ReachResult | None = None) -> gpd.GeoDataFrame:
+                 signal: pd.DataFrame | None = None, reach: ReachResult | None = None,
+                 signal_model: Literal["coverage", "standin"] = "coverage") -> gpd.GeoDataFrame:
     """Gap flags for every hamlet of a data package.
 
     Parameters
@@ -662,12 +740,16 @@ def compute_gaps(pkg: DataPackage, params: GapParams, *,
     params
         Gap parameters (:func:`analysis.params.default_gap_params`).
     signal
-        Per-hamlet signal statistics (:data:`SIGNAL_COLUMNS`, indexed by ``hamlet_id``), e.g. from
-        the coverage engine. ``None`` = compute the documented stand-in
-        (:func:`standin_hamlet_signal`).
+        Per-hamlet signal statistics (:data:`SIGNAL_COLUMNS`, indexed by ``hamlet_id``), e.g.
+        :func:`signal_from_coverage_stats` of statistics the caller already has. ``None`` = compute
+        them here with ``signal_model``.
     reach
         A ready :func:`analysis.fibre.compute_reach` result for ``pkg.hamlets`` (saves building the
         road graph twice); ``None`` = build it here.
+    signal_model
+        Used only when ``signal`` is None: ``coverage`` runs the coverage engine
+        (:func:`coverage_engine_signal`, tens of seconds for a province); ``standin`` the fast,
+        cruder :func:`standin_hamlet_signal`.
 
     Returns
     -------
@@ -683,11 +765,11 @@ def compute_gaps(pkg: DataPackage, params: GapParams, *,
         road = build_road_graph(pkg.roads, pkg.metric_crs, params=params.roads)
         reach = compute_reach(road, hamlets, pkg.fibre_nodes, params=params.reach,
                               max_spur_m=params.roads.max_spur_m)
-    if signal is None:
+    if signal is None and signal_model == "coverage":
+        signal = coverage_engine_signal(pkg)
+    elif signal is None:
         signal = standin_hamlet_signal(hamlets, pkg.cells, pkg.metric_crs, params=params.signal)
-        source = "stand-in: Hata/COST-231 omni RSRP at 9 points per hamlet (analysis.gaps.standin_hamlet_signal)"
-    else:
-        source = str(signal.attrs.get("source", "coverage engine hamlet statistics"))
+    source = str(signal.attrs.get("source", "caller-supplied hamlet signal statistics"))
     indicators = hamlet_survey_indicators(hamlets, pkg.survey)
     thresholds = resolve_thresholds(indicators, params)
     out = flag_hamlets(hamlets, signal=signal, reach=reach.table, indicators=indicators,

@@ -201,15 +201,21 @@ def test_gaps_command_every_format(tiny_package: Path, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     for ext in ("gpkg", "geojson", "kml", "shp.zip", "csv"):
         out = tmp_path / f"gaps.{ext}"
-        assert main(["gaps", str(tiny_package), "--out", str(out)]) == 0, capsys.readouterr().err
+        signal = ["--signal", "standin"] if ext != "gpkg" else []  # gpkg: the coverage engine
+        assert main(["gaps", str(tiny_package), "--out", str(out), *signal]) == 0, capsys.readouterr().err
         df = pyogrio.read_dataframe(_ogr_path(out), layer="gaps" if ext == "gpkg" else None)
         assert len(df) == 3
+        if ext == "gpkg":
+            assert set(df["signal_source"]) == {"coverage_engine"}
+            meta = dict(pyogrio.read_dataframe(out, layer="metadata").values.tolist())
+            assert meta["signal_source"].startswith("coverage engine")
     assert "flagged" in capsys.readouterr().out
     assert main(["gaps", str(tiny_package), "--out", str(tmp_path / "gaps.csv")]) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["gaps", str(tiny_package), "--out", str(tmp_path / "c.csv"), "--with-communes"]) == 2
     assert "multi-layer" in capsys.readouterr().err
-    assert main(["gaps", str(tiny_package), "--out", str(tmp_path / "c.gpkg"), "--with-communes"]) == 0
+    assert main(["gaps", str(tiny_package), "--out", str(tmp_path / "c.gpkg"), "--with-communes",
+                 "--signal", "standin"]) == 0
     assert [n for n, _ in pyogrio.list_layers(tmp_path / "c.gpkg")] == ["gaps", "communes", "metadata"]
     bad = tmp_path / "bad.toml"
     bad.write_text("[thresholds]\nftth_min_share = 2.0\n", encoding="utf-8")

@@ -19,6 +19,7 @@ from analysis.gaps import (
     hamlet_survey_indicators,
     output_columns,
     resolve_thresholds,
+    signal_from_coverage_stats,
     standin_hamlet_signal,
 )
 from analysis.params import GapParams, default_gap_params
@@ -236,3 +237,24 @@ def test_default_config_matches_dataclasses() -> None:
     assert default_gap_params() == GapParams()
     with pytest.raises(ParameterError, match="ftth_min_share"):
         GapParams().thresholds.with_overrides(ftth_min_share=1.5)
+
+
+def test_signal_from_coverage_engine_statistics() -> None:
+    stats = pd.DataFrame({
+        "hamlet_id": ["H1", "H1", "H1", "H2", "H2", "H2", "H3", "H3", "H4"],
+        "operator": ["all", "Viettel", "MobiFone", "all", "Viettel", "MobiFone", "all", "Viettel", "all"],
+        "coverage_class": ["good", "good", "fair", "none", "none", "none", "fair", "fair", "outside"],
+    })
+    sig = signal_from_coverage_stats(stats)
+    assert sig.loc["H1", "share_hh_good_4g"] == 1.0 and sig.loc["H1", "good_4g_operators"] == "Viettel"
+    assert sig.loc["H2", "share_hh_no_4g"] == 1.0 and sig.loc["H2", "share_hh_good_4g"] == 0.0
+    assert sig.loc["H3", "share_hh_good_4g"] == 0.0 and sig.loc["H3", "share_hh_no_4g"] == 0.0
+    assert np.isnan(sig.loc["H4", "share_hh_good_4g"])
+    assert set(sig["signal_source"]) == {"coverage_engine"}
+    pkg = mini_province()
+    frame = pd.DataFrame({"hamlet_id": ["C1-A", "C1-B"] * 2, "operator": ["all", "all", "Viettel", "Viettel"],
+                          "coverage_class": ["fair", "none", "fair", "none"]})
+    out = compute_gaps(pkg, GapParams(), signal=signal_from_coverage_stats(frame)).set_index("hamlet_id")
+    assert out.loc["C1-A", "weak_mobile_flag"] and out.loc["C1-B", "no_mobile_flag"]
+    assert out.loc["C2-E", "signal_source"] == "none" and "no signal data" in out.loc["C2-E", "explanation_en"]
+    assert out.attrs["phusong"]["signal_source"].startswith("coverage engine")

@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser, out_help="output file: .gpkg, .geojson, .kml, .shp.zip, .csv or .xlsx")
     parser.add_argument("--basis", choices=("national_target", "province_average", "lower_of_both"),
                         help="FTTH/smartphone threshold basis (default from the config: national_target)")
+    parser.add_argument("--signal", choices=("coverage", "standin"), default="coverage",
+                        help="4G signal per hamlet: the coverage engine (default, slower) or the "
+                             "documented Hata stand-in (fast, cruder)")
     parser.add_argument("--with-communes", action="store_true",
                         help="add a commune roll-up layer (.gpkg, .kml, .shp.zip, .xlsx only)")
 
@@ -105,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     start = time.perf_counter()
     pkg = load_package(args.data_dir.resolve())
-    gaps = compute_gaps(pkg, params)
+    gaps = compute_gaps(pkg, params, signal_model=args.signal)
     meta = gaps.attrs["phusong"]
     layers = {"gaps": gaps}
     if args.with_communes:
