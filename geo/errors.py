@@ -92,3 +92,7 @@ class ValidationError(PhuSongError, ValueError):
         errors = [p for p in self.problems if p.severity == "error"]
         head = f"{len(errors)} error(s) in data package"
         super().__init__(head + "\n" + "\n".join(str(p) for p in errors))
+
+
+class OfflineAssetError(PhuSongError, RuntimeError):
+    """A map needs a JavaScript/CSS asset that is not vendored in ``layers/assets`` (no CDN at run time)."""
