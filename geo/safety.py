@@ -70,8 +70,13 @@ class ImportLimits:
     max_json_depth: int = 32
 
     def __post_init__(self) -> None:
-        for name in ("max_upload_bytes", "max_features", "max_unzipped_bytes", "max_zip_members",
-                     "max_json_depth"):
+        for name in (
+            "max_upload_bytes",
+            "max_features",
+            "max_unzipped_bytes",
+            "max_zip_members",
+            "max_json_depth",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ImportRejectedError(f"import limit {name} must be at least 1")
         if self.max_zip_ratio <= 1:
@@ -190,8 +195,10 @@ def check_upload_bytes(data: bytes, filename: str, *, limits: ImportLimits) -> s
     size = len(data)
     if size > limits.max_upload_bytes:
         raise ImportRejectedError(
-            f"{filename}: file is {size / 1e6:.1f} MB, larger than the {limits.max_upload_bytes / 1e6:.1f} MB "
-            "upload limit -> split it or raise the limit (--max-upload-mb)")
+            f"{filename}: file is {size / 1e6:.1f} MB, larger than the "
+            f"{limits.max_upload_bytes / 1e6:.1f} MB "
+            "upload limit -> split it or raise the limit (--max-upload-mb)"
+        )
     kind, what = sniff_kind(data)
     if kind == "empty":
         raise ImportRejectedError(f"{filename}: file is empty -> export the layer again")
@@ -200,24 +207,32 @@ def check_upload_bytes(data: bytes, filename: str, *, limits: ImportLimits) -> s
     if expected is None:
         raise ImportRejectedError(
             f"{filename}: unsupported file type '{suffix or '(none)'}' -> use one of "
-            + ", ".join(sorted(_EXPECTED_KIND)))
+            + ", ".join(sorted(_EXPECTED_KIND))
+        )
     if kind not in expected:
         want = " or ".join(_KIND_NAMES.get(k, k) for k in expected)
         if kind == "binary":
             raise ImportRejectedError(
                 f"{filename}: file is binary data, not {want} (garbage or a damaged file) "
-                "-> check that you uploaded the right file")
+                "-> check that you uploaded the right file"
+            )
         raise ImportRejectedError(
             f"{filename}: file claims to be '{suffix}' but is {what}, not {want} "
-            "-> save it in the format its name says")
+            "-> save it in the format its name says"
+        )
     return kind
 
 
 _VNI_RE = re.compile(r"[AaEeIiOoUuYyÖöÔô][øùûõï]|[AaOoEe][âê]|[Ññ][öôaeiouÖÔAEIOU]|[Öö][ôø]")
 # TCVN3 bytes 0xA1-0xFE read as Latin-1, leaving out letters that real Vietnamese also uses.
 _TCVN3_CHARS = set("¸µ¶·¹¨»¾¼½Æ©ÇË®ÎÏÑª×ØÜÞßä«åæç¬ëîïñ­øö÷ûüþ§")
-_TCVN3_RE = re.compile("[A-Za-z][" + re.escape("".join(sorted(_TCVN3_CHARS))) + "]|["
-                       + re.escape("".join(sorted(_TCVN3_CHARS))) + "][a-z]")
+_TCVN3_RE = re.compile(
+    "[A-Za-z]["
+    + re.escape("".join(sorted(_TCVN3_CHARS)))
+    + "]|["
+    + re.escape("".join(sorted(_TCVN3_CHARS)))
+    + "][a-z]"
+)
 
 
 def detect_legacy_encoding(texts: Iterable[str]) -> str | None:
@@ -310,7 +325,8 @@ def legacy_encoding_error(filename: str, legacy: str) -> ImportRejectedError:
     return ImportRejectedError(
         f"{filename}: Vietnamese names are in the legacy {legacy} encoding, not Unicode "
         f"(e.g. 'Ñöùc'/'§øc' instead of 'Đức') -> convert the file to Unicode/UTF-8 first "
-        f"(Unikey Toolkit: source {legacy}{' Windows' if legacy == 'VNI' else ''}, target Unicode)")
+        f"(Unikey Toolkit: source {legacy}{' Windows' if legacy == 'VNI' else ''}, target Unicode)"
+    )
 
 
 def safe_zip_members(data: bytes, filename: str, *, limits: ImportLimits) -> list[zipfile.ZipInfo]:
@@ -330,15 +346,19 @@ def safe_zip_members(data: bytes, filename: str, *, limits: ImportLimits) -> lis
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ImportRejectedError(f"{filename}: damaged or truncated ZIP archive ({exc}) -> zip it again") from exc
+        raise ImportRejectedError(
+            f"{filename}: damaged or truncated ZIP archive ({exc}) -> zip it again"
+        ) from exc
     if len(infos) > limits.max_zip_members:
         raise ImportRejectedError(
-            f"{filename}: archive holds {len(infos)} members, more than the limit of {limits.max_zip_members}")
+            f"{filename}: archive holds {len(infos)} members, more than the limit of {limits.max_zip_members}"
+        )
     total = sum(i.file_size for i in infos)
     if total > limits.max_unzipped_bytes:
         raise ImportRejectedError(
             f"{filename}: archive would decompress to {total / 1e6:.0f} MB, more than the "
-            f"{limits.max_unzipped_bytes / 1e6:.0f} MB limit (possible ZIP bomb)")
+            f"{limits.max_unzipped_bytes / 1e6:.0f} MB limit (possible ZIP bomb)"
+        )
     files = []
     for info in infos:
         _check_member_path(info, filename)
@@ -346,15 +366,19 @@ def safe_zip_members(data: bytes, filename: str, *, limits: ImportLimits) -> lis
             continue
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise ImportRejectedError(f"{filename}: member '{info.filename}' is a symbolic link; links are refused")
+            raise ImportRejectedError(
+                f"{filename}: member '{info.filename}' is a symbolic link; links are refused"
+            )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > 1_000_000 and ratio > limits.max_zip_ratio:
             raise ImportRejectedError(
                 f"{filename}: member '{info.filename}' has compression ratio {ratio:.0f}:1, above the "
-                f"{limits.max_zip_ratio:.0f}:1 limit (possible ZIP bomb)")
+                f"{limits.max_zip_ratio:.0f}:1 limit (possible ZIP bomb)"
+            )
         if PurePosixPath(info.filename).suffix.lower() in (".zip", ".gz", ".7z", ".rar"):
             raise ImportRejectedError(
-                f"{filename}: member '{info.filename}' is a nested archive; upload the inner files directly")
+                f"{filename}: member '{info.filename}' is a nested archive; upload the inner files directly"
+            )
         files.append(info)
     return files
 
@@ -364,10 +388,12 @@ def _check_member_path(info: zipfile.ZipInfo, filename: str) -> None:
     path = PurePosixPath(name)
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         raise ImportRejectedError(
-            f"{filename}: member '{info.filename}' has an absolute path that escapes the extraction folder")
+            f"{filename}: member '{info.filename}' has an absolute path that escapes the extraction folder"
+        )
     if ".." in path.parts:
         raise ImportRejectedError(
-            f"{filename}: member '{info.filename}' has a path that escapes the extraction folder ('..')")
+            f"{filename}: member '{info.filename}' has a path that escapes the extraction folder ('..')"
+        )
 
 
 def extract_zip_safely(data: bytes, filename: str, dest: Path, *, limits: ImportLimits) -> list[Path]:
@@ -388,7 +414,9 @@ def extract_zip_safely(data: bytes, filename: str, dest: Path, *, limits: Import
                 continue
             target = dest / base
             if target.resolve().parent != dest.resolve():
-                raise ImportRejectedError(f"{filename}: member '{info.filename}' escapes the extraction folder")
+                raise ImportRejectedError(
+                    f"{filename}: member '{info.filename}' escapes the extraction folder"
+                )
             try:
                 with zf.open(info) as src, open(target, "wb") as out:
                     while chunk := src.read(1 << 20):
@@ -396,7 +424,8 @@ def extract_zip_safely(data: bytes, filename: str, dest: Path, *, limits: Import
                         if budget < 0:
                             raise ImportRejectedError(
                                 f"{filename}: archive decompresses past the "
-                                f"{limits.max_unzipped_bytes / 1e6:.0f} MB limit (possible ZIP bomb)")
+                                f"{limits.max_unzipped_bytes / 1e6:.0f} MB limit (possible ZIP bomb)"
+                            )
                         out.write(chunk)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise ImportRejectedError(f"{filename}: member '{info.filename}' is damaged ({exc})") from exc
@@ -433,7 +462,8 @@ def check_json_depth(text: str, filename: str, *, max_depth: int) -> None:
     if _json_scan(text, max_depth)[2]:
         raise ImportRejectedError(
             f"{filename}: JSON is nested deeper than {max_depth} levels; GeoJSON needs at most 7 "
-            "-> this is not a valid GeoJSON file")
+            "-> this is not a valid GeoJSON file"
+        )
 
 
 def _refuse_constant(name: str) -> Any:
@@ -457,7 +487,8 @@ def parse_json_safely(data: bytes, filename: str, *, limits: ImportLimits) -> An
         depth, in_string, _ = _json_scan(text, limits.max_json_depth)
         if depth > 0 or in_string or exc.pos >= len(text.rstrip()) - 1:
             raise ImportRejectedError(
-                f"{filename}: JSON is truncated (ends unexpectedly at {where}) -> export the file again") from exc
+                f"{filename}: JSON is truncated (ends unexpectedly at {where}) -> export the file again"
+            ) from exc
         raise ImportRejectedError(f"{filename}: invalid JSON at {where}: {exc.msg}") from exc
     except (ValueError, RecursionError) as exc:
         raise ImportRejectedError(f"{filename}: invalid JSON: {exc}") from exc
@@ -470,7 +501,8 @@ def check_feature_count(n_rows: int, filename: str, *, limits: ImportLimits) -> 
     if n_rows > limits.max_features:
         raise ImportRejectedError(
             f"{filename}: {n_rows} rows/features, more than the limit of {limits.max_features} "
-            "-> clip the file to the province first or raise the limit (--max-features)")
+            "-> clip the file to the province first or raise the limit (--max-features)"
+        )
 
 
 def check_in_vietnam(lon_deg: np.ndarray, lat_deg: np.ndarray, filename: str) -> np.ndarray:

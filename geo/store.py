@@ -154,6 +154,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
 def _is_internal(rel: PurePosixPath) -> bool:
     return any(part.startswith(".") for part in rel.parts)
 
@@ -193,7 +197,9 @@ def _locked(root: Path) -> Iterator[None]:
                 break
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                    raise PhuSongError(f"{root}: another import or restore is running; try again later") from exc
+                    raise PhuSongError(
+                        f"{root}: another import or restore is running; try again later"
+                    ) from exc
                 time.sleep(0.1)
         yield
     finally:
@@ -316,7 +322,9 @@ def _build_view(root: Path, view: Path, new_files: Mapping[str, bytes | None]) -
             _write_durable(view / rel, data)
 
 
-def validate_view(root: Path | str, new_files: Mapping[str, bytes | None], validate: Validator) -> list[Problem]:
+def validate_view(
+    root: Path | str, new_files: Mapping[str, bytes | None], validate: Validator
+) -> list[Problem]:
     """Validate the would-be package (current files with ``new_files`` applied) without changing it.
 
     Parameters
@@ -393,8 +401,9 @@ def commit_files(
     with _locked(path):
         _recover_locked(path)
         if expected_hashes is not None and file_hashes(path) != dict(expected_hashes):
-            raise ImportRejectedError(f"{path}: the data package changed since this import was previewed; "
-                                      "preview it again")
+            raise ImportRejectedError(
+                f"{path}: the data package changed since this import was previewed; preview it again"
+            )
         vid = _new_version_id()
         view = path / f"{STAGING_PREFIX}{vid}"
         try:
@@ -404,7 +413,9 @@ def commit_files(
             if any(p.severity == "error" for p in problems):
                 raise ValidationError(problems)
             _stage("validated")
-            info = _swap_in(path, view, vid, files, action=action, layer=layer, source=source, summary=summary)
+            info = _swap_in(
+                path, view, vid, files, action=action, layer=layer, source=source, summary=summary
+            )
         finally:
             shutil.rmtree(view, ignore_errors=True)
         _prune(path, keep)
@@ -422,13 +433,21 @@ def _swap_in(root: Path, view: Path, vid: str, files: dict[str, bytes | None], *
         existed = original.is_file()
         if existed:
             _write_durable(partial / "files" / rel, original.read_bytes())
-        entries.append({"path": rel, "existed": existed,
-                        "old_sha256": _sha256(original) if existed else None,
-                        "new_sha256": hashlib.sha256(files[rel]).hexdigest() if files[rel] is not None else None})
-    info = VersionInfo(version_id=vid, created=datetime.now(UTC).isoformat(timespec="seconds"),
-                       files=tuple(changed), **meta)
+        entries.append(
+            {
+                "path": rel,
+                "existed": existed,
+                "old_sha256": _sha256(original) if existed else None,
+                "new_sha256": _digest(files[rel]),
+            }
+        )
+    info = VersionInfo(
+        version_id=vid, created=datetime.now(UTC).isoformat(timespec="seconds"), files=tuple(changed), **meta
+    )
     manifest = {**_info_to_json(info), "files": entries}
-    _write_durable(partial / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    _write_durable(
+        partial / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+    )
     _fsync_dir(partial)
     _stage("backup")
     _write_journal(root, "swapping", vid, changed)
@@ -452,8 +471,14 @@ def _swap_in(root: Path, view: Path, vid: str, files: dict[str, bytes | None], *
 
 
 def _info_to_json(info: VersionInfo) -> dict[str, object]:
-    return {"id": info.version_id, "created": info.created, "action": info.action, "layer": info.layer,
-            "source": info.source, "summary": info.summary}
+    return {
+        "id": info.version_id,
+        "created": info.created,
+        "action": info.action,
+        "layer": info.layer,
+        "source": info.source,
+        "summary": info.summary,
+    }
 
 
 def _prune(root: Path, keep: int) -> None:
@@ -470,8 +495,11 @@ def _version_dirs(root: Path) -> list[Path]:
     base = root / VERSIONS_DIR
     if not base.is_dir():
         return []
-    dirs = [d for d in base.iterdir() if d.is_dir() and not d.name.endswith(".partial")
-            and (d / "manifest.json").is_file()]
+    dirs = [
+        d
+        for d in base.iterdir()
+        if d.is_dir() and not d.name.endswith(".partial") and (d / "manifest.json").is_file()
+    ]
     return sorted(dirs, key=lambda d: d.name, reverse=True)
 
 
@@ -480,10 +508,15 @@ def _read_manifest(vdir: Path) -> dict:
 
 
 def _info_from_manifest(manifest: dict) -> VersionInfo:
-    return VersionInfo(version_id=manifest["id"], created=manifest["created"], action=manifest["action"],
-                       layer=manifest.get("layer", ""), source=manifest.get("source", ""),
-                       summary=manifest.get("summary", ""),
-                       files=tuple(e["path"] for e in manifest["files"]))
+    return VersionInfo(
+        version_id=manifest["id"],
+        created=manifest["created"],
+        action=manifest["action"],
+        layer=manifest.get("layer", ""),
+        source=manifest.get("source", ""),
+        summary=manifest.get("summary", ""),
+        files=tuple(e["path"] for e in manifest["files"]),
+    )
 
 
 def list_versions(root: Path | str) -> list[VersionInfo]:
@@ -534,6 +567,16 @@ def restore_version(
     current = {rel: ((path / rel).read_bytes() if (path / rel).is_file() else None) for rel in state}
     changed = {rel: data for rel, data in state.items() if current[rel] != data}
     if not changed:
-        raise ImportRejectedError(f"{path}: the package already equals version {version_id}; nothing to restore")
-    return commit_files(path, changed, validate=validate, action="restore", layer="", source=version_id,
-                        summary=f"restored the state before {version_id} ({len(changed)} file(s))", keep=keep)
+        raise ImportRejectedError(
+            f"{path}: the package already equals version {version_id}; nothing to restore"
+        )
+    return commit_files(
+        path,
+        changed,
+        validate=validate,
+        action="restore",
+        layer="",
+        source=version_id,
+        summary=f"restored the state before {version_id} ({len(changed)} file(s))",
+        keep=keep,
+    )

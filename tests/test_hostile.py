@@ -50,12 +50,15 @@ def test_corpus_is_big_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
-def test_hostile_upload_refused_package_unchanged(case: dict, base_package: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_upload_refused_package_unchanged(
+    case: dict, base_package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pkg = tmp_path / "pkg"
     shutil.copytree(base_package, pkg)
     before = tree_hashes(pkg)
-    rc = main(["import", str(pkg), "--layer", case["layer"], str(HOSTILE / "files" / case["file"]), *case["args"]])
+    rc = main(
+        ["import", str(pkg), "--layer", case["layer"], str(HOSTILE / "files" / case["file"]), *case["args"]]
+    )
     err = capsys.readouterr().err
     assert rc == 2, err
     assert case["message"] in err, err
@@ -68,8 +71,22 @@ def test_hostile_cli_process_exits_2_without_traceback(name: str, base_package: 
     pkg = tmp_path / "pkg"
     shutil.copytree(base_package, pkg)
     layer = next(c["layer"] for c in CASES if c["file"] == name)
-    proc = subprocess.run([sys.executable, "-m", "analysis", "import", str(pkg), "--layer", layer,
-                           str(HOSTILE / "files" / name)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "import",
+            str(pkg),
+            "--layer",
+            layer,
+            str(HOSTILE / "files" / name),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil.txt").exists()
@@ -96,8 +113,18 @@ def test_zip_bomb_ratio_limit_is_configurable() -> None:
 
 
 def test_legacy_encoding_detection_has_no_false_positive_on_unicode() -> None:
-    real = ["Xã Long Đức", "Phường 1", "Thị trấn Càng Long", "Ấp Sóc Chuối", "Hòa Thuận", "Ðinh Bộ Lĩnh",
-            "Long Hòa", "Ô Chát", "Khóm 3", "Ngãi Xuyên"]
+    real = [
+        "Xã Long Đức",
+        "Phường 1",
+        "Thị trấn Càng Long",
+        "Ấp Sóc Chuối",
+        "Hòa Thuận",
+        "Ðinh Bộ Lĩnh",
+        "Long Hòa",
+        "Ô Chát",
+        "Khóm 3",
+        "Ngãi Xuyên",
+    ]
     assert detect_legacy_encoding(real) is None
     assert detect_legacy_encoding(["Xaõ Long Ñöùc", "Phöôøng 1"]) == "VNI"
     assert detect_legacy_encoding(["X\xb7 Long \xa7\xf8c", "X\xb7 \xa7\xb9i An"]) == "TCVN3"

@@ -63,13 +63,13 @@ def test_opencellid_import_with_known_clustering(tiny_package: Path, tmp_path: P
     b, c, far = _offset(*a, 100), _offset(*a, 200), _offset(*a, 1000)
     rows = [
         _oci_row("LTE", 4, 1, *a, 1700000000),
-        _oci_row("LTE", 4, 1, *a, 1600000000),      # same (radio, lon, lat), older: dropped
+        _oci_row("LTE", 4, 1, *a, 1600000000),  # same (radio, lon, lat), older: dropped
         _oci_row("GSM", 4, 2, *b, 1700000000),
-        _oci_row("LTE", 4, 3, *c, 1700000000),      # chained to a via b: same site
-        _oci_row("LTE", 4, 4, *far, 1700000000),    # own site
-        _oci_row("LTE", 2, 5, *a, 1700000000),      # VinaPhone at the same place: other operator, own site
-        _oci_row("NR", 1, 6, *b, 1700000000),       # MobiFone 5G
-        _oci_row("LTE", 9, 7, *a, 1700000000),      # unknown MNC: kept aside and reported
+        _oci_row("LTE", 4, 3, *c, 1700000000),  # chained to a via b: same site
+        _oci_row("LTE", 4, 4, *far, 1700000000),  # own site
+        _oci_row("LTE", 2, 5, *a, 1700000000),  # VinaPhone at the same place: other operator, own site
+        _oci_row("NR", 1, 6, *b, 1700000000),  # MobiFone 5G
+        _oci_row("LTE", 9, 7, *a, 1700000000),  # unknown MNC: kept aside and reported
         _oci_row("LTE", 4, 8, 2.35, 48.85, 1700000000, mcc=208),  # France: not Vietnam
     ]
     src = tmp_path / "452.csv"
@@ -86,7 +86,10 @@ def test_opencellid_import_with_known_clustering(tiny_package: Path, tmp_path: P
     sites = pd.read_csv(tiny_package / "towers/sites.csv", dtype={"site_id": str})
     viettel = sites[sites["operator"] == "Viettel"]
     groups = viettel.groupby("site_id")["cell_id"].apply(lambda s: sorted(s)).tolist()
-    assert sorted(groups) == [["452-04-100-1-LTE", "452-04-100-2-GSM", "452-04-100-3-LTE"], ["452-04-100-4-LTE"]]
+    assert sorted(groups) == [
+        ["452-04-100-1-LTE", "452-04-100-2-GSM", "452-04-100-3-LTE"],
+        ["452-04-100-4-LTE"],
+    ]
     kept = viettel[viettel["cell_id"] == "452-04-100-1-LTE"].iloc[0]
     assert kept["updated"] == "2023-11-14"  # the latest 'updated' of the duplicates
     assert set(sites["operator"]) == {"Viettel", "VinaPhone", "MobiFone"}
@@ -103,7 +106,9 @@ def test_opencellid_import_with_known_clustering(tiny_package: Path, tmp_path: P
 
 def test_opencellid_headerless_download(tiny_package: Path, tmp_path: Path) -> None:
     src = tmp_path / "452.csv"
-    src.write_text(_oci_row("LTE", 4, 1, 106.32, 9.92, 1700000000) + _oci_row("UMTS", 2, 2, 106.38, 9.93, 1700000000))
+    src.write_text(
+        _oci_row("LTE", 4, 1, 106.32, 9.92, 1700000000) + _oci_row("UMTS", 2, 2, 106.38, 9.93, 1700000000)
+    )
     plan = plan_import(tiny_package, "towers", src)
     assert plan.ok and plan.importer == "opencellid"
     assert plan.diffs[-1].rows_after == 2
@@ -112,12 +117,19 @@ def test_opencellid_headerless_download(tiny_package: Path, tmp_path: Path) -> N
 # ---------------------------------------------------------------- operator sheets
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("106.3456", 106.3456), ("106,3456", 106.3456), ("106°20'30.5\"E", 106 + 20 / 60 + 30.5 / 3600),
-    ("9°56'12\"N", 9 + 56 / 60 + 12 / 3600), ("106 20 30.5", 106 + 20 / 60 + 30.5 / 3600),
-    ("9:56:12", 9 + 56 / 60 + 12 / 3600), ("106° 20′ 30.5″ Đ", 106 + 20 / 60 + 30.5 / 3600),
-    ("106°20'30.5\"W", -(106 + 20 / 60 + 30.5 / 3600)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("106.3456", 106.3456),
+        ("106,3456", 106.3456),
+        ("106°20'30.5\"E", 106 + 20 / 60 + 30.5 / 3600),
+        ("9°56'12\"N", 9 + 56 / 60 + 12 / 3600),
+        ("106 20 30.5", 106 + 20 / 60 + 30.5 / 3600),
+        ("9:56:12", 9 + 56 / 60 + 12 / 3600),
+        ("106° 20′ 30.5″ Đ", 106 + 20 / 60 + 30.5 / 3600),
+        ("106°20'30.5\"W", -(106 + 20 / 60 + 30.5 / 3600)),
+    ],
+)
 def test_parse_coordinate_deg(text: str, expected: float) -> None:
     assert parse_coordinate_deg(text) == pytest.approx(expected, abs=1e-9)
 
@@ -131,9 +143,22 @@ def test_parse_coordinate_deg_rejects(text: str) -> None:
 def test_operator_xlsx_vietnamese_headers_and_dms(tiny_package: Path, tmp_path: Path) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append(["Mã trạm", "Nhà mạng", "Kinh độ", "Vĩ độ", "Độ cao anten (m)", "Công nghệ", "Băng tần",
-               "Góc phương vị", "Trạng thái"])
-    ws.append(["TVH001", "VNPT", "106°19'30\"E", "9°55'12\"N", 35, "2G/4G", "900/1800", 120, "Đang hoạt động"])
+    ws.append(
+        [
+            "Mã trạm",
+            "Nhà mạng",
+            "Kinh độ",
+            "Vĩ độ",
+            "Độ cao anten (m)",
+            "Công nghệ",
+            "Băng tần",
+            "Góc phương vị",
+            "Trạng thái",
+        ]
+    )
+    ws.append(
+        ["TVH001", "VNPT", "106°19'30\"E", "9°55'12\"N", 35, "2G/4G", "900/1800", 120, "Đang hoạt động"]
+    )
     ws.append(["TVH002", "Viettel", 106.3712, 9.9301, 42.5, "LTE", "B3", None, "dự kiến"])
     src = tmp_path / "tram.xlsx"
     wb.save(src)
@@ -150,9 +175,11 @@ def test_operator_xlsx_vietnamese_headers_and_dms(tiny_package: Path, tmp_path: 
 
 def test_operator_sheet_row_errors_are_listed(tiny_package: Path, tmp_path: Path) -> None:
     src = tmp_path / "sites.csv"
-    src.write_text("Site ID;Operator;Longitude;Latitude;Height;Technology;Band\n"
-                   "A;Viettel;106,32;9,92;30;4G;1800\nB;Foo;106.33;9.93;30;4G;1800\nC;Viettel;x;9.93;30;6G;1800\n",
-                   encoding="utf-8")
+    src.write_text(
+        "Site ID;Operator;Longitude;Latitude;Height;Technology;Band\n"
+        "A;Viettel;106,32;9,92;30;4G;1800\nB;Foo;106.33;9.93;30;4G;1800\nC;Viettel;x;9.93;30;6G;1800\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ImportRejectedError) as err:
         plan_import(tiny_package, "towers", src)
     assert "[row 3]: operator 'Foo'" in str(err.value) and "[row 4]" in str(err.value)
@@ -165,16 +192,36 @@ def test_osm_roads_clipped_to_province(tiny_package: Path, tmp_path: Path) -> No
     def feat(geom: dict, **props: object) -> dict:
         return {"type": "Feature", "properties": props, "geometry": geom}
 
-    doc = {"type": "FeatureCollection", "features": [
-        feat({"type": "LineString", "coordinates": [[106.31, 9.91], [106.39, 9.94]]}, highway="primary",
-             name="Quốc lộ 53", osm_id=111),
-        feat({"type": "LineString", "coordinates": [[106.32, 9.92], [106.60, 9.92]]}, highway="tertiary", osm_id=222),
-        feat({"type": "MultiLineString", "coordinates": [[[106.31, 9.93], [106.32, 9.93]],
-                                                         [[106.36, 9.93], [106.37, 9.94]]]},
-             highway="track", osm_id=333),
-        feat({"type": "LineString", "coordinates": [[105.80, 21.0], [105.81, 21.01]]}, highway="primary", osm_id=444),
-        feat({"type": "Point", "coordinates": [106.33, 9.93]}, highway="bus_stop", osm_id=555),
-    ]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            feat(
+                {"type": "LineString", "coordinates": [[106.31, 9.91], [106.39, 9.94]]},
+                highway="primary",
+                name="Quốc lộ 53",
+                osm_id=111,
+            ),
+            feat(
+                {"type": "LineString", "coordinates": [[106.32, 9.92], [106.60, 9.92]]},
+                highway="tertiary",
+                osm_id=222,
+            ),
+            feat(
+                {
+                    "type": "MultiLineString",
+                    "coordinates": [[[106.31, 9.93], [106.32, 9.93]], [[106.36, 9.93], [106.37, 9.94]]],
+                },
+                highway="track",
+                osm_id=333,
+            ),
+            feat(
+                {"type": "LineString", "coordinates": [[105.80, 21.0], [105.81, 21.01]]},
+                highway="primary",
+                osm_id=444,
+            ),
+            feat({"type": "Point", "coordinates": [106.33, 9.93]}, highway="bus_stop", osm_id=555),
+        ],
+    }
     src = tmp_path / "roads.geojson"
     src.write_text(json.dumps(doc, ensure_ascii=False))
     _apply(tiny_package, "roads", src, clip_buffer_km=1.0)
@@ -188,18 +235,32 @@ def test_osm_roads_clipped_to_province(tiny_package: Path, tmp_path: Path) -> No
 # ---------------------------------------------------------------- survey and names
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("Xã Long Đức", "LONG DUC"), ("Xã Long Đức", "xa long duc"), ("Phường 1", "P.1"), ("Phường 1", "Phuong 01"),
-    ("Thị trấn Càng Long", "TT Càng Long"), ("Thị trấn Càng Long", "TT. Cang Long"), ("Ấp Sóc Chuối", "Soc Chuoi"),
-    ("Ấp Sóc Chuối", "ấp sóc-chuối"), ("Ấp Tha La", "Thala"), ("Khóm 3", "khom 03"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Xã Long Đức", "LONG DUC"),
+        ("Xã Long Đức", "xa long duc"),
+        ("Phường 1", "P.1"),
+        ("Phường 1", "Phuong 01"),
+        ("Thị trấn Càng Long", "TT Càng Long"),
+        ("Thị trấn Càng Long", "TT. Cang Long"),
+        ("Ấp Sóc Chuối", "Soc Chuoi"),
+        ("Ấp Sóc Chuối", "ấp sóc-chuối"),
+        ("Ấp Tha La", "Thala"),
+        ("Khóm 3", "khom 03"),
+    ],
+)
 def test_match_key_variants(a: str, b: str) -> None:
     assert match_key(a) == match_key(b)
 
 
 def test_name_index_suggests_and_flags_ambiguity() -> None:
-    places = [Place("H1", "Ấp Sóc Chuối", "C1", "Xã Long Đức"), Place("H2", "Ấp Chợ", "C1", "Xã Long Đức"),
-              Place("H3", "Ấp Chợ", "C2", "Phường 1"), Place("H4", "Ấp Ô Chát", "C2", "Phường 1")]
+    places = [
+        Place("H1", "Ấp Sóc Chuối", "C1", "Xã Long Đức"),
+        Place("H2", "Ấp Chợ", "C1", "Xã Long Đức"),
+        Place("H3", "Ấp Chợ", "C2", "Phường 1"),
+        Place("H4", "Ấp Ô Chát", "C2", "Phường 1"),
+    ]
     index = NameIndex(places)
     assert index.match("soc chuoi").places[0].place_id == "H1"
     assert index.match("O Chat").places[0].place_id == "H4"
@@ -217,7 +278,9 @@ def test_survey_by_names_with_spelling_variants(tiny_package: Path, tmp_path: Pa
         "LONG DUC,ap cho,100,60,300,200,01/10/2026\n"
         "xa long duc,Giong Lon,150,80,450,300,01/10/2026\n"
         "P.1,KHOM 03,180,120,500,380,01/10/2026\n"
-        "Phuong 01,,200,140,580,450,01/10/2026\n", encoding="utf-8")
+        "Phuong 01,,200,140,580,450,01/10/2026\n",
+        encoding="utf-8",
+    )
     _apply(tiny_package, "survey", src)
     survey = pd.read_csv(tiny_package / "survey/hamlet_survey.csv", keep_default_na=False, dtype=str)
     assert survey["hamlet_id"].tolist() == ["H1", "H2", "H3", ""]
@@ -227,11 +290,14 @@ def test_survey_by_names_with_spelling_variants(tiny_package: Path, tmp_path: Pa
 
 def test_survey_unmatched_rows_refused_or_skipped_with_report(tiny_package: Path, tmp_path: Path) -> None:
     src = tmp_path / "khao_sat.csv"
-    src.write_text("Mã ấp,Tên xã,Tên ấp,Số hộ,Số hộ có FTTH,Số người trưởng thành,Có điện thoại thông minh,"
-                   "Ngày khảo sát,Nguồn\n"
-                   "H1,,,100,60,300,200,2026-10-01,UBND\n"
-                   ",Long Đức,Ấp Giồng Lớm,150,80,450,300,2026-10-01,UBND\n"
-                   ",Xã Không Có,Ấp Chợ,150,80,450,300,2026-10-01,UBND\n", encoding="utf-8")
+    src.write_text(
+        "Mã ấp,Tên xã,Tên ấp,Số hộ,Số hộ có FTTH,Số người trưởng thành,Có điện thoại thông minh,"
+        "Ngày khảo sát,Nguồn\n"
+        "H1,,,100,60,300,200,2026-10-01,UBND\n"
+        ",Long Đức,Ấp Giồng Lớm,150,80,450,300,2026-10-01,UBND\n"
+        ",Xã Không Có,Ấp Chợ,150,80,450,300,2026-10-01,UBND\n",
+        encoding="utf-8",
+    )
     before = store.file_hashes(tiny_package)
     plan = plan_import(tiny_package, "survey", src)
     assert not plan.ok
@@ -262,15 +328,22 @@ def _shp_zip(gdf: gpd.GeoDataFrame, *, encoding: str = "UTF-8", cpg: str | None 
     return buf.getvalue()
 
 
-VN2000_TM3 = ("+proj=tmerc +lat_0=0 +lon_0=105.5 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 +towgs84=-191.90441429,"
-              "-39.30318279,-111.45032835,-0.00928836,0.01975479,-0.00427372,0.252906278 +units=m")
+VN2000_TM3 = (
+    "+proj=tmerc +lat_0=0 +lon_0=105.5 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 +towgs84=-191.90441429,"
+    "-39.30318279,-111.45032835,-0.00928836,0.01975479,-0.00427372,0.252906278 +units=m"
+)
 
 
-@pytest.mark.parametrize(("crs", "fmt"), [("EPSG:9209", "shp.zip"), ("EPSG:3405", "shp.zip"), (VN2000_TM3, "gpkg")])
+@pytest.mark.parametrize(
+    ("crs", "fmt"), [("EPSG:9209", "shp.zip"), ("EPSG:3405", "shp.zip"), (VN2000_TM3, "gpkg")]
+)
 def test_boundaries_in_vn2000_reprojected(tiny_package: Path, tmp_path: Path, crs: str, fmt: str) -> None:
     current = read_vector(tiny_package / "boundaries/communes.geojson")
-    upload = gpd.GeoDataFrame({"MA_XA": ["C1", "C2"], "TEN_XA": ["Xã Long Đức", "Phường 1"]},
-                              geometry=current.geometry.values, crs=4326).to_crs(crs)
+    upload = gpd.GeoDataFrame(
+        {"MA_XA": ["C1", "C2"], "TEN_XA": ["Xã Long Đức", "Phường 1"]},
+        geometry=current.geometry.values,
+        crs=4326,
+    ).to_crs(crs)
     src = tmp_path / f"xa.{fmt}"
     if fmt == "gpkg":
         pyogrio.write_dataframe(upload, src)
@@ -288,8 +361,11 @@ def test_boundaries_in_vn2000_reprojected(tiny_package: Path, tmp_path: Path, cr
 
 def test_vn2000_prj_without_datum_shift_is_reported(tiny_package: Path, tmp_path: Path) -> None:
     current = read_vector(tiny_package / "boundaries/communes.geojson")
-    upload = gpd.GeoDataFrame({"ma_xa": ["C1", "C2"], "ten_xa": ["Xã Long Đức", "Phường 1"]},
-                              geometry=current.geometry.values, crs=4326).to_crs(VN2000_TM3)
+    upload = gpd.GeoDataFrame(
+        {"ma_xa": ["C1", "C2"], "ten_xa": ["Xã Long Đức", "Phường 1"]},
+        geometry=current.geometry.values,
+        crs=4326,
+    ).to_crs(VN2000_TM3)
     src = tmp_path / "xa.zip"
     src.write_bytes(_shp_zip(upload))  # the ESRI .prj drops +towgs84
     plan = plan_import(tiny_package, "boundaries", src)
@@ -299,19 +375,28 @@ def test_vn2000_prj_without_datum_shift_is_reported(tiny_package: Path, tmp_path
 def test_boundaries_cpg_1258_honoured(tiny_package: Path, tmp_path: Path) -> None:
     current = read_vector(tiny_package / "boundaries/communes.geojson")
     names = [encode_cp1258(n).decode("latin-1") for n in ("Xã Long Đức", "Phường 1")]
-    upload = gpd.GeoDataFrame({"ma_xa": ["C1", "C2"], "ten_xa": names}, geometry=current.geometry.values, crs=4326)
+    upload = gpd.GeoDataFrame(
+        {"ma_xa": ["C1", "C2"], "ten_xa": names}, geometry=current.geometry.values, crs=4326
+    )
     src = tmp_path / "xa.zip"
     src.write_bytes(_shp_zip(upload, encoding="latin1", cpg="1258"))
     _apply(tiny_package, "boundaries", src)
     assert read_vector(tiny_package / "boundaries/communes.geojson")["commune_name"].tolist() == [
-        "Xã Long Đức", "Phường 1"]
+        "Xã Long Đức",
+        "Phường 1",
+    ]
 
 
 def test_boundaries_gpkg_and_hamlets_placed_in_communes(tiny_package: Path, tmp_path: Path) -> None:
-    pts = gpd.GeoDataFrame({"ten_ap": ["Ấp Chợ", "Ấp Giồng Lớn", "Khóm 3", "Ấp Sóc Chuối"],
-                            "so_ho": [120, 180, 200, 50], "dan_so": [440, 660, 750, 200]},
-                           geometry=shapely.points([[106.31, 9.92], [106.34, 9.93], [106.38, 9.92], [106.39, 9.94]]),
-                           crs=4326).to_crs(32648)
+    pts = gpd.GeoDataFrame(
+        {
+            "ten_ap": ["Ấp Chợ", "Ấp Giồng Lớn", "Khóm 3", "Ấp Sóc Chuối"],
+            "so_ho": [120, 180, 200, 50],
+            "dan_so": [440, 660, 750, 200],
+        },
+        geometry=shapely.points([[106.31, 9.92], [106.34, 9.93], [106.38, 9.92], [106.39, 9.94]]),
+        crs=4326,
+    ).to_crs(32648)
     src = tmp_path / "ap.gpkg"
     pyogrio.write_dataframe(pts, src, layer="ap")
     plan = plan_import(tiny_package, "hamlets", src)
@@ -323,11 +408,21 @@ def test_boundaries_gpkg_and_hamlets_placed_in_communes(tiny_package: Path, tmp_
 
 
 def test_fibre_nodes_import(tiny_package: Path, tmp_path: Path) -> None:
-    doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"Mã nút": "OLT-1", "Nhà mạng": "VNPT", "Loại": "OLT", "Tên": "OLT Chợ"},
-         "geometry": {"type": "Point", "coordinates": [106.32, 9.925]}},
-        {"type": "Feature", "properties": {"Mã nút": "CAB-1", "Nhà mạng": "Viettel", "Loại": "tủ cáp", "Tên": ""},
-         "geometry": {"type": "Point", "coordinates": [106.37, 9.925]}}]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"Mã nút": "OLT-1", "Nhà mạng": "VNPT", "Loại": "OLT", "Tên": "OLT Chợ"},
+                "geometry": {"type": "Point", "coordinates": [106.32, 9.925]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"Mã nút": "CAB-1", "Nhà mạng": "Viettel", "Loại": "tủ cáp", "Tên": ""},
+                "geometry": {"type": "Point", "coordinates": [106.37, 9.925]},
+            },
+        ],
+    }
     src = tmp_path / "nodes.geojson"
     src.write_text(json.dumps(doc, ensure_ascii=False))
     _apply(tiny_package, "fibre", src)
@@ -337,8 +432,9 @@ def test_fibre_nodes_import(tiny_package: Path, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- CLI and exports
 
 
-def test_cli_dry_run_previews_and_changes_nothing(tiny_package: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_dry_run_previews_and_changes_nothing(
+    tiny_package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "cells.csv"
     src.write_text(HEADER + _oci_row("LTE", 4, 1, 106.32, 9.92, 1700000000))
     before = store.file_hashes(tiny_package)
@@ -357,11 +453,21 @@ def test_cli_dry_run_previews_and_changes_nothing(tiny_package: Path, tmp_path: 
 
 def test_imported_formula_names_are_neutralised_in_exports(tiny_package: Path, tmp_path: Path) -> None:
     exports = pytest.importorskip("layers.exports")
-    evil = ["=HYPERLINK(\"http://x\")", "+1+1", "-2-3", "@SUM(A1)"]
-    doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"highway": "track", "name": n, "osm_id": i},
-         "geometry": {"type": "LineString", "coordinates": [[106.31, 9.92 + i / 1000], [106.33, 9.93]]}}
-        for i, n in enumerate(evil)]}
+    evil = ['=HYPERLINK("http://x")', "+1+1", "-2-3", "@SUM(A1)"]
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"highway": "track", "name": n, "osm_id": i},
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[106.31, 9.92 + i / 1000], [106.33, 9.93]],
+                },
+            }
+            for i, n in enumerate(evil)
+        ],
+    }
     src = tmp_path / "roads.geojson"
     src.write_text(json.dumps(doc))
     _apply(tiny_package, "roads", src)

@@ -17,7 +17,6 @@ from geo import store
 from geo.errors import DataNotFoundError, ImportRejectedError, Problem, ValidationError
 from geo.importers import apply_import, list_versions, plan_import, restore_version
 from geo.validate import validate_package
-from tests.conftest import write_tiny_package
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,8 +37,16 @@ def _bad(_: Path) -> list[Problem]:
 
 
 def _commit(pkg: Path, rel: str, text: str, **kw: object) -> store.VersionInfo:
-    return store.commit_files(pkg, {rel: text.encode()}, validate=_ok, action="import", layer="towers",
-                              source="t.csv", summary=f"set {rel}", **kw)  # type: ignore[arg-type]
+    return store.commit_files(
+        pkg,
+        {rel: text.encode()},
+        validate=_ok,
+        action="import",
+        layer="towers",
+        source="t.csv",
+        summary=f"set {rel}",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_commit_keeps_previous_version_and_restores(tiny_package: Path) -> None:
@@ -76,8 +83,15 @@ def test_failed_validation_changes_nothing(tiny_package: Path) -> None:
     before = store.file_hashes(tiny_package)
     listing = sorted(p.name for p in tiny_package.iterdir())
     with pytest.raises(ValidationError, match="broken"):
-        store.commit_files(tiny_package, {"towers/sites.csv": b"x"}, validate=_bad, action="import", layer="t",
-                           source="s", summary="")
+        store.commit_files(
+            tiny_package,
+            {"towers/sites.csv": b"x"},
+            validate=_bad,
+            action="import",
+            layer="t",
+            source="s",
+            summary="",
+        )
     assert store.file_hashes(tiny_package) == before
     assert sorted(p.name for p in tiny_package.iterdir()) == listing
 
@@ -107,13 +121,22 @@ def _fake_interrupted(pkg: Path, state: str) -> tuple[dict[str, str], dict[str, 
     partial = pkg / store.VERSIONS_DIR / f"{vid}.partial"
     (partial / "files" / "towers").mkdir(parents=True)
     shutil.copy(pkg / "towers/sites.csv", partial / "files/towers/sites.csv")
-    manifest = {"id": vid, "created": "2026-01-01T00:00:00+00:00", "action": "import", "layer": "towers",
-                "source": "x", "summary": "", "files": [
-                    {"path": "towers/sites.csv", "existed": True, "old_sha256": "", "new_sha256": ""},
-                    {"path": "towers/new.csv", "existed": False, "old_sha256": None, "new_sha256": ""}]}
+    manifest = {
+        "id": vid,
+        "created": "2026-01-01T00:00:00+00:00",
+        "action": "import",
+        "layer": "towers",
+        "source": "x",
+        "summary": "",
+        "files": [
+            {"path": "towers/sites.csv", "existed": True, "old_sha256": "", "new_sha256": ""},
+            {"path": "towers/new.csv", "existed": False, "old_sha256": None, "new_sha256": ""},
+        ],
+    }
     (partial / "manifest.json").write_text(json.dumps(manifest))
-    (pkg / store.JOURNAL_NAME).write_text(json.dumps({"state": state, "id": vid,
-                                                      "files": ["towers/new.csv", "towers/sites.csv"]}))
+    (pkg / store.JOURNAL_NAME).write_text(
+        json.dumps({"state": state, "id": vid, "files": ["towers/new.csv", "towers/sites.csv"]})
+    )
     (pkg / "towers/new.csv").write_text("half-swapped")  # first file replaced already
     (pkg / f"{store.STAGING_PREFIX}{vid}").mkdir()
     if state == "committed":
@@ -159,8 +182,13 @@ STAGES = ["staged", "validated", "backup", "swap-1", "swap-2", "committed"]
 
 def _run_import_until(pkg: Path, src: Path, stage: str, marker: Path) -> None:
     env = {**os.environ, store.PAUSE_ENV: stage, store.PAUSE_FILE_ENV: str(marker)}
-    proc = subprocess.Popen([sys.executable, "-m", "analysis", "import", str(pkg), "--layer", "towers", str(src)],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis", "import", str(pkg), "--layer", "towers", str(src)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():
@@ -197,5 +225,11 @@ def test_kill_during_import_leaves_old_or_new_version(tiny_package: Path, tmp_pa
         assert not (pkg / store.JOURNAL_NAME).exists()
         versions = store.list_versions(pkg)
         assert len(versions) == (1 if outcomes[stage] == "new" else 0)
-    assert outcomes == {"staged": "old", "validated": "old", "backup": "old", "swap-1": "old", "swap-2": "old",
-                        "committed": "new"}
+    assert outcomes == {
+        "staged": "old",
+        "validated": "old",
+        "backup": "old",
+        "swap-1": "old",
+        "swap-2": "old",
+        "committed": "new",
+    }

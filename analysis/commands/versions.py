@@ -18,17 +18,25 @@ HELP = "list saved versions of a data package, or restore one (--restore ID)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register ``DATA_DIR`` and ``--restore``."""
-    parser.add_argument("data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)")
-    parser.add_argument("--restore", metavar="ID", default=None,
-                        help="restore the package to how it was just before change ID")
+    parser.add_argument(
+        "data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)"
+    )
+    parser.add_argument(
+        "--restore",
+        metavar="ID",
+        default=None,
+        help="restore the package to how it was just before change ID",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """List versions (newest first) or restore one."""
     if args.restore:
         info = restore_version(args.data_dir, args.restore)
-        print(f"restored the state before {args.restore} ({', '.join(info.files)}); "
-              f"the replaced state is saved as {info.version_id}")
+        print(
+            f"restored the state before {args.restore} ({', '.join(info.files)}); "
+            f"the replaced state is saved as {info.version_id}"
+        )
         return 0
     versions = list_versions(args.data_dir)
     if not versions:

@@ -89,8 +89,10 @@ class FileDiff:
             return f"{self.path}: updated"
         if self.rows_before < 0:
             return f"{self.path}: new file, {self.rows_after} rows"
-        return (f"{self.path}: {self.rows_before} -> {self.rows_after} rows (+{self.added} added, "
-                f"-{self.removed} removed, ~{self.changed} changed)")
+        return (
+            f"{self.path}: {self.rows_before} -> {self.rows_after} rows (+{self.added} added, "
+            f"-{self.removed} removed, ~{self.changed} changed)"
+        )
 
 
 @dataclass(frozen=True)
@@ -142,13 +144,22 @@ class ImportPlan:
     def summary(self) -> str:
         """One line for the version list, e.g. "towers from cells.csv: 4 -> 12 rows (+10, -2, ~1)"."""
         main = next((d for d in self.diffs if d.rows_after >= 0), None)
-        counts = (f"{main.rows_before if main.rows_before >= 0 else 0} -> {main.rows_after} rows "
-                  f"(+{main.added}, -{main.removed}, ~{main.changed})") if main else "updated"
+        counts = (
+            (
+                f"{main.rows_before if main.rows_before >= 0 else 0} -> {main.rows_after} rows "
+                f"(+{main.added}, -{main.removed}, ~{main.changed})"
+            )
+            if main
+            else "updated"
+        )
         return f"{self.layer} from {self.filename} ({self.importer}): {counts}"
 
     def preview(self) -> str:
         """Multi-line text preview: changes, report and problems."""
-        lines = [f"Import of {self.filename} as layer '{self.layer}' ({self.importer}) into {self.root}", "Changes:"]
+        lines = [
+            f"Import of {self.filename} as layer '{self.layer}' ({self.importer}) into {self.root}",
+            "Changes:",
+        ]
         lines += [f"  {d.describe()}" for d in self.diffs] or ["  (none: the files are identical)"]
         if self.report:
             lines += ["Report:"] + [f"  {line}" for line in self.report]
@@ -161,7 +172,9 @@ class ImportPlan:
 # ---------------------------------------------------------------- reading the upload
 
 
-def _upload_bytes(source: bytes | str | Path, filename: str | None, limits: ImportLimits) -> tuple[bytes, str]:
+def _upload_bytes(
+    source: bytes | str | Path, filename: str | None, limits: ImportLimits
+) -> tuple[bytes, str]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         if not filename:
             raise ImportRejectedError("an uploaded file needs its name (to know its format)")
@@ -172,9 +185,11 @@ def _upload_bytes(source: bytes | str | Path, filename: str | None, limits: Impo
         raise DataNotFoundError(f"{path}: file not found")
     size = path.stat().st_size
     if size > limits.max_upload_bytes:
-        raise ImportRejectedError(f"{name}: file is {size / 1e6:.1f} MB, larger than the "
-                                  f"{limits.max_upload_bytes / 1e6:.1f} MB upload limit -> split it or raise the "
-                                  "limit (--max-upload-mb)")
+        raise ImportRejectedError(
+            f"{name}: file is {size / 1e6:.1f} MB, larger than the "
+            f"{limits.max_upload_bytes / 1e6:.1f} MB upload limit -> split it or raise the "
+            "limit (--max-upload-mb)"
+        )
     return path.read_bytes(), name
 
 
@@ -194,8 +209,9 @@ def _read_current(root: Path, doc: Mapping[str, Any], key: str) -> gpd.GeoDataFr
 def _communes(root: Path, doc: Mapping[str, Any]) -> gpd.GeoDataFrame:
     communes = _read_current(root, doc, "communes")
     if communes is None or communes.empty:
-        raise ImportRejectedError(f"{root}: the package has no readable commune boundaries; import them first "
-                                  "(--layer boundaries)")
+        raise ImportRejectedError(
+            f"{root}: the package has no readable commune boundaries; import them first (--layer boundaries)"
+        )
     communes = communes.copy()
     for col in ("commune_id", "commune_name", "district_name", "commune_code"):
         if col in communes.columns:
@@ -206,12 +222,21 @@ def _communes(root: Path, doc: Mapping[str, Any]) -> gpd.GeoDataFrame:
 def _need(kind: str, allowed: tuple[str, ...], layer: str, filename: str) -> None:
     if kind not in allowed:
         names = {"text": "CSV/GeoJSON", "xlsx": "XLSX", "zip": "zipped Shapefile", "sqlite": "GeoPackage"}
-        raise ImportRejectedError(f"{filename}: layer '{layer}' cannot be imported from a {names.get(kind, kind)} "
-                                  f"file -> use {' or '.join(names[k] for k in allowed)}")
+        raise ImportRejectedError(
+            f"{filename}: layer '{layer}' cannot be imported from a {names.get(kind, kind)} "
+            f"file -> use {' or '.join(names[k] for k in allowed)}"
+        )
 
 
-def _convert(root: Path, doc: Mapping[str, Any], layer: str, data: bytes, filename: str, kind: str,
-             options: ImportOptions) -> Converted:
+def _convert(
+    root: Path,
+    doc: Mapping[str, Any],
+    layer: str,
+    data: bytes,
+    filename: str,
+    kind: str,
+    options: ImportOptions,
+) -> Converted:
     limits = options.limits
     if layer in ("towers", "survey"):
         _need(kind, ("text", "xlsx"), layer, filename)
@@ -223,27 +248,44 @@ def _convert(root: Path, doc: Mapping[str, Any], layer: str, data: bytes, filena
 
             communes = _communes(root, doc)
             hamlets = _read_current(root, doc, "hamlets")
-            return convert_survey(frame, filename, communes=pd.DataFrame(communes), options=options,
-                                  hamlets=None if hamlets is None else pd.DataFrame(hamlets).astype(
-                                      {c: str for c in ("hamlet_id", "hamlet_name", "commune_id")
-                                       if c in hamlets.columns}))
+            return convert_survey(
+                frame,
+                filename,
+                communes=pd.DataFrame(communes),
+                options=options,
+                hamlets=None
+                if hamlets is None
+                else pd.DataFrame(hamlets).astype(
+                    {c: str for c in ("hamlet_id", "hamlet_name", "commune_id") if c in hamlets.columns}
+                ),
+            )
         from geo.importers.opencellid import convert_opencellid, looks_like_opencellid
         from geo.importers.operator_sheet import convert_operator_sheet
 
-        if options.importer == "opencellid" or (options.importer == "auto" and looks_like_opencellid(frame.columns)):
+        if options.importer == "opencellid" or (
+            options.importer == "auto" and looks_like_opencellid(frame.columns)
+        ):
             return convert_opencellid(frame, filename, province=_communes(root, doc), options=options)
         return convert_operator_sheet(frame, filename, options=options)
     _need(kind, ("text", "zip", "sqlite"), layer, filename)
     if kind == "text" and not filename.lower().endswith((".geojson", ".json")):
-        raise ImportRejectedError(f"{filename}: layer '{layer}' needs GeoJSON, GeoPackage or a zipped Shapefile")
+        raise ImportRejectedError(
+            f"{filename}: layer '{layer}' needs GeoJSON, GeoPackage or a zipped Shapefile"
+        )
     gdf, notes = read_upload_vector(data, filename, kind, limits=limits)
     conv = _convert_vector(root, doc, layer, gdf, filename, options)
     conv.problems[:0] = notes
     return conv
 
 
-def _convert_vector(root: Path, doc: Mapping[str, Any], layer: str, gdf: gpd.GeoDataFrame, filename: str,
-                    options: ImportOptions) -> Converted:
+def _convert_vector(
+    root: Path,
+    doc: Mapping[str, Any],
+    layer: str,
+    gdf: gpd.GeoDataFrame,
+    filename: str,
+    options: ImportOptions,
+) -> Converted:
     if layer == "roads":
         from geo.importers.osm_roads import convert_osm_roads
 
@@ -255,10 +297,20 @@ def _convert_vector(root: Path, doc: Mapping[str, Any], layer: str, gdf: gpd.Geo
     from geo.importers.boundaries import convert_communes, convert_hamlets
 
     if layer == "boundaries":
-        return convert_communes(gdf, filename, current=_read_current(root, doc, "communes"),
-                                province_name=str(doc.get("province_name", "")), options=options)
-    return convert_hamlets(gdf, filename, current=_read_current(root, doc, "hamlets"),
-                           communes=_communes(root, doc), options=options)
+        return convert_communes(
+            gdf,
+            filename,
+            current=_read_current(root, doc, "communes"),
+            province_name=str(doc.get("province_name", "")),
+            options=options,
+        )
+    return convert_hamlets(
+        gdf,
+        filename,
+        current=_read_current(root, doc, "hamlets"),
+        communes=_communes(root, doc),
+        options=options,
+    )
 
 
 # ---------------------------------------------------------------- diff
@@ -274,8 +326,10 @@ def _records(rel: str, data: bytes | None, keys: tuple[str, ...]) -> dict[str, s
             rows = [dict(r) for r in frame.to_dict(orient="records")]
         elif rel.endswith((".geojson", ".json")):
             doc = json.loads(data)
-            rows = [{**(f.get("properties") or {}), "__geometry": json.dumps(f.get("geometry"), sort_keys=True)}
-                    for f in doc.get("features", [])]
+            rows = [
+                {**(f.get("properties") or {}), "__geometry": json.dumps(f.get("geometry"), sort_keys=True)}
+                for f in doc.get("features", [])
+            ]
         else:
             return None
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
@@ -299,8 +353,14 @@ def _diff(root: Path, rel: str, new: bytes | None, keys: tuple[str, ...]) -> Fil
     if before is None:
         return FileDiff(rel, -1, len(after), len(after), 0, 0)
     common = before.keys() & after.keys()
-    return FileDiff(rel, len(before), len(after), len(after.keys() - before.keys()),
-                    len(before.keys() - after.keys()), sum(1 for k in common if before[k] != after[k]))
+    return FileDiff(
+        rel,
+        len(before),
+        len(after),
+        len(after.keys() - before.keys()),
+        len(before.keys() - after.keys()),
+        sum(1 for k in common if before[k] != after[k]),
+    )
 
 
 # ---------------------------------------------------------------- public API
@@ -312,7 +372,9 @@ def _validator() -> store.Validator:
     return validate_package
 
 
-def _package_files(root: Path, doc: Mapping[str, Any], conv: Converted, toml_text: str) -> dict[str, bytes | None]:
+def _package_files(
+    root: Path, doc: Mapping[str, Any], conv: Converted, toml_text: str
+) -> dict[str, bytes | None]:
     files: dict[str, bytes | None] = dict(conv.files)
     for key, values in conv.meta.items():
         old = layer_file(root, doc, key)
@@ -320,8 +382,11 @@ def _package_files(root: Path, doc: Mapping[str, Any], conv: Converted, toml_tex
             files[old] = None  # superseded file in another format (kept in the saved version)
         toml_text = update_layer_table(toml_text, key, values)
     files["dataset.toml"] = toml_text.encode("utf-8")
-    return {rel: data for rel, data in files.items()
-            if not ((root / rel).is_file() and data is not None and (root / rel).read_bytes() == data)}
+    return {
+        rel: data
+        for rel, data in files.items()
+        if not ((root / rel).is_file() and data is not None and (root / rel).read_bytes() == data)
+    }
 
 
 def plan_import(
@@ -374,8 +439,17 @@ def plan_import(
         problems += store.validate_view(path, files, _validator())
     keys = LAYER_TARGETS[layer].id_columns
     diffs = tuple(_diff(path, rel, data, keys) for rel, data in sorted(files.items()))
-    return ImportPlan(root=path, layer=layer, filename=name, importer=conv.importer, files=files,
-                      base_hashes=base, diffs=diffs, problems=tuple(problems), report=tuple(conv.report))
+    return ImportPlan(
+        root=path,
+        layer=layer,
+        filename=name,
+        importer=conv.importer,
+        files=files,
+        base_hashes=base,
+        diffs=diffs,
+        problems=tuple(problems),
+        report=tuple(conv.report),
+    )
 
 
 def apply_import(plan: ImportPlan, *, keep: int = store.DEFAULT_KEEP) -> VersionInfo:
@@ -391,10 +465,20 @@ def apply_import(plan: ImportPlan, *, keep: int = store.DEFAULT_KEEP) -> Version
     if not plan.ok:
         raise ValidationError(list(plan.problems))
     if not any(rel != "dataset.toml" for rel in plan.files):
-        raise ImportRejectedError(f"{plan.filename}: the layer is identical to the current one; nothing to import")
-    return store.commit_files(plan.root, plan.files, validate=_validator(), action="import", layer=plan.layer,
-                              source=plan.filename, summary=plan.summary(), expected_hashes=plan.base_hashes,
-                              keep=keep)
+        raise ImportRejectedError(
+            f"{plan.filename}: the layer is identical to the current one; nothing to import"
+        )
+    return store.commit_files(
+        plan.root,
+        plan.files,
+        validate=_validator(),
+        action="import",
+        layer=plan.layer,
+        source=plan.filename,
+        summary=plan.summary(),
+        expected_hashes=plan.base_hashes,
+        keep=keep,
+    )
 
 
 def list_versions(root: Path | str) -> list[VersionInfo]:

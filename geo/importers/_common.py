@@ -113,8 +113,8 @@ class Converted:
 class LayerTarget:
     """Where a CLI layer name lands in the package."""
 
-    keys: tuple[str, ...]          # dataset.toml layer keys it may write
-    id_columns: tuple[str, ...]    # row key for the preview diff
+    keys: tuple[str, ...]  # dataset.toml layer keys it may write
+    id_columns: tuple[str, ...]  # row key for the preview diff
 
 
 LAYER_TARGETS: Mapping[str, LayerTarget] = {
@@ -142,8 +142,14 @@ def _read_csv_text(text: str, filename: str) -> pd.DataFrame:
         raise ImportRejectedError(f"{filename}: file is empty -> export the layer again")
     sep = _sniff_delimiter(text)
     try:
-        frame = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=sep, dtype=str, keep_default_na=False,
-                            skipinitialspace=True, skip_blank_lines=True)
+        frame = pd.read_csv(
+            io.StringIO(text.lstrip("\ufeff")),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            skip_blank_lines=True,
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
         raise ImportRejectedError(f"{filename}: not a readable CSV table: {str(exc).strip()}") from exc
     if sep != ",":
@@ -158,7 +164,9 @@ def _xlsx_rows(data: bytes, filename: str, limits: ImportLimits) -> list[list[An
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise ImportRejectedError(f"{filename}: not a readable XLSX workbook ({exc}) -> save it again from Excel")
+        raise ImportRejectedError(
+            f"{filename}: not a readable XLSX workbook ({exc}) -> save it again from Excel"
+        ) from exc
     try:
         for ws in wb.worksheets:
             rows: list[list[Any]] = []
@@ -171,7 +179,9 @@ def _xlsx_rows(data: bytes, filename: str, limits: ImportLimits) -> list[list[An
                 return rows
     finally:
         wb.close()
-    raise ImportRejectedError(f"{filename}: the workbook has no sheet with data -> put the table on the first sheet")
+    raise ImportRejectedError(
+        f"{filename}: the workbook has no sheet with data -> put the table on the first sheet"
+    )
 
 
 def _cell_text(value: Any) -> str:
@@ -262,20 +272,27 @@ def map_headers(
             continue
         if canon in found:
             raise ImportRejectedError(
-                f"{filename}: columns '{found[canon]}' and '{col}' both mean '{canon}' -> keep one of them")
+                f"{filename}: columns '{found[canon]}' and '{col}' both mean '{canon}' -> keep one of them"
+            )
         found[canon] = col
     return found
 
 
-def require_headers(found: Mapping[str, str], required: Iterable[str], aliases: Mapping[str, tuple[str, ...]],
-                    columns: Iterable[str], filename: str) -> None:
+def require_headers(
+    found: Mapping[str, str],
+    required: Iterable[str],
+    aliases: Mapping[str, tuple[str, ...]],
+    columns: Iterable[str],
+    filename: str,
+) -> None:
     """Refuse a table missing required columns, listing the accepted header names."""
     missing = [c for c in required if c not in found]
     if missing:
         accepted = "; ".join(f"{m}: " + ", ".join(f"'{a}'" for a in (m, *aliases[m][:4])) for m in missing)
         raise ImportRejectedError(
             f"{filename}: missing column(s) {', '.join(missing)} (file has: {', '.join(map(str, columns))}) "
-            f"-> name them e.g. {accepted}")
+            f"-> name them e.g. {accepted}"
+        )
 
 
 # ---------------------------------------------------------------- vectors
@@ -307,7 +324,8 @@ def _check_geojson(doc: Any, filename: str, limits: ImportLimits) -> list[dict[s
     if missing:
         raise ImportRejectedError(
             f"{filename}: {len(missing)} feature(s) have no geometry (feature {_few(missing)}) "
-            "-> remove them or draw their geometry")
+            "-> remove them or draw their geometry"
+        )
     return features
 
 
@@ -316,8 +334,9 @@ def _few(items: list[Any], n: int = 5) -> str:
     return text + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
-def read_upload_vector(data: bytes, filename: str, kind: str, *, limits: ImportLimits) -> tuple[
-        gpd.GeoDataFrame, list[Problem]]:
+def read_upload_vector(
+    data: bytes, filename: str, kind: str, *, limits: ImportLimits
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Read a GeoJSON / GeoPackage / zipped Shapefile upload and return it in EPSG:4326.
 
     The bytes have passed :func:`geo.safety.check_upload_bytes`. GeoJSON is parsed
@@ -369,16 +388,20 @@ def _zipped_shapefile(data: bytes, filename: str, tmpdir: Path, limits: ImportLi
     if not shps and len(gpkgs) == 1:
         return gpkgs[0]
     if not shps:
-        raise ImportRejectedError(f"{filename}: the archive holds no .shp file -> zip the .shp with its "
-                                  ".shx, .dbf, .prj and .cpg")
+        raise ImportRejectedError(
+            f"{filename}: the archive holds no .shp file -> zip the .shp with its .shx, .dbf, .prj and .cpg"
+        )
     if len(shps) > 1:
-        raise ImportRejectedError(f"{filename}: the archive holds {len(shps)} shapefiles "
-                                  f"({_few([p.name for p in shps])}) -> one layer per archive")
+        raise ImportRejectedError(
+            f"{filename}: the archive holds {len(shps)} shapefiles "
+            f"({_few([p.name for p in shps])}) -> one layer per archive"
+        )
     shp = shps[0]
     for ext in (".shx", ".dbf"):
         if not any(p.name.lower() == shp.stem.lower() + ext for p in extracted):
-            raise ImportRejectedError(f"{filename}: {shp.stem}{ext} is missing from the archive -> zip every "
-                                      "part of the shapefile")
+            raise ImportRejectedError(
+                f"{filename}: {shp.stem}{ext} is missing from the archive -> zip every part of the shapefile"
+            )
     # hand geo.io a clean zip holding only the checked, extracted parts
     clean = tmpdir / "upload.shp.zip"
     with zipfile.ZipFile(clean, "w") as zf:
@@ -403,39 +426,61 @@ def _vn2000_without_shift(crs: pyproj.CRS) -> bool:
     op = crs.coordinate_operation if crs.is_projected else None
     params = {p.name: p.value for p in op.params} if op is not None else {}
     datum = crs.datum.name.replace("_", " ") if crs.datum is not None else ""
-    tm3_like = (op is not None and "transverse mercator" in op.method_name.lower()
-                and abs(float(params.get("Scale factor at natural origin", 0)) - 0.9999) < 1e-9
-                and 102 <= float(params.get("Longitude of natural origin", 0)) <= 118
-                and crs.ellipsoid is not None and "WGS" in crs.ellipsoid.name.upper().replace(" ", "")
-                and datum not in ("WGS 84", "World Geodetic System 1984"))
+    tm3_like = (
+        op is not None
+        and "transverse mercator" in op.method_name.lower()
+        and abs(float(params.get("Scale factor at natural origin", 0)) - 0.9999) < 1e-9
+        and 102 <= float(params.get("Longitude of natural origin", 0)) <= 118
+        and crs.ellipsoid is not None
+        and "WGS" in crs.ellipsoid.name.upper().replace(" ", "")
+        and datum not in ("WGS 84", "World Geodetic System 1984")
+    )
     return named or tm3_like
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame, crs: pyproj.CRS | None, filename: str,
-              notes: list[Problem]) -> gpd.GeoDataFrame:
+def _to_wgs84(
+    gdf: gpd.GeoDataFrame, crs: pyproj.CRS | None, filename: str, notes: list[Problem]
+) -> gpd.GeoDataFrame:
     if crs is None:
         x, y = _rep_xy(gdf)
         finite = np.isfinite(x) & np.isfinite(y)
         if finite.any() and (np.abs(x[finite]) <= 180).all() and (np.abs(y[finite]) <= 90).all():
-            notes.append(Problem("warning", filename, "", "no CRS declared; coordinates read as lon/lat WGS 84",
-                                 "include the .prj file"))
+            notes.append(
+                Problem(
+                    "warning",
+                    filename,
+                    "",
+                    "no CRS declared; coordinates read as lon/lat WGS 84",
+                    "include the .prj file",
+                )
+            )
             return gdf.set_crs(WGS84, allow_override=True)
         raise ImportRejectedError(
             f"{filename}: no CRS declared (.prj missing) and coordinates are not degrees (projected metres?) "
-            "-> include the .prj file, e.g. VN-2000 / TM-3 or EPSG:32648")
+            "-> include the .prj file, e.g. VN-2000 / TM-3 or EPSG:32648"
+        )
     crs = pyproj.CRS(crs)
     if _vn2000_without_shift(crs):
-        notes.append(Problem(
-            "warning", filename, "CRS",
-            f"the CRS '{crs.name}' looks like VN-2000 but has no datum-shift (TOWGS84) parameters; positions "
-            "may be off by a few hundred metres",
-            "use the EPSG code in the .prj (e.g. EPSG:9209 VN-2000 / TM-3 105-30, EPSG:3405 VN-2000 / UTM 48N) "
-            "or a definition with +towgs84"))
+        notes.append(
+            Problem(
+                "warning",
+                filename,
+                "CRS",
+                f"the CRS '{crs.name}' looks like VN-2000 but has no datum-shift (TOWGS84) parameters; "
+                "positions "
+                "may be off by a few hundred metres",
+                "use the EPSG code in the .prj (e.g. EPSG:9209 VN-2000 / TM-3 105-30, "
+                "EPSG:3405 VN-2000 / UTM 48N) "
+                "or a definition with +towgs84",
+            )
+        )
     if not crs.equals(WGS84):
         try:
             gdf = gdf.set_crs(crs, allow_override=True).to_crs(WGS84)
         except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError, ValueError) as exc:
-            raise ImportRejectedError(f"{filename}: cannot reproject from {crs.name} to EPSG:4326: {exc}") from exc
+            raise ImportRejectedError(
+                f"{filename}: cannot reproject from {crs.name} to EPSG:4326: {exc}"
+            ) from exc
     else:
         gdf = gdf.set_crs(WGS84, allow_override=True)
     return gdf
@@ -447,7 +492,8 @@ def _refuse_missing_geometry(gdf: gpd.GeoDataFrame, filename: str) -> None:
     if bad.size:
         raise ImportRejectedError(
             f"{filename}: {bad.size} feature(s) have no (or an empty / unparsable) geometry "
-            f"(feature {_few(bad.tolist())}) -> remove them or fix their geometry")
+            f"(feature {_few(bad.tolist())}) -> remove them or fix their geometry"
+        )
 
 
 def _rep_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -473,8 +519,11 @@ def gdf_to_geojson_bytes(gdf: gpd.GeoDataFrame, *, name: str) -> bytes:
         row = {k: _json_value(v) for k, v in props.iloc[i].items()}
         features.append({"type": "Feature", "properties": row, "geometry": shapely.geometry.mapping(geom)})
     doc = {"type": "FeatureCollection", "name": name, "features": features}
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).replace("},{\"type\":\"Feature\"",
-                                                                             "},\n{\"type\":\"Feature\"").encode()
+    return (
+        json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        .replace('},{"type":"Feature"', '},\n{"type":"Feature"')
+        .encode()
+    )
 
 
 def _json_value(value: Any) -> Any:

@@ -25,7 +25,13 @@ from geo.importers._common import Converted, ImportOptions, gdf_to_geojson_bytes
 from geo.importers.survey import match_key
 from geo.schema import CommuneType, parse_category
 
-__all__ = ["COMMUNE_ALIASES", "HAMLET_ALIASES", "commune_type_from_name", "convert_communes", "convert_hamlets"]
+__all__ = [
+    "COMMUNE_ALIASES",
+    "HAMLET_ALIASES",
+    "commune_type_from_name",
+    "convert_communes",
+    "convert_hamlets",
+]
 
 COMMUNE_ALIASES: dict[str, tuple[str, ...]] = {
     "commune_id": ("ma_xa", "maxa", "mã xã", "ma_dvhc", "commune id", "id_xa"),
@@ -47,19 +53,42 @@ HAMLET_ALIASES: dict[str, tuple[str, ...]] = {
     "khmer_share": ("ty_le_khmer", "tỷ lệ khmer", "khmer"),
     "poor_household_share": ("ty_le_ho_ngheo", "tỷ lệ hộ nghèo", "poor_share"),
 }
-_COMMUNE_OUT = ("commune_id", "commune_code", "commune_name", "district_name", "province_name", "commune_type",
-                "population", "households")
-_HAMLET_OUT = ("hamlet_id", "hamlet_name", "commune_id", "households", "population", "khmer_share",
-               "poor_household_share")
+_COMMUNE_OUT = (
+    "commune_id",
+    "commune_code",
+    "commune_name",
+    "district_name",
+    "province_name",
+    "commune_type",
+    "population",
+    "households",
+)
+_HAMLET_OUT = (
+    "hamlet_id",
+    "hamlet_name",
+    "commune_id",
+    "households",
+    "population",
+    "khmer_share",
+    "poor_household_share",
+)
 
 
 def commune_type_from_name(name: str) -> str:
-    """"Xã Long Đức" -> "xã", "Phường 1" / "P.1" -> "phường", "Thị trấn Càng Long" / "TT ..." -> "thị trấn"."""
+    """Commune type from a name prefix.
+
+    "Xã Long Đức" -> "xã", "Phường 1" / "P.1" -> "phường", "Thị trấn Càng Long" / "TT ..." -> "thị trấn".
+    """
     from geo.names import fold_diacritics
 
     folded = fold_diacritics(str(name)).strip()
-    for prefix, kind in (("thi tran", CommuneType.THI_TRAN), ("tt", CommuneType.THI_TRAN),
-                         ("phuong", CommuneType.PHUONG), ("p.", CommuneType.PHUONG), ("xa", CommuneType.XA)):
+    for prefix, kind in (
+        ("thi tran", CommuneType.THI_TRAN),
+        ("tt", CommuneType.THI_TRAN),
+        ("phuong", CommuneType.PHUONG),
+        ("p.", CommuneType.PHUONG),
+        ("xa", CommuneType.XA),
+    ):
         if folded.startswith(prefix) and (len(folded) == len(prefix) or not folded[len(prefix)].isalpha()):
             return kind.value
     return ""
@@ -70,13 +99,20 @@ def _mapped(gdf: gpd.GeoDataFrame, aliases: dict[str, tuple[str, ...]], filename
     out = pd.DataFrame(index=gdf.index)
     for canon in aliases:
         if canon in cols:
-            out[canon] = gdf[cols[canon]].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
-                                              else str(v).strip())
+            out[canon] = gdf[cols[canon]].map(
+                lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+            )
     return out
 
 
-def _carry(new: pd.DataFrame, old: pd.DataFrame | None, key: str, fields: tuple[str, ...],
-           name_col: str, report: list[str]) -> pd.DataFrame:
+def _carry(
+    new: pd.DataFrame,
+    old: pd.DataFrame | None,
+    key: str,
+    fields: tuple[str, ...],
+    name_col: str,
+    report: list[str],
+) -> pd.DataFrame:
     """Fill empty/missing ``fields`` of ``new`` from ``old`` matched by ``key`` or else by name."""
     if old is None or old.empty:
         return new
@@ -114,15 +150,23 @@ def _number_or_text(value: str) -> Any:
     return int(num) if num.is_integer() else num
 
 
-def _finish(frame: pd.DataFrame, gdf: gpd.GeoDataFrame, columns: tuple[str, ...], required: tuple[str, ...],
-            filename: str, label: str) -> gpd.GeoDataFrame:
+def _finish(
+    frame: pd.DataFrame,
+    gdf: gpd.GeoDataFrame,
+    columns: tuple[str, ...],
+    required: tuple[str, ...],
+    filename: str,
+    label: str,
+) -> gpd.GeoDataFrame:
     problems = []
     for col in required:
         empty = frame[col] == "" if col in frame.columns else pd.Series(True, index=frame.index)
         if empty.any():
             feats = ", ".join(str(i) for i in np.flatnonzero(empty.to_numpy())[:5])
-            problems.append(f"{filename}: {int(empty.sum())} {label}(s) have no {col} (feature {feats}) and no "
-                            "match in the current layer to take it from -> add the column")
+            problems.append(
+                f"{filename}: {int(empty.sum())} {label}(s) have no {col} (feature {feats}) and no "
+                "match in the current layer to take it from -> add the column"
+            )
     if problems:
         raise ImportRejectedError("\n".join(problems))
     out = frame[[c for c in columns if c in frame.columns]].copy()
@@ -132,39 +176,72 @@ def _finish(frame: pd.DataFrame, gdf: gpd.GeoDataFrame, columns: tuple[str, ...]
     return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs=4326)
 
 
-def convert_communes(gdf: gpd.GeoDataFrame, filename: str, *, current: gpd.GeoDataFrame | None,
-                     province_name: str, options: ImportOptions) -> Converted:
+def convert_communes(
+    gdf: gpd.GeoDataFrame,
+    filename: str,
+    *,
+    current: gpd.GeoDataFrame | None,
+    province_name: str,
+    options: ImportOptions,
+) -> Converted:
     """Convert a commune boundary upload (EPSG:4326) to ``boundaries/communes.geojson``."""
     kinds = set(gdf.geometry.geom_type)
     if not kinds <= {"Polygon", "MultiPolygon"}:
-        raise ImportRejectedError(f"{filename}: commune boundaries must be polygons, found {', '.join(sorted(kinds))}")
+        raise ImportRejectedError(
+            f"{filename}: commune boundaries must be polygons, found {', '.join(sorted(kinds))}"
+        )
     report = [f"read {len(gdf)} polygon(s) from {filename}"]
     frame = _mapped(gdf, COMMUNE_ALIASES, filename)
     if "commune_name" not in frame.columns:
-        raise ImportRejectedError(f"{filename}: no commune name column (e.g. commune_name, ten_xa, NAME_3) in "
-                                  f"{', '.join(c for c in gdf.columns if c != gdf.geometry.name)}")
+        raise ImportRejectedError(
+            f"{filename}: no commune name column (e.g. commune_name, ten_xa, NAME_3) in "
+            f"{', '.join(c for c in gdf.columns if c != gdf.geometry.name)}"
+        )
     cur = None if current is None else pd.DataFrame(current.drop(columns=current.geometry.name))
     frame = _carry(frame, cur, "commune_id", _COMMUNE_OUT, "commune_name", report)
     if (frame["province_name"] == "").any():
         frame.loc[frame["province_name"] == "", "province_name"] = province_name
     types = [parse_category(CommuneType, t) if t else None for t in frame["commune_type"]]
-    frame["commune_type"] = [t.value if t else commune_type_from_name(n) for t, n in
-                             zip(types, frame["commune_name"], strict=True)]
-    out = _finish(frame, gdf, _COMMUNE_OUT, ("commune_id", "commune_name", "district_name", "commune_type",
-                                             "population", "households"), filename, "commune")
-    meta = {"file": "boundaries/communes.geojson", "synthetic": False,
-            "source": options.source or f"boundary import {filename}",
-            "licence": options.licence or "provided by the province", "imported": dt.date.today().isoformat()}
-    return Converted(files={"boundaries/communes.geojson": gdf_to_geojson_bytes(out, name="communes")},
-                     meta={"communes": meta}, report=report, importer="boundaries")
+    frame["commune_type"] = [
+        t.value if t else commune_type_from_name(n) for t, n in zip(types, frame["commune_name"], strict=True)
+    ]
+    out = _finish(
+        frame,
+        gdf,
+        _COMMUNE_OUT,
+        ("commune_id", "commune_name", "district_name", "commune_type", "population", "households"),
+        filename,
+        "commune",
+    )
+    meta = {
+        "file": "boundaries/communes.geojson",
+        "synthetic": False,
+        "source": options.source or f"boundary import {filename}",
+        "licence": options.licence or "provided by the province",
+        "imported": dt.date.today().isoformat(),
+    }
+    return Converted(
+        files={"boundaries/communes.geojson": gdf_to_geojson_bytes(out, name="communes")},
+        meta={"communes": meta},
+        report=report,
+        importer="boundaries",
+    )
 
 
-def convert_hamlets(gdf: gpd.GeoDataFrame, filename: str, *, current: gpd.GeoDataFrame | None,
-                    communes: gpd.GeoDataFrame, options: ImportOptions) -> Converted:
+def convert_hamlets(
+    gdf: gpd.GeoDataFrame,
+    filename: str,
+    *,
+    current: gpd.GeoDataFrame | None,
+    communes: gpd.GeoDataFrame,
+    options: ImportOptions,
+) -> Converted:
     """Convert a hamlet upload (points or polygons, EPSG:4326) to ``boundaries/hamlets.geojson``."""
     kinds = set(gdf.geometry.geom_type)
     if not kinds <= {"Point", "Polygon", "MultiPolygon"}:
-        raise ImportRejectedError(f"{filename}: hamlets must be points or polygons, found {', '.join(sorted(kinds))}")
+        raise ImportRejectedError(
+            f"{filename}: hamlets must be points or polygons, found {', '.join(sorted(kinds))}"
+        )
     report = [f"read {len(gdf)} hamlet(s) from {filename}"]
     problems: list[Problem] = []
     frame = _mapped(gdf, HAMLET_ALIASES, filename)
@@ -182,17 +259,28 @@ def convert_hamlets(gdf: gpd.GeoDataFrame, filename: str, *, current: gpd.GeoDat
             counters[cid] = counters.get(cid, 0) + 1
             frame.at[idx, "hamlet_id"] = f"{cid}-N{counters[cid]:02d}"
         report.append(f"{int(missing_id.sum())} hamlet id(s) generated as <commune_id>-Nnn")
-    out = _finish(frame, gdf, _HAMLET_OUT, ("hamlet_name", "commune_id", "households", "population"),
-                  filename, "hamlet")
-    meta = {"file": "boundaries/hamlets.geojson", "synthetic": False,
-            "source": options.source or f"hamlet import {filename}",
-            "licence": options.licence or "provided by the province", "imported": dt.date.today().isoformat()}
-    return Converted(files={"boundaries/hamlets.geojson": gdf_to_geojson_bytes(out, name="hamlets")},
-                     meta={"hamlets": meta}, problems=problems, report=report, importer="boundaries")
+    out = _finish(
+        frame, gdf, _HAMLET_OUT, ("hamlet_name", "commune_id", "households", "population"), filename, "hamlet"
+    )
+    meta = {
+        "file": "boundaries/hamlets.geojson",
+        "synthetic": False,
+        "source": options.source or f"hamlet import {filename}",
+        "licence": options.licence or "provided by the province",
+        "imported": dt.date.today().isoformat(),
+    }
+    return Converted(
+        files={"boundaries/hamlets.geojson": gdf_to_geojson_bytes(out, name="hamlets")},
+        meta={"hamlets": meta},
+        problems=problems,
+        report=report,
+        importer="boundaries",
+    )
 
 
-def _place_in_communes(frame: pd.DataFrame, gdf: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
-                       report: list[str]) -> pd.DataFrame:
+def _place_in_communes(
+    frame: pd.DataFrame, gdf: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, report: list[str]
+) -> pd.DataFrame:
     frame = frame.copy()
     if "commune_id" not in frame.columns:
         frame["commune_id"] = ""

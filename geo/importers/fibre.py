@@ -31,13 +31,20 @@ _ROUTE_ALIASES = {
 }
 
 
-def _table(gdf: gpd.GeoDataFrame, aliases: dict[str, tuple[str, ...]], required: tuple[str, ...],
-           prefix: str, filename: str) -> gpd.GeoDataFrame:
+def _table(
+    gdf: gpd.GeoDataFrame,
+    aliases: dict[str, tuple[str, ...]],
+    required: tuple[str, ...],
+    prefix: str,
+    filename: str,
+) -> gpd.GeoDataFrame:
     cols = map_headers([c for c in gdf.columns if c != gdf.geometry.name], aliases, filename)
     missing = [c for c in required if c not in cols]
     if missing:
-        raise ImportRejectedError(f"{filename}: missing column(s) {', '.join(missing)} (file has: "
-                                  f"{', '.join(c for c in gdf.columns if c != gdf.geometry.name)})")
+        raise ImportRejectedError(
+            f"{filename}: missing column(s) {', '.join(missing)} (file has: "
+            f"{', '.join(c for c in gdf.columns if c != gdf.geometry.name)})"
+        )
     out = pd.DataFrame({canon: gdf[col].fillna("").astype(str).str.strip() for canon, col in cols.items()})
     id_col = next(iter(aliases))
     if id_col not in out.columns:
@@ -49,8 +56,12 @@ def convert_fibre(gdf: gpd.GeoDataFrame, filename: str, *, options: ImportOption
     """Convert a fibre upload (EPSG:4326) to the nodes or the routes layer, by geometry type."""
     kinds = set(gdf.geometry.geom_type)
     today = dt.date.today().isoformat()
-    meta = {"synthetic": False, "source": options.source or f"fibre import {filename}",
-            "licence": options.licence or "provided by the operator (internal use)", "imported": today}
+    meta = {
+        "synthetic": False,
+        "source": options.source or f"fibre import {filename}",
+        "licence": options.licence or "provided by the operator (internal use)",
+        "imported": today,
+    }
     if kinds <= {"Point"}:
         out = _table(gdf, _NODE_ALIASES, ("operator", "node_type"), "N", filename)
         path, key = "fibre/nodes.geojson", "fibre_nodes"
@@ -58,8 +69,13 @@ def convert_fibre(gdf: gpd.GeoDataFrame, filename: str, *, options: ImportOption
         out = _table(gdf, _ROUTE_ALIASES, ("operator",), "F", filename)
         path, key = "fibre/routes.geojson", "fibre_routes"
     else:
-        raise ImportRejectedError(f"{filename}: fibre files hold either node points or route lines, found "
-                                  f"{', '.join(sorted(kinds))} -> one kind per file")
-    return Converted(files={path: gdf_to_geojson_bytes(out, name=key)}, meta={key: {"file": path, **meta}},
-                     report=[f"{len(out)} fibre {'node' if key == 'fibre_nodes' else 'route'}(s) from {filename}"],
-                     importer="fibre")
+        raise ImportRejectedError(
+            f"{filename}: fibre files hold either node points or route lines, found "
+            f"{', '.join(sorted(kinds))} -> one kind per file"
+        )
+    return Converted(
+        files={path: gdf_to_geojson_bytes(out, name=key)},
+        meta={key: {"file": path, **meta}},
+        report=[f"{len(out)} fibre {'node' if key == 'fibre_nodes' else 'route'}(s) from {filename}"],
+        importer="fibre",
+    )

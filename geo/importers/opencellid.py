@@ -57,22 +57,45 @@ __all__ = [
     "convert_opencellid",
 ]
 
-OPENCELLID_COLUMNS: tuple[str, ...] = ("radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range",
-                                       "samples", "changeable", "created", "updated", "averageSignal")
+OPENCELLID_COLUMNS: tuple[str, ...] = (
+    "radio",
+    "mcc",
+    "net",
+    "area",
+    "cell",
+    "unit",
+    "lon",
+    "lat",
+    "range",
+    "samples",
+    "changeable",
+    "created",
+    "updated",
+    "averageSignal",
+)
 _REQUIRED = ("radio", "mcc", "net", "area", "cell", "lon", "lat", "updated")
 VIETNAM_MCC = 452
 
 #: Vietnamese mobile network codes (MCC 452).
 MNC_OPERATORS: dict[int, Operator] = {
-    1: Operator.MOBIFONE, 2: Operator.VINAPHONE, 4: Operator.VIETTEL, 5: Operator.VIETNAMOBILE,
+    1: Operator.MOBIFONE,
+    2: Operator.VINAPHONE,
+    4: Operator.VIETTEL,
+    5: Operator.VIETNAMOBILE,
     7: Operator.GMOBILE,
 }
 RADIO_TECHNOLOGY: dict[str, Technology] = {
-    "GSM": Technology.G2, "UMTS": Technology.G3, "LTE": Technology.G4, "NR": Technology.G5,
+    "GSM": Technology.G2,
+    "UMTS": Technology.G3,
+    "LTE": Technology.G4,
+    "NR": Technology.G5,
 }
 #: Assumed carrier frequency per technology (most common Vietnamese deployment), MHz.
 DEFAULT_BAND_MHZ: dict[Technology, float] = {
-    Technology.G2: 900.0, Technology.G3: 2100.0, Technology.G4: 1800.0, Technology.G5: 3500.0,
+    Technology.G2: 900.0,
+    Technology.G3: 2100.0,
+    Technology.G4: 1800.0,
+    Technology.G5: 3500.0,
 }
 #: Assumed antenna height above ground, metres.
 DEFAULT_HEIGHT_M = 30.0
@@ -115,7 +138,8 @@ def _parse(frame: pd.DataFrame, filename: str) -> pd.DataFrame:
     if missing:
         raise ImportRejectedError(
             f"{filename}: OpenCelliD export lacks column(s) {', '.join(missing)}; expected "
-            f"{','.join(OPENCELLID_COLUMNS)}")
+            f"{','.join(OPENCELLID_COLUMNS)}"
+        )
     out = pd.DataFrame({"row": np.arange(len(frame)) + 2, "radio": frame["radio"].astype(str).str.upper()})
     for col in ("mcc", "net", "area", "cell", "lon", "lat", "updated", "range", "samples"):
         out[col] = _numeric(frame, col) if col in frame.columns else np.nan
@@ -124,7 +148,8 @@ def _parse(frame: pd.DataFrame, filename: str) -> pd.DataFrame:
         rows = ", ".join(str(r) for r in bad["row"].head(5))
         raise ImportRejectedError(
             f"{filename}: {len(bad)} row(s) have a missing or non-numeric mcc/net/area/cell/lon/lat "
-            f"(row {rows}{' ...' if len(bad) > 5 else ''}) -> fix or remove them")
+            f"(row {rows}{' ...' if len(bad) > 5 else ''}) -> fix or remove them"
+        )
     out["updated"] = out["updated"].fillna(0)
     return out
 
@@ -151,8 +176,11 @@ def cluster_sites(lon_deg: np.ndarray, lat_deg: np.ndarray, *, threshold_m: floa
     to_m = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
     x, y = to_m.transform(np.asarray(lon_deg, float), np.asarray(lat_deg, float))
     pairs = cKDTree(np.column_stack([x, y])).query_pairs(r=threshold_m, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(pairs) else \
-        coo_matrix((n, n))
+    graph = (
+        coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        if len(pairs)
+        else coo_matrix((n, n))
+    )
     _, labels = connected_components(graph, directed=False)
     # renumber by first appearance so ids are stable for a given input order
     _, first = np.unique(labels, return_index=True)
@@ -170,17 +198,23 @@ def _drop_report(report: list[str], what: str, count: int) -> None:
 def _dedupe(cells: pd.DataFrame, report: list[str]) -> pd.DataFrame:
     ordered = cells.sort_values(["updated", "row"], ascending=[False, True], kind="mergesort")
     by_pos = ordered.drop_duplicates(subset=["net", "radio", "lon", "lat"], keep="first")
-    _drop_report(report, "left out as duplicates of the same (radio, lon, lat) of one operator with an older "
-                 "'updated'",
-                 len(ordered) - len(by_pos))
+    _drop_report(
+        report,
+        "left out as duplicates of the same (radio, lon, lat) of one operator with an older 'updated'",
+        len(ordered) - len(by_pos),
+    )
     by_cell = by_pos.drop_duplicates(subset=["radio", "mcc", "net", "area", "cell"], keep="first")
-    _drop_report(report, "left out as older positions of the same cell (radio, mcc, net, area, cell)",
-                 len(by_pos) - len(by_cell))
+    _drop_report(
+        report,
+        "left out as older positions of the same cell (radio, mcc, net, area, cell)",
+        len(by_pos) - len(by_cell),
+    )
     return by_cell.sort_values("row")
 
 
-def _clip_to_province(cells: pd.DataFrame, province: gpd.GeoDataFrame | None, buffer_km: float,
-                      filename: str, report: list[str]) -> pd.DataFrame:
+def _clip_to_province(
+    cells: pd.DataFrame, province: gpd.GeoDataFrame | None, buffer_km: float, filename: str, report: list[str]
+) -> pd.DataFrame:
     if province is None or province.empty or cells.empty:
         return cells
     area = province.geometry.union_all()
@@ -190,8 +224,10 @@ def _clip_to_province(cells: pd.DataFrame, province: gpd.GeoDataFrame | None, bu
     inside = np.asarray(shapely.contains_xy(area_m, pts.x.to_numpy(), pts.y.to_numpy()))
     if not inside.any():
         raise ImportRejectedError(
-            f"{filename}: none of the {len(cells)} Vietnamese cells lies within {buffer_km:g} km of the province "
-            "-> is this the right export (province / MCC)?")
+            f"{filename}: none of the {len(cells)} Vietnamese cells lies within {buffer_km:g} km of the "
+            "province "
+            "-> is this the right export (province / MCC)?"
+        )
     _drop_report(report, f"left out: more than {buffer_km:g} km outside the province", int((~inside).sum()))
     return cells[inside]
 
@@ -208,29 +244,37 @@ def _cell_table(cells: pd.DataFrame, threshold_m: float, report: list[str]) -> p
         site_lat = sub.groupby("cluster")["lat"].transform("mean")
         sub["site_id"] = [f"OCI-{op.value[:3].upper()}-{k + 1:04d}" for k in labels]
         sub["site_lon"], sub["site_lat"] = site_lon.round(6), site_lat.round(6)
-        report.append(f"{op.value}: {len(sub)} cell(s) clustered into {labels.max() + 1} site(s) "
-                      f"(single linkage, {threshold_m:g} m)")
+        report.append(
+            f"{op.value}: {len(sub)} cell(s) clustered into {labels.max() + 1} site(s) "
+            f"(single linkage, {threshold_m:g} m)"
+        )
         parts.append(sub)
     merged = pd.concat(parts, ignore_index=True)
     tech = merged["technology"]
-    return pd.DataFrame({
-        "site_id": merged["site_id"],
-        "cell_id": [f"{VIETNAM_MCC}-{int(n):02d}-{int(a)}-{int(c)}-{r}" for n, a, c, r in
-                    zip(merged["net"], merged["area"], merged["cell"], merged["radio"], strict=True)],
-        "operator": merged["operator"],
-        "lat": merged["site_lat"],
-        "lon": merged["site_lon"],
-        "height_m": DEFAULT_HEIGHT_M,
-        "status": "active",
-        "technology": tech,
-        "band_mhz": [DEFAULT_BAND_MHZ[Technology(t)] for t in tech],
-        "azimuth_deg": "",
-        "cell_lat": merged["lat"].round(6),
-        "cell_lon": merged["lon"].round(6),
-        "range_m": merged["range"].astype("Int64"),
-        "samples": merged["samples"].astype("Int64"),
-        "updated": [_iso_date(u) for u in merged["updated"]],
-    })
+    return pd.DataFrame(
+        {
+            "site_id": merged["site_id"],
+            "cell_id": [
+                f"{VIETNAM_MCC}-{int(n):02d}-{int(a)}-{int(c)}-{r}"
+                for n, a, c, r in zip(
+                    merged["net"], merged["area"], merged["cell"], merged["radio"], strict=True
+                )
+            ],
+            "operator": merged["operator"],
+            "lat": merged["site_lat"],
+            "lon": merged["site_lon"],
+            "height_m": DEFAULT_HEIGHT_M,
+            "status": "active",
+            "technology": tech,
+            "band_mhz": [DEFAULT_BAND_MHZ[Technology(t)] for t in tech],
+            "azimuth_deg": "",
+            "cell_lat": merged["lat"].round(6),
+            "cell_lon": merged["lon"].round(6),
+            "range_m": merged["range"].astype("Int64"),
+            "samples": merged["samples"].astype("Int64"),
+            "updated": [_iso_date(u) for u in merged["updated"]],
+        }
+    )
 
 
 def _iso_date(unix_s: float) -> str:
@@ -239,8 +283,9 @@ def _iso_date(unix_s: float) -> str:
     return dt.datetime.fromtimestamp(float(unix_s), tz=dt.UTC).date().isoformat()
 
 
-def convert_opencellid(frame: pd.DataFrame, filename: str, *, province: gpd.GeoDataFrame | None,
-                       options: ImportOptions) -> Converted:
+def convert_opencellid(
+    frame: pd.DataFrame, filename: str, *, province: gpd.GeoDataFrame | None, options: ImportOptions
+) -> Converted:
     """Convert an OpenCelliD export (text cells) to the towers layer.
 
     Parameters
@@ -272,23 +317,37 @@ def convert_opencellid(frame: pd.DataFrame, filename: str, *, province: gpd.GeoD
     known_radio = cells["radio"].isin(list(RADIO_TECHNOLOGY))
     if (~known_radio).any():
         radios = ", ".join(sorted(cells.loc[~known_radio, "radio"].unique()))
-        problems.append(Problem("warning", filename, "radio", f"{int((~known_radio).sum())} cell(s) with radio "
-                                f"{radios} left out (not GSM/UMTS/LTE/NR)"))
+        problems.append(
+            Problem(
+                "warning",
+                filename,
+                "radio",
+                f"{int((~known_radio).sum())} cell(s) with radio {radios} left out (not GSM/UMTS/LTE/NR)",
+            )
+        )
     cells = cells[known_radio]
     inside = check_in_vietnam(cells["lon"].to_numpy(), cells["lat"].to_numpy(), filename)
     _drop_report(report, "left out: coordinates outside Vietnam", int((~inside).sum()))
     cells = _dedupe(cells[inside], report)
     cells = _clip_to_province(cells, province, options.clip_buffer_km, filename, report)
-    cells = cells.assign(technology=cells["radio"].map(lambda r: RADIO_TECHNOLOGY[r].value),
-                         operator=cells["net"].map(lambda n: MNC_OPERATORS[int(n)].value
-                                                   if int(n) in MNC_OPERATORS else ""))
+    cells = cells.assign(
+        technology=cells["radio"].map(lambda r: RADIO_TECHNOLOGY[r].value),
+        operator=cells["net"].map(lambda n: MNC_OPERATORS[int(n)].value if int(n) in MNC_OPERATORS else ""),
+    )
     files: dict[str, bytes] = {}
     unknown = cells[cells["operator"] == ""]
     if len(unknown):
         mncs = ", ".join(f"{int(m):02d}" for m in sorted(unknown["net"].unique()))
-        problems.append(Problem("warning", filename, "net", f"{len(unknown)} cell(s) with unknown MNC {mncs} "
-                                f"kept in {UNASSIGNED_FILE}, not in the coverage layer",
-                                "add the operator of that MNC if it is a real Vietnamese network"))
+        problems.append(
+            Problem(
+                "warning",
+                filename,
+                "net",
+                f"{len(unknown)} cell(s) with unknown MNC {mncs} "
+                f"kept in {UNASSIGNED_FILE}, not in the coverage layer",
+                "add the operator of that MNC if it is a real Vietnamese network",
+            )
+        )
         files[UNASSIGNED_FILE] = frame_to_csv_bytes(unknown.drop(columns=["operator"]))
     known = cells[cells["operator"] != ""]
     if known.empty:
@@ -302,9 +361,13 @@ def convert_opencellid(frame: pd.DataFrame, filename: str, *, province: gpd.GeoD
         "source": options.source or f"OpenCelliD export {filename} (crowd-sourced cell position estimates)",
         "licence": options.licence or "CC-BY-SA-4.0",
         "imported": dt.date.today().isoformat(),
-        "notes": (f"Cells clustered into sites per operator, single linkage within {options.site_cluster_m:g} m; "
-                  f"site position = mean of cell estimates (cell_lat/cell_lon keep the estimates). Assumed: "
-                  f"height {DEFAULT_HEIGHT_M:g} m, band 900/2100/1800/3500 MHz for 2G/3G/4G/5G, status active, "
-                  "omni antennas."),
+        "notes": (
+            f"Cells clustered into sites per operator, single linkage within {options.site_cluster_m:g} m; "
+            f"site position = mean of cell estimates (cell_lat/cell_lon keep the estimates). Assumed: "
+            f"height {DEFAULT_HEIGHT_M:g} m, band 900/2100/1800/3500 MHz for 2G/3G/4G/5G, status active, "
+            "omni antennas."
+        ),
     }
-    return Converted(files=files, meta={"towers": meta}, problems=problems, report=report, importer="opencellid")
+    return Converted(
+        files=files, meta={"towers": meta}, problems=problems, report=report, importer="opencellid"
+    )

@@ -44,14 +44,34 @@ from geo.schema import Operator, SiteStatus, Technology, accepted_values, parse_
 __all__ = ["HEADER_ALIASES", "parse_coordinate_deg", "parse_band_mhz", "convert_operator_sheet"]
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "site_id": ("mã trạm", "ma tram", "mã site", "tên trạm", "site id", "site code", "site name", "site",
-                "mã trạm bts", "station id"),
+    "site_id": (
+        "mã trạm",
+        "ma tram",
+        "mã site",
+        "tên trạm",
+        "site id",
+        "site code",
+        "site name",
+        "site",
+        "mã trạm bts",
+        "station id",
+    ),
     "cell_id": ("mã cell", "mã ô", "cell id", "cell name", "cell", "ma cell"),
     "operator": ("nhà mạng", "doanh nghiệp", "nhà cung cấp", "operator", "carrier", "mno", "mạng"),
     "lon": ("kinh độ", "longitude", "long", "lng", "x", "kinh do"),
     "lat": ("vĩ độ", "latitude", "y", "vi do"),
-    "height_m": ("độ cao anten", "độ cao ăng ten", "chiều cao anten", "độ cao (m)", "độ cao anten (m)",
-                 "antenna height", "height", "height (m)", "chiều cao", "độ cao"),
+    "height_m": (
+        "độ cao anten",
+        "độ cao ăng ten",
+        "chiều cao anten",
+        "độ cao (m)",
+        "độ cao anten (m)",
+        "antenna height",
+        "height",
+        "height (m)",
+        "chiều cao",
+        "độ cao",
+    ),
     "technology": ("công nghệ", "technology", "tech", "rat", "loại trạm"),
     "band_mhz": ("băng tần", "tần số", "band", "frequency", "băng tần (mhz)", "tần số (mhz)", "band (mhz)"),
     "azimuth_deg": ("góc phương vị", "hướng anten", "azimuth", "az", "góc phương vị (độ)", "azimuth (deg)"),
@@ -74,11 +94,29 @@ _NEGATIVE_HEMI = {"S", "W", "T"}
 
 #: 3GPP band name -> downlink centre frequency used for coverage, MHz.
 _BAND_NAMES: dict[str, float] = {
-    "b1": 2100.0, "b3": 1800.0, "b5": 850.0, "b7": 2600.0, "b8": 900.0, "b28": 700.0, "b38": 2600.0,
-    "b40": 2300.0, "b41": 2600.0, "n1": 2100.0, "n3": 1800.0, "n28": 700.0, "n41": 2600.0, "n77": 3700.0,
-    "n78": 3500.0, "n79": 4700.0,
+    "b1": 2100.0,
+    "b3": 1800.0,
+    "b5": 850.0,
+    "b7": 2600.0,
+    "b8": 900.0,
+    "b28": 700.0,
+    "b38": 2600.0,
+    "b40": 2300.0,
+    "b41": 2600.0,
+    "n1": 2100.0,
+    "n3": 1800.0,
+    "n28": 700.0,
+    "n41": 2600.0,
+    "n77": 3700.0,
+    "n78": 3500.0,
+    "n79": 4700.0,
 }
-_DEFAULT_BAND_MHZ = {Technology.G2: 900.0, Technology.G3: 2100.0, Technology.G4: 1800.0, Technology.G5: 3500.0}
+_DEFAULT_BAND_MHZ = {
+    Technology.G2: 900.0,
+    Technology.G3: 2100.0,
+    Technology.G4: 1800.0,
+    Technology.G5: 3500.0,
+}
 
 
 def parse_coordinate_deg(text: str) -> float:
@@ -109,7 +147,9 @@ def parse_coordinate_deg(text: str) -> float:
     except ValueError:
         pass
     m = _DMS_RE.match(raw)
-    if not m or (m.group("min") is None and m.group("sec") is None and not (m.group("hemi1") or m.group("hemi2"))):
+    if not m or (
+        m.group("min") is None and m.group("sec") is None and not (m.group("hemi1") or m.group("hemi2"))
+    ):
         raise ValueError(f"'{raw}' is neither decimal degrees nor degrees°minutes'seconds\"")
     deg = float(m.group("deg").replace(",", "."))
     minutes = float((m.group("min") or "0").replace(",", "."))
@@ -139,7 +179,9 @@ def _technologies(text: str) -> list[Technology]:
     parts = [p for p in re.split(r"[/;,+&]|\s+và\s+|\s+and\s+", str(text)) if p.strip()]
     techs = [parse_category(Technology, p.strip()) for p in parts]
     if not techs or any(t is None for t in techs):
-        raise ValueError(f"technology '{text}' is not one of {accepted_values(Technology)} (or GSM/UMTS/LTE/NR)")
+        raise ValueError(
+            f"technology '{text}' is not one of {accepted_values(Technology)} (or GSM/UMTS/LTE/NR)"
+        )
     return [t for t in techs if t is not None]
 
 
@@ -162,7 +204,9 @@ def _convert_row(row: pd.Series, cols: dict[str, str]) -> list[dict[str, object]
         raise ValueError("site id (Mã trạm) is empty")
     operator = parse_category(Operator, get("operator"))
     if operator is None:
-        raise ValueError(f"operator '{get('operator')}' is not one of {accepted_values(Operator)} (or VNPT, Mobi...)")
+        raise ValueError(
+            f"operator '{get('operator')}' is not one of {accepted_values(Operator)} (or VNPT, Mobi...)"
+        )
     status = parse_category(SiteStatus, get("status")) if get("status") else SiteStatus.ACTIVE
     if status is None:
         raise ValueError(f"status '{get('status')}' is not one of {accepted_values(SiteStatus)}")
@@ -172,7 +216,7 @@ def _convert_row(row: pd.Series, cols: dict[str, str]) -> list[dict[str, object]
     bands = [b for b in re.split(r"[/;+&]", band_text) if b.strip()] if band_text else []
     if len(bands) not in (0, 1, len(techs)):
         raise ValueError(f"{len(techs)} technologies but {len(bands)} bands ('{band_text}')")
-    out = []
+    out: list[dict[str, object]] = []
     for i, tech in enumerate(techs):
         if bands:
             band: float = parse_band_mhz(bands[i] if len(bands) == len(techs) else bands[0])
@@ -180,16 +224,23 @@ def _convert_row(row: pd.Series, cols: dict[str, str]) -> list[dict[str, object]
             band = _DEFAULT_BAND_MHZ[tech]
         given = get("cell_id")
         cell = (given if len(techs) == 1 else f"{given}-{tech.value}") if given else f"{site}-{tech.value}"
-        out.append({
-            "site_id": site, "cell_id": cell,
-            "operator": operator.value, "lat": round(lat, 7), "lon": round(lon, 7),
-            "height_m": _float_or_blank(get("height_m"), "antenna height"), "status": status.value,
-            "technology": tech.value, "band_mhz": band,
-            "azimuth_deg": _float_or_blank(get("azimuth_deg"), "azimuth"),
-            "beamwidth_deg": _float_or_blank(get("beamwidth_deg"), "beamwidth"),
-            "eirp_dbm": _float_or_blank(get("eirp_dbm"), "EIRP"),
-            "bandwidth_mhz": _float_or_blank(get("bandwidth_mhz"), "bandwidth"),
-        })
+        out.append(
+            {
+                "site_id": site,
+                "cell_id": cell,
+                "operator": operator.value,
+                "lat": round(lat, 7),
+                "lon": round(lon, 7),
+                "height_m": _float_or_blank(get("height_m"), "antenna height"),
+                "status": status.value,
+                "technology": tech.value,
+                "band_mhz": band,
+                "azimuth_deg": _float_or_blank(get("azimuth_deg"), "azimuth"),
+                "beamwidth_deg": _float_or_blank(get("beamwidth_deg"), "beamwidth"),
+                "eirp_dbm": _float_or_blank(get("eirp_dbm"), "EIRP"),
+                "bandwidth_mhz": _float_or_blank(get("bandwidth_mhz"), "bandwidth"),
+            }
+        )
     return out
 
 
@@ -226,19 +277,25 @@ def convert_operator_sheet(frame: pd.DataFrame, filename: str, *, options: Impor
         except ValueError as exc:
             problems.append(Problem("error", filename, f"row {i + 2}", str(exc)))
     if problems:
-        raise ImportRejectedError("\n".join(str(p) for p in problems[:50])
-                                  + (f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""))
+        raise ImportRejectedError(
+            "\n".join(str(p) for p in problems[:50])
+            + (f"\n... and {len(problems) - 50} more" if len(problems) > 50 else "")
+        )
     table = pd.DataFrame(rows)
     inside = check_in_vietnam(table["lon"].to_numpy(float), table["lat"].to_numpy(float), filename)
     if not inside.all():
         bad = [str(r) for r in table.loc[~inside, "_row"].drop_duplicates().head(10)]
-        raise ImportRejectedError(f"{filename}: {int((~inside).sum())} row(s) lie outside Vietnam (rows "
-                                  f"{', '.join(bad)}) -> fix their coordinates (swapped lat/lon? wrong sign?)")
+        raise ImportRejectedError(
+            f"{filename}: {int((~inside).sum())} row(s) lie outside Vietnam (rows "
+            f"{', '.join(bad)}) -> fix their coordinates (swapped lat/lon? wrong sign?)"
+        )
     _number_cells(rows)
     table = pd.DataFrame(rows).drop(columns=["_row"])
-    report = [f"read {len(frame)} row(s) from {filename} -> {len(table)} cell(s) at "
-              f"{table['site_id'].nunique()} site(s); columns recognised: "
-              + ", ".join(f"{k}='{v}'" for k, v in cols.items())]
+    report = [
+        f"read {len(frame)} row(s) from {filename} -> {len(table)} cell(s) at "
+        f"{table['site_id'].nunique()} site(s); columns recognised: "
+        + ", ".join(f"{k}='{v}'" for k, v in cols.items())
+    ]
     meta = {
         "file": "towers/sites.csv",
         "synthetic": False,
@@ -246,5 +303,9 @@ def convert_operator_sheet(frame: pd.DataFrame, filename: str, *, options: Impor
         "licence": options.licence or "provided by the operator (internal use)",
         "imported": dt.date.today().isoformat(),
     }
-    return Converted(files={"towers/sites.csv": frame_to_csv_bytes(table)}, meta={"towers": meta},
-                     report=report, importer="operator_sheet")
+    return Converted(
+        files={"towers/sites.csv": frame_to_csv_bytes(table)},
+        meta={"towers": meta},
+        report=report,
+        importer="operator_sheet",
+    )

@@ -30,7 +30,9 @@ _ALIASES = {
 }
 
 
-def clip_to_province(gdf: gpd.GeoDataFrame, province: gpd.GeoDataFrame, *, buffer_km: float) -> gpd.GeoDataFrame:
+def clip_to_province(
+    gdf: gpd.GeoDataFrame, province: gpd.GeoDataFrame, *, buffer_km: float
+) -> gpd.GeoDataFrame:
     """Clip lines (EPSG:4326) to the union of ``province`` buffered by ``buffer_km``."""
     area = province.geometry.union_all()
     crs = utm_crs_for_lonlat(*np.asarray(area.centroid.coords[0]))
@@ -47,13 +49,16 @@ def _lines_only(gdf: gpd.GeoDataFrame, filename: str, report: list[str]) -> gpd.
         kinds = ", ".join(sorted(set(gdf.geometry.geom_type)))
         raise ImportRejectedError(f"{filename}: no line geometries (found {kinds}) -> export the road lines")
     if (~is_line).any():
-        report.append(f"{int((~is_line).sum())} non-line part(s) left out "
-                      f"({', '.join(sorted(set(parts.geometry[~is_line].geom_type)))})")
+        report.append(
+            f"{int((~is_line).sum())} non-line part(s) left out "
+            f"({', '.join(sorted(set(parts.geometry[~is_line].geom_type)))})"
+        )
     return parts[is_line]
 
 
-def convert_osm_roads(gdf: gpd.GeoDataFrame, filename: str, *, province: gpd.GeoDataFrame | None,
-                      options: ImportOptions) -> Converted:
+def convert_osm_roads(
+    gdf: gpd.GeoDataFrame, filename: str, *, province: gpd.GeoDataFrame | None, options: ImportOptions
+) -> Converted:
     """Convert an OSM road export (EPSG:4326) to the roads layer.
 
     Returns
@@ -63,15 +68,21 @@ def convert_osm_roads(gdf: gpd.GeoDataFrame, filename: str, *, province: gpd.Geo
     """
     cols = map_headers([c for c in gdf.columns if c != gdf.geometry.name], _ALIASES, filename)
     if "highway" not in cols:
-        raise ImportRejectedError(f"{filename}: no 'highway' column (OSM road class) in "
-                                  f"{', '.join(map(str, gdf.columns))} -> export roads with the highway tag")
+        raise ImportRejectedError(
+            f"{filename}: no 'highway' column (OSM road class) in "
+            f"{', '.join(map(str, gdf.columns))} -> export roads with the highway tag"
+        )
     report: list[str] = [f"read {len(gdf)} feature(s) from {filename}"]
     problems: list[Problem] = []
-    frame = gpd.GeoDataFrame({
-        "highway": gdf[cols["highway"]].fillna("").astype(str).str.strip().str.lower(),
-        "name": gdf[cols["name"]].fillna("").astype(str).str.strip() if "name" in cols else "",
-        "osm_id": gdf[cols["road_id"]].fillna("").astype(str).str.strip() if "road_id" in cols else "",
-    }, geometry=gdf.geometry.values, crs=gdf.crs)
+    frame = gpd.GeoDataFrame(
+        {
+            "highway": gdf[cols["highway"]].fillna("").astype(str).str.strip().str.lower(),
+            "name": gdf[cols["name"]].fillna("").astype(str).str.strip() if "name" in cols else "",
+            "osm_id": gdf[cols["road_id"]].fillna("").astype(str).str.strip() if "road_id" in cols else "",
+        },
+        geometry=gdf.geometry.values,
+        crs=gdf.crs,
+    )
     empty = frame["highway"] == ""
     if empty.all():
         raise ImportRejectedError(f"{filename}: every feature has an empty 'highway' value")
@@ -81,19 +92,32 @@ def convert_osm_roads(gdf: gpd.GeoDataFrame, filename: str, *, province: gpd.Geo
     unknown = ~frame["highway"].isin(HIGHWAY_CLASSES)
     if unknown.any():
         kinds = ", ".join(sorted(frame.loc[unknown, "highway"].unique())[:8])
-        problems.append(Problem("warning", filename, "highway", f"{int(unknown.sum())} feature(s) with highway "
-                                f"class(es) {kinds} are not roads PhuSong routes along; left out"))
+        problems.append(
+            Problem(
+                "warning",
+                filename,
+                "highway",
+                f"{int(unknown.sum())} feature(s) with highway "
+                f"class(es) {kinds} are not roads PhuSong routes along; left out",
+            )
+        )
         frame = frame[~unknown]
     if frame.empty:
-        raise ImportRejectedError(f"{filename}: no feature has a road highway class ({', '.join(HIGHWAY_CLASSES)})")
+        raise ImportRejectedError(
+            f"{filename}: no feature has a road highway class ({', '.join(HIGHWAY_CLASSES)})"
+        )
     frame = _lines_only(frame, filename, report)
     if province is not None and not province.empty:
         before = len(frame)
         frame = clip_to_province(frame, province, buffer_km=options.clip_buffer_km)
         frame = _lines_only(frame, filename, []) if not frame.empty else frame
         if frame.empty:
-            raise ImportRejectedError(f"{filename}: no road lies within {options.clip_buffer_km:g} km of the province")
-        report.append(f"clipped to the province (+{options.clip_buffer_km:g} km): {before} -> {len(frame)} line(s)")
+            raise ImportRejectedError(
+                f"{filename}: no road lies within {options.clip_buffer_km:g} km of the province"
+            )
+        report.append(
+            f"clipped to the province (+{options.clip_buffer_km:g} km): {before} -> {len(frame)} line(s)"
+        )
     frame = frame.reset_index(drop=True)
     frame["road_id"] = _road_ids(frame["osm_id"])
     out = gpd.GeoDataFrame(frame[["road_id", "highway", "name"]], geometry=frame.geometry.values, crs=4326)
@@ -106,8 +130,13 @@ def convert_osm_roads(gdf: gpd.GeoDataFrame, filename: str, *, province: gpd.Geo
         "licence": options.licence or "ODbL-1.0 (© OpenStreetMap contributors)",
         "imported": dt.date.today().isoformat(),
     }
-    return Converted(files={"roads/roads.geojson": gdf_to_geojson_bytes(out, name="roads")},
-                     meta={"roads": meta}, problems=problems, report=report, importer="osm_roads")
+    return Converted(
+        files={"roads/roads.geojson": gdf_to_geojson_bytes(out, name="roads")},
+        meta={"roads": meta},
+        problems=problems,
+        report=report,
+        importer="osm_roads",
+    )
 
 
 def _road_ids(osm_ids: pd.Series) -> list[str]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from geo.errors import ImportRejectedError, Problem
+from geo.errors import ImportRejectedError, Problem, Severity
 from geo.importers._common import Converted, ImportOptions, frame_to_csv_bytes, map_headers
 from geo.names import normalize_name
 
@@ -34,24 +34,76 @@ __all__ = ["HEADER_ALIASES", "match_key", "Place", "Match", "NameIndex", "conver
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "hamlet_id": ("mã ấp", "mã thôn", "mã ấp/khóm", "hamlet id", "hamlet code"),
-    "commune_id": ("mã xã", "mã đơn vị", "mã đvhc", "commune id", "commune code", "mã xã/phường", "commune_code"),
-    "hamlet_name": ("tên ấp", "ấp", "ấp/khóm", "ấp khóm", "thôn", "tên thôn", "khóm", "hamlet", "hamlet name",
-                    "thôn/ấp", "tên ấp/khóm"),
-    "commune_name": ("tên xã", "xã", "xã/phường", "xã/phường/thị trấn", "xã phường thị trấn", "commune",
-                     "commune name", "ward", "phường/xã"),
+    "commune_id": (
+        "mã xã",
+        "mã đơn vị",
+        "mã đvhc",
+        "commune id",
+        "commune code",
+        "mã xã/phường",
+        "commune_code",
+    ),
+    "hamlet_name": (
+        "tên ấp",
+        "ấp",
+        "ấp/khóm",
+        "ấp khóm",
+        "thôn",
+        "tên thôn",
+        "khóm",
+        "hamlet",
+        "hamlet name",
+        "thôn/ấp",
+        "tên ấp/khóm",
+    ),
+    "commune_name": (
+        "tên xã",
+        "xã",
+        "xã/phường",
+        "xã/phường/thị trấn",
+        "xã phường thị trấn",
+        "commune",
+        "commune name",
+        "ward",
+        "phường/xã",
+    ),
     "district_name": ("huyện", "tên huyện", "quận/huyện", "huyện/thị xã", "district", "district name"),
     "households": ("số hộ", "tổng số hộ", "số hộ khảo sát", "hộ khảo sát", "households", "hộ"),
-    "households_ftth": ("số hộ có ftth", "hộ có ftth", "hộ có cáp quang", "số hộ cáp quang", "hộ ftth", "ftth",
-                        "households ftth", "households with ftth"),
+    "households_ftth": (
+        "số hộ có ftth",
+        "hộ có ftth",
+        "hộ có cáp quang",
+        "số hộ cáp quang",
+        "hộ ftth",
+        "ftth",
+        "households ftth",
+        "households with ftth",
+    ),
     "adults": ("số người trưởng thành", "người trưởng thành", "số người lớn", "người lớn", "adults"),
-    "adults_with_smartphone": ("có điện thoại thông minh", "số người có điện thoại thông minh",
-                               "người có smartphone", "smartphone", "adults with smartphone"),
-    "adults_internet_users": ("người dùng internet", "số người dùng internet", "sử dụng internet",
-                              "internet users", "adults internet users"),
+    "adults_with_smartphone": (
+        "có điện thoại thông minh",
+        "số người có điện thoại thông minh",
+        "người có smartphone",
+        "smartphone",
+        "adults with smartphone",
+    ),
+    "adults_internet_users": (
+        "người dùng internet",
+        "số người dùng internet",
+        "sử dụng internet",
+        "internet users",
+        "adults internet users",
+    ),
     "survey_date": ("ngày khảo sát", "ngày", "thời gian khảo sát", "survey date", "date"),
     "source": ("nguồn", "đơn vị khảo sát", "người khảo sát", "source", "surveyed by"),
 }
-_NUMBER_COLUMNS = ("households", "households_ftth", "adults", "adults_with_smartphone", "adults_internet_users")
+_NUMBER_COLUMNS = (
+    "households",
+    "households_ftth",
+    "adults",
+    "adults_with_smartphone",
+    "adults_internet_users",
+)
 
 
 def match_key(name: str | None) -> str:
@@ -102,17 +154,24 @@ class NameIndex:
         if len(found) == 1:
             return Match("matched", (found[0],))
         if found:
-            return Match("ambiguous", tuple(found), tuple(f"{p.name} ({p.context}, id {p.place_id})" for p in found))
+            return Match(
+                "ambiguous", tuple(found), tuple(f"{p.name} ({p.context}, id {p.place_id})" for p in found)
+            )
         pool = [p for p in self.places if within is None or p.commune_id in within]
         keys = {match_key(p.name): p for p in pool}
         close = difflib.get_close_matches(key, list(keys), n=3, cutoff=0.6)
-        return Match("unmatched", (), tuple(f"{keys[k].name} ({keys[k].context}, id {keys[k].place_id})"
-                                            for k in close))
+        return Match(
+            "unmatched",
+            (),
+            tuple(f"{keys[k].name} ({keys[k].context}, id {keys[k].place_id})" for k in close),
+        )
 
 
 def _commune_places(communes: pd.DataFrame) -> list[Place]:
-    return [Place(str(r.commune_id), str(r.commune_name), str(r.commune_id), str(getattr(r, "district_name", "")))
-            for r in communes.itertuples()]
+    return [
+        Place(str(r.commune_id), str(r.commune_name), str(r.commune_id), str(getattr(r, "district_name", "")))
+        for r in communes.itertuples()
+    ]
 
 
 def _hamlet_places(hamlets: pd.DataFrame | None, communes: pd.DataFrame) -> list[Place]:
@@ -120,12 +179,16 @@ def _hamlet_places(hamlets: pd.DataFrame | None, communes: pd.DataFrame) -> list
         return []
     names = dict(zip(communes["commune_id"].astype(str), communes["commune_name"].astype(str), strict=False))
     if "commune_id" not in hamlets.columns and "commune_code" in communes.columns:
-        by_code = dict(zip(communes["commune_code"].astype(str), communes["commune_id"].astype(str), strict=False))
+        by_code = dict(
+            zip(communes["commune_code"].astype(str), communes["commune_id"].astype(str), strict=False)
+        )
         cids = [by_code.get(str(c), "") for c in hamlets.get("commune_code", [""] * len(hamlets))]
     else:
         cids = hamlets["commune_id"].astype(str).tolist()
-    return [Place(str(h), str(n), c, names.get(c, c))
-            for h, n, c in zip(hamlets["hamlet_id"], hamlets["hamlet_name"], cids, strict=True)]
+    return [
+        Place(str(h), str(n), c, names.get(c, c))
+        for h, n, c in zip(hamlets["hamlet_id"], hamlets["hamlet_name"], cids, strict=True)
+    ]
 
 
 def _iso_date(text: str) -> str:
@@ -157,7 +220,11 @@ class _Matcher:
         if cid:
             cid = self.code_to_id.get(cid, cid)
             place = self.communes.by_id.get(cid)
-            return Match("matched", (place,)) if place else Match("unmatched", (), (f"no commune with id {cid}",))
+            return (
+                Match("matched", (place,))
+                if place
+                else Match("unmatched", (), (f"no commune with id {cid}",))
+            )
         if name:
             return self.communes.match(name, context_key=match_key(district))
         return None
@@ -186,12 +253,20 @@ class _Matcher:
 
 
 def _row_text(get: dict[str, str]) -> str:
-    parts = [get[k] for k in ("hamlet_id", "hamlet_name", "commune_id", "commune_name", "district_name") if get[k]]
+    parts = [
+        get[k] for k in ("hamlet_id", "hamlet_name", "commune_id", "commune_name", "district_name") if get[k]
+    ]
     return " / ".join(f"'{p}'" for p in parts)
 
 
-def convert_survey(frame: pd.DataFrame, filename: str, *, communes: pd.DataFrame, hamlets: pd.DataFrame | None,
-                   options: ImportOptions) -> Converted:
+def convert_survey(
+    frame: pd.DataFrame,
+    filename: str,
+    *,
+    communes: pd.DataFrame,
+    hamlets: pd.DataFrame | None,
+    options: ImportOptions,
+) -> Converted:
     """Match a survey table to the package's places and write the survey layer.
 
     Parameters
@@ -214,10 +289,12 @@ def convert_survey(frame: pd.DataFrame, filename: str, *, communes: pd.DataFrame
     keys = ("hamlet_id", "commune_id", "hamlet_name", "commune_name")
     if not any(k in cols for k in keys):
         raise ImportRejectedError(
-            f"{filename}: no column identifies the place (file has: {', '.join(map(str, frame.columns))}) -> add "
-            "'Mã ấp' / 'hamlet_id', 'Mã xã' / 'commune_id', or names 'Tên ấp' / 'Tên xã'")
+            f"{filename}: no column identifies the place (file has: "
+            f"{', '.join(map(str, frame.columns))}) -> add "
+            "'Mã ấp' / 'hamlet_id', 'Mã xã' / 'commune_id', or names 'Tên ấp' / 'Tên xã'"
+        )
     matcher = _Matcher(communes, hamlets)
-    severity = "warning" if options.skip_unmatched else "error"
+    severity: Severity = "warning" if options.skip_unmatched else "error"
     problems: list[Problem] = []
     out_rows = []
     counts = {"matched": 0, "unmatched": 0, "ambiguous": 0}
@@ -226,7 +303,9 @@ def convert_survey(frame: pd.DataFrame, filename: str, *, communes: pd.DataFrame
         match, cid, hid = matcher.row(get)
         counts[match.status] += 1
         if match.status != "matched":
-            hint = ("did you mean: " + "; ".join(match.suggestions)) if match.suggestions else "no similar name"
+            hint = (
+                ("did you mean: " + "; ".join(match.suggestions)) if match.suggestions else "no similar name"
+            )
             what = "matches several places" if match.status == "ambiguous" else "matches no place"
             problems.append(Problem(severity, filename, f"row {i + 2}", f"{_row_text(get)} {what}", hint))
             continue
@@ -236,12 +315,16 @@ def convert_survey(frame: pd.DataFrame, filename: str, *, communes: pd.DataFrame
         out["survey_date"] = _iso_date(get["survey_date"])
         out["source"] = get["source"] or options.source or f"survey {filename}"
         out_rows.append(out)
-    report = [f"{filename}: {len(frame)} row(s): {counts['matched']} matched, {counts['unmatched']} unmatched, "
-              f"{counts['ambiguous']} ambiguous" + (" (unmatched rows skipped, listed below)"
-                                                   if options.skip_unmatched and problems else "")]
+    report = [
+        f"{filename}: {len(frame)} row(s): {counts['matched']} matched, {counts['unmatched']} unmatched, "
+        f"{counts['ambiguous']} ambiguous"
+        + (" (unmatched rows skipped, listed below)" if options.skip_unmatched and problems else "")
+    ]
     report += [str(p) for p in problems]
     if not out_rows:
-        raise ImportRejectedError("\n".join([f"{filename}: no row matches a place of the package", *report[1:21]]))
+        raise ImportRejectedError(
+            "\n".join([f"{filename}: no row matches a place of the package", *report[1:21]])
+        )
     table = pd.DataFrame(out_rows)
     meta = {
         "file": "survey/hamlet_survey.csv",
@@ -252,5 +335,10 @@ def convert_survey(frame: pd.DataFrame, filename: str, *, communes: pd.DataFrame
     }
     if options.skip_unmatched and problems:
         meta["skipped_rows"] = len(problems)
-    return Converted(files={"survey/hamlet_survey.csv": frame_to_csv_bytes(table)}, meta={"survey": meta},
-                     problems=problems, report=report, importer="survey")
+    return Converted(
+        files={"survey/hamlet_survey.csv": frame_to_csv_bytes(table)},
+        meta={"survey": meta},
+        problems=problems,
+        report=report,
+        importer="survey",
+    )
