@@ -26,8 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
             "synthetic layers (hamlets, sites, fibre, roads, survey). Same seed, same bytes."
         ),
     )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "data", help="data package folder (default data/)")
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "data", help="data package folder (default data/)"
+    )
     parser.add_argument(
         "--communes-source",
         type=Path,

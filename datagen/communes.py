@@ -143,9 +143,7 @@ def communes_from_census(
             "province_name": PROVINCE_NAME,
             "commune_type": names.map(commune_type_from_name),
             "population": population,
-            "households": households_from_population(
-                population, persons_per_household=persons_per_household
-            ),
+            "households": households_from_population(population, persons_per_household=persons_per_household),
             "households_derived": True,
             "commune_code_2025": [n[0] for n in new],
             "commune_name_2025": [n[1] for n in new],
@@ -154,8 +152,12 @@ def communes_from_census(
         crs="EPSG:4326",
     )
     out = out.sort_values("commune_id", kind="stable").reset_index(drop=True)
-    log.info("read %d communes (%d with a GSO code, %d with a 2025 code)", len(out),
-             int((out["commune_code"] != "").sum()), int((out["commune_code_2025"] != "").sum()))
+    log.info(
+        "read %d communes (%d with a GSO code, %d with a 2025 code)",
+        len(out),
+        int((out["commune_code"] != "").sum()),
+        int((out["commune_code_2025"] != "").sum()),
+    )
     return out
 
 

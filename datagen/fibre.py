@@ -36,8 +36,15 @@ CABINET_RADIUS_M = 5000.0
 HOUSEHOLDS_PER_CABINET = 450
 """About one cabinet per operator per this many households (Viettel, VinaPhone)."""
 
-ROAD_COST = {"trunk": 0.6, "primary": 0.7, "secondary": 0.8, "tertiary": 0.9,
-             "unclassified": 1.0, "residential": 1.0, "track": 1.6}
+ROAD_COST = {
+    "trunk": 0.6,
+    "primary": 0.7,
+    "secondary": 0.8,
+    "tertiary": 0.9,
+    "unclassified": 1.0,
+    "residential": 1.0,
+    "track": 1.6,
+}
 """Cable routing cost per metre relative to a commune road (cables prefer main roads)."""
 
 
@@ -53,8 +60,14 @@ def road_network(roads: gpd.GeoDataFrame) -> nx.Graph:
         coords = row.geometry.coords
         graph.add_node(row.node_a, xy=tuple(coords[0]))
         graph.add_node(row.node_b, xy=tuple(coords[-1]))
-        graph.add_edge(row.node_a, row.node_b, length_m=length, cost=length * ROAD_COST[row.highway],
-                       road_id=row.road_id, geometry=row.geometry)
+        graph.add_edge(
+            row.node_a,
+            row.node_b,
+            length_m=length,
+            cost=length * ROAD_COST[row.highway],
+            road_id=row.road_id,
+            geometry=row.geometry,
+        )
     return graph
 
 
@@ -69,12 +82,29 @@ def _offset_point(x: float, y: float, rng: np.random.Generator, within: BaseGeom
     return Point(x, y)
 
 
-def _node(rows: list[dict[str, object]], prefix: str, op: str, kind: str, name: str, commune_id: str,
-          road_node: str, point: Point) -> None:
+def _node(
+    rows: list[dict[str, object]],
+    prefix: str,
+    op: str,
+    kind: str,
+    name: str,
+    commune_id: str,
+    road_node: str,
+    point: Point,
+) -> None:
     n = sum(1 for r in rows if r["operator"] == op and r["node_type"] == kind) + 1
     code = {"POP": "POP", "OLT": "OLT", "cabinet": "CAB"}[kind]
-    rows.append({"node_id": f"{prefix}-{code}-{n:03d}", "operator": op, "node_type": kind, "name": name,
-                 "commune_id": commune_id, "road_node": road_node, "geometry": point})
+    rows.append(
+        {
+            "node_id": f"{prefix}-{code}-{n:03d}",
+            "operator": op,
+            "node_type": kind,
+            "name": name,
+            "commune_id": commune_id,
+            "road_node": road_node,
+            "geometry": point,
+        }
+    )
 
 
 def _cabinets_for_commune(
@@ -94,19 +124,40 @@ def _cabinets_for_commune(
         if op == "MobiFone" and not urban:
             continue
         if op != "MobiFone" or rng.random() < 0.8:
-            _node(rows, prefix, op, "cabinet", f"Tủ cáp {centre['hamlet_name']}, {commune_name}",
-                  str(centre["commune_id"]), str(centre["hamlet_id"]), _offset_point(centre["x"], centre["y"], rng, polygon))
+            _node(
+                rows,
+                prefix,
+                op,
+                "cabinet",
+                f"Tủ cáp {centre['hamlet_name']}, {commune_name}",
+                str(centre["commune_id"]),
+                str(centre["hamlet_id"]),
+                _offset_point(centre["x"], centre["y"], rng, polygon),
+            )
         if op == "MobiFone" or near.empty:
             continue
-        extra = int(np.clip(np.rint(group["households"].sum() / HOUSEHOLDS_PER_CABINET * rng.uniform(0.6, 1.1)) - 1,
-                            0, len(near)))
+        extra = int(
+            np.clip(
+                np.rint(group["households"].sum() / HOUSEHOLDS_PER_CABINET * rng.uniform(0.6, 1.1)) - 1,
+                0,
+                len(near),
+            )
+        )
         if extra == 0:
             continue
         w = near["households"].to_numpy(dtype=float)
         for idx in rng.choice(near.index.to_numpy(), size=extra, replace=False, p=w / w.sum()):
             h = near.loc[idx]
-            _node(rows, prefix, op, "cabinet", f"Tủ cáp {h['hamlet_name']}, {commune_name}",
-                  str(h["commune_id"]), str(h["hamlet_id"]), _offset_point(h["x"], h["y"], rng, polygon))
+            _node(
+                rows,
+                prefix,
+                op,
+                "cabinet",
+                f"Tủ cáp {h['hamlet_name']}, {commune_name}",
+                str(h["commune_id"]),
+                str(h["hamlet_id"]),
+                _offset_point(h["x"], h["y"], rng, polygon),
+            )
 
 
 def generate_fibre_nodes(
@@ -148,19 +199,41 @@ def generate_fibre_nodes(
     city = (cities if not cities.empty else seats).iloc[0]
     for op, prefix in FIBRE_OPERATORS:
         c = centre_of.loc[city["commune_id"]]
-        _node(rows, prefix, op, "POP", f"POP {op} Trà Vinh", str(city["commune_id"]), str(c["hamlet_id"]),
-              _offset_point(c["x"], c["y"], rng, polygons[city["commune_id"]]))
+        _node(
+            rows,
+            prefix,
+            op,
+            "POP",
+            f"POP {op} Trà Vinh",
+            str(city["commune_id"]),
+            str(c["hamlet_id"]),
+            _offset_point(c["x"], c["y"], rng, polygons[city["commune_id"]]),
+        )
         for _, seat in seats.iterrows():
             small = op == "MobiFone" and seat["district_name"] not in MOBIFONE_OLT_DISTRICTS
             if small and seat["commune_id"] != city["commune_id"]:
                 continue
             c = centre_of.loc[seat["commune_id"]]
-            stem = str(seat["district_name"]).split(" ", 1)[1] if seat["district_name"].startswith("Huyện") else "Trà Vinh"
-            _node(rows, prefix, op, "OLT", f"OLT {op} {stem}", str(seat["commune_id"]), str(c["hamlet_id"]),
-                  _offset_point(c["x"], c["y"], rng, polygons[seat["commune_id"]]))
+            stem = (
+                str(seat["district_name"]).split(" ", 1)[1]
+                if seat["district_name"].startswith("Huyện")
+                else "Trà Vinh"
+            )
+            _node(
+                rows,
+                prefix,
+                op,
+                "OLT",
+                f"OLT {op} {stem}",
+                str(seat["commune_id"]),
+                str(c["hamlet_id"]),
+                _offset_point(c["x"], c["y"], rng, polygons[seat["commune_id"]]),
+            )
     for commune_id, group in frame.groupby("commune_id", sort=True):
         centre_id = str(centre_of.at[commune_id, "hamlet_id"])
-        dist = nx.single_source_dijkstra_path_length(graph, centre_id, cutoff=CABINET_RADIUS_M, weight="length_m")
+        dist = nx.single_source_dijkstra_path_length(
+            graph, centre_id, cutoff=CABINET_RADIUS_M, weight="length_m"
+        )
         _cabinets_for_commune(rows, group, str(names[commune_id]), polygons[commune_id], dist, rng)
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=METRIC_EPSG)
 
@@ -210,12 +283,25 @@ def generate_fibre_routes(nodes: gpd.GeoDataFrame, graph: nx.Graph) -> gpd.GeoDa
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=METRIC_EPSG)
 
 
-def _route(rows: list[dict[str, object]], prefix: str, op: str, kind: str, a: pd.Series, b: pd.Series,
-           line: LineString) -> dict[str, object]:
+def _route(
+    rows: list[dict[str, object]],
+    prefix: str,
+    op: str,
+    kind: str,
+    a: pd.Series,
+    b: pd.Series,
+    line: LineString,
+) -> dict[str, object]:
     n = sum(1 for r in rows if r["operator"] == op) + 1
-    return {"route_id": f"{prefix}-FR-{n:04d}", "operator": op, "route_type": kind,
-            "from_node": a["node_id"], "to_node": b["node_id"], "length_m": round(float(line.length), 1),
-            "geometry": line}
+    return {
+        "route_id": f"{prefix}-FR-{n:04d}",
+        "operator": op,
+        "route_type": kind,
+        "from_node": a["node_id"],
+        "to_node": b["node_id"],
+        "length_m": round(float(line.length), 1),
+        "geometry": line,
+    }
 
 
 def fibre_road_distance_m(graph: nx.Graph, nodes: gpd.GeoDataFrame, hamlet_ids: list[str]) -> np.ndarray:

@@ -115,4 +115,3 @@ def wiggly_line(
     offsets = rng.normal(0.0, wiggle * length, k)
     mids = a[None, :] + t[:, None] * (b - a)[None, :] + offsets[:, None] * normal[None, :]
     return LineString(np.vstack([a, mids, b]))
-

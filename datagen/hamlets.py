@@ -247,7 +247,5 @@ def generate_hamlets(
     frame["poor_household_share"] = poor_shares(frame, rng)
     frame["khmer_share"] = frame["khmer_share"].round(3)
     frame["poor_household_share"] = frame["poor_household_share"].round(3)
-    hamlets = gpd.GeoDataFrame(
-        frame, geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=METRIC_EPSG
-    )
+    hamlets = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=METRIC_EPSG)
     return HamletDraw(hamlets=hamlets, district_centres=district_centres)

@@ -66,6 +66,8 @@ class GeneratorParams:
             if not 0.0 < value < 1.0:
                 raise ParameterError(f"{name} must be between 0 and 1 (exclusive), got {value}")
         if self.hamlets_per_commune_mean < 1.0:
-            raise ParameterError(f"hamlets_per_commune_mean must be >= 1, got {self.hamlets_per_commune_mean}")
+            raise ParameterError(
+                f"hamlets_per_commune_mean must be >= 1, got {self.hamlets_per_commune_mean}"
+            )
         if self.persons_per_household <= 1.0:
             raise ParameterError(f"persons_per_household must be > 1, got {self.persons_per_household}")

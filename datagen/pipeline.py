@@ -156,23 +156,47 @@ def generate_package(root: Path, *, params: GeneratorParams, communes: gpd.GeoDa
 
     draw = generate_hamlets(communes, params=params, rng=layer_rng(params.seed, "hamlets"))
     hamlets = draw.hamlets
-    write_geodataframe(root / HAMLETS_FILE, hamlets.to_crs(4326), columns=HAMLET_COLUMNS, name="hamlets",
-                       metadata=synthetic_metadata(params, "hamlets"))
+    write_geodataframe(
+        root / HAMLETS_FILE,
+        hamlets.to_crs(4326),
+        columns=HAMLET_COLUMNS,
+        name="hamlets",
+        metadata=synthetic_metadata(params, "hamlets"),
+    )
 
     roads = generate_roads(hamlets, draw.district_centres, province, rng=layer_rng(params.seed, "roads"))
-    write_geodataframe(root / ROADS_FILE, roads.to_crs(4326),
-                       columns=ROAD_COLUMNS, name="roads", metadata=synthetic_metadata(params, "roads"))
+    write_geodataframe(
+        root / ROADS_FILE,
+        roads.to_crs(4326),
+        columns=ROAD_COLUMNS,
+        name="roads",
+        metadata=synthetic_metadata(params, "roads"),
+    )
 
-    cells, zones = generate_sites(hamlets, communes, province, params=params, rng=layer_rng(params.seed, "towers"))
+    cells, zones = generate_sites(
+        hamlets, communes, province, params=params, rng=layer_rng(params.seed, "towers")
+    )
     write_csv(root / SITES_FILE, cells.to_dict(orient="records"), columns=SITE_COLUMNS)
 
     graph = road_network(roads)
-    nodes = generate_fibre_nodes(hamlets, communes, draw.district_centres, graph, rng=layer_rng(params.seed, "fibre"))
+    nodes = generate_fibre_nodes(
+        hamlets, communes, draw.district_centres, graph, rng=layer_rng(params.seed, "fibre")
+    )
     routes = generate_fibre_routes(nodes, graph)
-    write_geodataframe(root / NODES_FILE, nodes.to_crs(4326), columns=NODE_COLUMNS, name="fibre_nodes",
-                       metadata=synthetic_metadata(params, "fibre access nodes"))
-    write_geodataframe(root / ROUTES_FILE, routes.to_crs(4326), columns=ROUTE_COLUMNS, name="fibre_routes",
-                       metadata=synthetic_metadata(params, "fibre routes"))
+    write_geodataframe(
+        root / NODES_FILE,
+        nodes.to_crs(4326),
+        columns=NODE_COLUMNS,
+        name="fibre_nodes",
+        metadata=synthetic_metadata(params, "fibre access nodes"),
+    )
+    write_geodataframe(
+        root / ROUTES_FILE,
+        routes.to_crs(4326),
+        columns=ROUTE_COLUMNS,
+        name="fibre_routes",
+        metadata=synthetic_metadata(params, "fibre routes"),
+    )
 
     frame = pd.DataFrame(hamlets.drop(columns="geometry"))
     frame["fibre_dist_m"] = fibre_road_distance_m(graph, nodes, frame["hamlet_id"].tolist())
@@ -199,8 +223,10 @@ def generate_package(root: Path, *, params: GeneratorParams, communes: gpd.GeoDa
     }
     (root / "dataset.toml").write_text(
         manifest_text(
-            params=params, layers=_layer_entries(params, n_planned=summary["sites_planned"]),
-            calibration=summary, created=CREATED,
+            params=params,
+            layers=_layer_entries(params, n_planned=summary["sites_planned"]),
+            calibration=summary,
+            created=CREATED,
         ),
         encoding="utf-8",
     )
@@ -208,8 +234,10 @@ def generate_package(root: Path, *, params: GeneratorParams, communes: gpd.GeoDa
 
 
 def low_take_up_count(frame: pd.DataFrame, survey: pd.DataFrame, *, max_share: float = 0.4) -> int:
-    """Count hamlets within 1.5 km of fibre (by road) and of an active site whose FTTH share < ``max_share``."""
-    rows = survey[survey["hamlet_id"] != ""].merge(frame[["hamlet_id", "fibre_dist_m", "site_dist_m"]], on="hamlet_id")
+    """Count hamlets with fibre (by road) and an active site within 1.5 km but FTTH share < ``max_share``."""
+    rows = survey[survey["hamlet_id"] != ""].merge(
+        frame[["hamlet_id", "fibre_dist_m", "site_dist_m"]], on="hamlet_id"
+    )
     served = (rows["fibre_dist_m"] <= 1500) & (rows["site_dist_m"] <= 1500)
     low = rows["households_ftth"] < max_share * rows["households"]
     return int((served & low).sum())
@@ -227,13 +255,29 @@ def nearest_active_site_m(hamlets: pd.DataFrame, cells: pd.DataFrame) -> np.ndar
 def _layer_entries(params: GeneratorParams, *, n_planned: int) -> list[LayerEntry]:
     return [
         communes_layer_entry(),
-        synthetic_layer("hamlets", HAMLETS_FILE, params,
-                        notes="~7-8 ấp/khóm per commune; households and population sum exactly to the commune's"),
-        synthetic_layer("towers", SITES_FILE, params,
-                        notes=f"{params.n_sites} active sites (published figure) + {n_planned} planned; one row per cell"),
-        synthetic_layer("fibre_nodes", NODES_FILE, params, notes="POP / OLT / cabinet; a cabinet in every commune"),
-        synthetic_layer("fibre_routes", ROUTES_FILE, params, notes="backbone POP-OLT and access OLT-cabinet along roads"),
+        synthetic_layer(
+            "hamlets",
+            HAMLETS_FILE,
+            params,
+            notes="~7-8 ấp/khóm per commune; households and population sum exactly to the commune's",
+        ),
+        synthetic_layer(
+            "towers",
+            SITES_FILE,
+            params,
+            notes=f"{params.n_sites} active sites (published figure) + {n_planned} planned; one row per cell",
+        ),
+        synthetic_layer(
+            "fibre_nodes", NODES_FILE, params, notes="POP / OLT / cabinet; a cabinet in every commune"
+        ),
+        synthetic_layer(
+            "fibre_routes", ROUTES_FILE, params, notes="backbone POP-OLT and access OLT-cabinet along roads"
+        ),
         synthetic_layer("roads", ROADS_FILE, params, notes="schematic network joining every hamlet; not OSM"),
-        synthetic_layer("survey", SURVEY_FILE, params,
-                        notes="calibrated: FTTH 69.3% of households, smartphone 76% and internet 84% of adults"),
+        synthetic_layer(
+            "survey",
+            SURVEY_FILE,
+            params,
+            notes="calibrated: FTTH 69.3% of households, smartphone 76% and internet 84% of adults",
+        ),
     ]

@@ -34,8 +34,20 @@ ROAD_COLUMNS: tuple[str, ...] = ("road_id", "highway", "name", "ref")
 
 NATIONAL_ROUTES: tuple[tuple[str, str, float | None, tuple[str, ...], float | None], ...] = (
     # (ref, name, bearing_deg of the entry from the province edge, district seats in order, exit bearing)
-    ("QL53", "Quốc lộ 53", 330.0, ("Huyện Càng Long", "Thành phố Trà Vinh", "Huyện Cầu Ngang", "Huyện Duyên Hải"), None),
-    ("QL54", "Quốc lộ 54", 290.0, ("Huyện Cầu Kè", "Huyện Tiểu Cần", "Huyện Châu Thành", "Thành phố Trà Vinh"), None),
+    (
+        "QL53",
+        "Quốc lộ 53",
+        330.0,
+        ("Huyện Càng Long", "Thành phố Trà Vinh", "Huyện Cầu Ngang", "Huyện Duyên Hải"),
+        None,
+    ),
+    (
+        "QL54",
+        "Quốc lộ 54",
+        290.0,
+        ("Huyện Cầu Kè", "Huyện Tiểu Cần", "Huyện Châu Thành", "Thành phố Trà Vinh"),
+        None,
+    ),
     ("QL60", "Quốc lộ 60", 40.0, ("Thành phố Trà Vinh", "Huyện Tiểu Cần", "Huyện Trà Cú"), 235.0),
 )
 """Schematic national-road alignments through Trà Vinh's district seats (2009 layout)."""
@@ -70,9 +82,7 @@ def _delaunay_edges(xy: np.ndarray) -> list[tuple[int, int]]:
     return sorted(edges)
 
 
-def _mst_plus(
-    ids: list[str], xy: np.ndarray, rng: np.random.Generator, *, extra_share: float
-) -> nx.Graph:
+def _mst_plus(ids: list[str], xy: np.ndarray, rng: np.random.Generator, *, extra_share: float) -> nx.Graph:
     """Return the minimum spanning tree of the Delaunay graph plus a share of its short extra edges."""
     full = nx.Graph()
     full.add_nodes_from(ids)
@@ -87,14 +97,18 @@ def _mst_plus(
     return tree
 
 
-def edge_point(province: BaseGeometry, origin: Point, bearing_deg: float, *, inset_m: float = 60.0) -> Point | None:
+def edge_point(
+    province: BaseGeometry, origin: Point, bearing_deg: float, *, inset_m: float = 60.0
+) -> Point | None:
     """Return where a ray from ``origin`` (bearing clockwise from north) leaves ``province``.
 
     The point is moved ``inset_m`` back inside. ``None`` when the ray never leaves (should not happen).
     """
     theta = np.deg2rad(bearing_deg)
     direction = np.array([np.sin(theta), np.cos(theta)])
-    ray = LineString([(origin.x, origin.y), (origin.x + 80_000 * direction[0], origin.y + 80_000 * direction[1])])
+    ray = LineString(
+        [(origin.x, origin.y), (origin.x + 80_000 * direction[0], origin.y + 80_000 * direction[1])]
+    )
     crossing = ray.intersection(province.boundary)
     if crossing.is_empty:
         return None
@@ -120,37 +134,38 @@ class _Network:
             self.edges[key] = _Edge(a, b, highway, name, ref)
 
 
-def _commune_level(
-    net: _Network,
-    centres: pd.DataFrame,
-    seat_node: dict[str, str],
-    province: BaseGeometry,
-    rng: np.random.Generator,
-) -> None:
-    """Add national, provincial and inter-commune roads between commune centres."""
+def _centre_graph(centres: pd.DataFrame) -> nx.Graph:
+    """Return the Delaunay graph of commune centres with ``length_m`` on each edge."""
     ids = centres["hamlet_id"].tolist()
     xy = centres[["x", "y"]].to_numpy()
     graph = nx.Graph()
     for i, j in _delaunay_edges(xy):
         graph.add_edge(ids[i], ids[j], length_m=float(np.hypot(*(xy[i] - xy[j]))))
-    # 1. national roads
+    return graph
+
+
+def _national_roads(
+    net: _Network, graph: nx.Graph, seat_node: dict[str, str], province: BaseGeometry
+) -> None:
+    """Add the trunk roads of :data:`NATIONAL_ROUTES` through the commune-centre graph."""
     for ref, name, entry_bearing, seats, exit_bearing in NATIONAL_ROUTES:
         nodes = [seat_node[s] for s in seats if s in seat_node]
         if not nodes:
             continue
         for bearing, end in ((entry_bearing, nodes[0]), (exit_bearing, nodes[-1])):
-            if bearing is None:
-                continue
-            p = edge_point(province, Point(net.nodes[end]), bearing)
+            p = None if bearing is None else edge_point(province, Point(net.nodes[end]), bearing)
             if p is not None:
-                node = f"edge-{ref}-{int(bearing)}"
+                node = f"edge-{ref}-{int(bearing or 0)}"
                 net.nodes[node] = (p.x, p.y)
                 net.add_edge(node, end, "trunk", name, ref)
         for a, b in itertools.pairwise(nodes):
             path = nx.shortest_path(graph, a, b, weight="length_m")
             for u, v in itertools.pairwise(path):
                 net.add_edge(u, v, "trunk", name, ref)
-    # 2. provincial roads between neighbouring district seats not already joined by a national road
+
+
+def _provincial_roads(net: _Network, graph: nx.Graph, seat_node: dict[str, str]) -> None:
+    """Add "Đường tỉnh" roads between neighbouring district seats not joined by a national road."""
     seat_ids = sorted(seat_node.values())
     seat_xy = np.array([net.nodes[s] for s in seat_ids])
     refs = iter(PROVINCIAL_REFS)
@@ -159,15 +174,27 @@ def _commune_level(
         hops = list(itertools.pairwise(path))
         if all(frozenset(h) in net.edges for h in hops):
             continue
-        ref = next(refs, None)
-        if ref is None:
+        ref = next(refs, "")
+        if not ref:
             break
         highway = "primary" if ref in PROVINCIAL_REFS[:2] else "secondary"
         for u, v in hops:
             net.add_edge(u, v, highway, f"Đường tỉnh {ref[2:]}", ref)
-    # 3. the rest of the commune-centre network
+
+
+def _commune_level(
+    net: _Network,
+    centres: pd.DataFrame,
+    seat_node: dict[str, str],
+    province: BaseGeometry,
+    rng: np.random.Generator,
+) -> None:
+    """Add national, provincial and inter-commune roads between commune centres."""
+    graph = _centre_graph(centres)
+    _national_roads(net, graph, seat_node, province)
+    _provincial_roads(net, graph, seat_node)
     district_of = dict(zip(centres["hamlet_id"], centres["district_name"], strict=True))
-    local = _mst_plus(ids, xy, rng, extra_share=0.35)
+    local = _mst_plus(centres["hamlet_id"].tolist(), centres[["x", "y"]].to_numpy(), rng, extra_share=0.35)
     counter = itertools.count(1)
     for a, b in sorted(local.edges(), key=lambda e: (min(e), max(e))):
         if frozenset((a, b)) in net.edges:
@@ -178,7 +205,9 @@ def _commune_level(
             net.add_edge(a, b, "tertiary", "Đường liên xã", "")
 
 
-def _hamlet_level(net: _Network, hamlets: pd.DataFrame, province: BaseGeometry, rng: np.random.Generator) -> None:
+def _hamlet_level(
+    net: _Network, hamlets: pd.DataFrame, province: BaseGeometry, rng: np.random.Generator
+) -> None:
     """Add roads between the hamlets of each commune and dead-end field tracks."""
     for _, group in hamlets.groupby("commune_id", sort=True):
         ids = group["hamlet_id"].tolist()
@@ -206,8 +235,15 @@ def _hamlet_level(net: _Network, hamlets: pd.DataFrame, province: BaseGeometry, 
                     net.add_edge(hid, node, "track", "", "")
 
 
-_WIGGLE = {"trunk": 0.02, "primary": 0.03, "secondary": 0.04, "tertiary": 0.05,
-           "unclassified": 0.07, "residential": 0.04, "track": 0.09}
+_WIGGLE = {
+    "trunk": 0.02,
+    "primary": 0.03,
+    "secondary": 0.04,
+    "tertiary": 0.05,
+    "unclassified": 0.07,
+    "residential": 0.04,
+    "track": 0.09,
+}
 
 
 def generate_roads(
@@ -238,17 +274,35 @@ def generate_roads(
         road segment between two nodes.
     """
     net = _Network()
-    net.nodes.update({h: (x, y) for h, x, y in zip(hamlets["hamlet_id"], hamlets["x"], hamlets["y"], strict=True)})
+    net.nodes.update(
+        {h: (x, y) for h, x, y in zip(hamlets["hamlet_id"], hamlets["x"], hamlets["y"], strict=True)}
+    )
     centres = hamlets[hamlets["is_commune_centre"]]
     centre_of = dict(zip(centres["commune_id"], centres["hamlet_id"], strict=True))
-    seat_node = {d: centre_of[c] for d, c in zip(district_centres["district_name"], district_centres["commune_id"], strict=True)}
+    seat_node = {
+        d: centre_of[c]
+        for d, c in zip(district_centres["district_name"], district_centres["commune_id"], strict=True)
+    }
     _commune_level(net, centres, seat_node, province, rng)
     _hamlet_level(net, hamlets, province, rng)
-    order = {"trunk": 0, "primary": 1, "secondary": 2, "tertiary": 3, "unclassified": 4, "residential": 5, "track": 6}
+    order = {
+        "trunk": 0,
+        "primary": 1,
+        "secondary": 2,
+        "tertiary": 3,
+        "unclassified": 4,
+        "residential": 5,
+        "track": 6,
+    }
     edges = sorted(net.edges.values(), key=lambda e: (order[e.highway], e.ref, e.a, e.b))
     geoms = [
-        wiggly_line(net.nodes[e.a], net.nodes[e.b], rng, wiggle=_WIGGLE[e.highway],
-                    max_vertices=6 if e.highway in ("trunk", "primary", "secondary") else 3)
+        wiggly_line(
+            net.nodes[e.a],
+            net.nodes[e.b],
+            rng,
+            wiggle=_WIGGLE[e.highway],
+            max_vertices=6 if e.highway in ("trunk", "primary", "secondary") else 3,
+        )
         for e in edges
     ]
     return gpd.GeoDataFrame(

@@ -19,8 +19,16 @@ import pandas as pd
 from datagen.params import GeneratorParams
 
 SURVEY_COLUMNS: tuple[str, ...] = (
-    "hamlet_id", "commune_id", "hamlet_name", "households", "households_ftth", "adults",
-    "adults_with_smartphone", "adults_internet_users", "survey_date", "source",
+    "hamlet_id",
+    "commune_id",
+    "hamlet_name",
+    "households",
+    "households_ftth",
+    "adults",
+    "adults_with_smartphone",
+    "adults_internet_users",
+    "survey_date",
+    "source",
 )
 SOURCE = "synthetic (PhuSong datagen)"
 
@@ -47,7 +55,9 @@ def _expit(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def solve_offset(rate_of: Callable[[float], float], target: float, *, lo: float = -15.0, hi: float = 15.0) -> float:
+def solve_offset(
+    rate_of: Callable[[float], float], target: float, *, lo: float = -15.0, hi: float = 15.0
+) -> float:
     """Return the offset at which the non-decreasing ``rate_of(offset)`` is closest to ``target``.
 
     Bisection, 60 steps. ``rate_of`` must be non-decreasing in the offset.
@@ -65,7 +75,9 @@ def _rounded(n: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.rint(n * p).astype(np.int64)
 
 
-def take_up_scores(frame: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def take_up_scores(
+    frame: pd.DataFrame, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return logit scores (before intercepts) for FTTH, smartphones and the internet extra.
 
     Parameters
@@ -90,12 +102,26 @@ def take_up_scores(frame: pd.DataFrame, rng: np.random.Generator) -> tuple[np.nd
     hit = rng.choice(served, size=int(round(LOW_TAKE_UP_SHARE * len(served))), replace=False)
     shock[hit] = 1.0
     ftth = (
-        0.9 * urban - 0.07 * town_km - 1.2 * khmer - 3.0 * poor + effect + rng.normal(0.0, 0.25, n)
-        - 2.6 * (fibre_m > 3000) - 0.8 * ((fibre_m > 2000) & (fibre_m <= 3000)) - 1.8 * shock
+        0.9 * urban
+        - 0.07 * town_km
+        - 1.2 * khmer
+        - 3.0 * poor
+        + effect
+        + rng.normal(0.0, 0.25, n)
+        - 2.6 * (fibre_m > 3000)
+        - 0.8 * ((fibre_m > 2000) & (fibre_m <= 3000))
+        - 1.8 * shock
     )
     smart = (
-        0.5 * urban - 0.04 * town_km - 0.8 * khmer - 2.5 * poor + 0.8 * effect + rng.normal(0.0, 0.2, n)
-        - 0.7 * (site_m > 4000) - 0.3 * ((site_m > 2500) & (site_m <= 4000)) - 1.0 * shock
+        0.5 * urban
+        - 0.04 * town_km
+        - 0.8 * khmer
+        - 2.5 * poor
+        + 0.8 * effect
+        + rng.normal(0.0, 0.2, n)
+        - 0.7 * (site_m > 4000)
+        - 0.3 * ((site_m > 2500) & (site_m <= 4000))
+        - 1.0 * shock
     )
     internet_extra = rng.uniform(0.0, 0.4, n)
     return ftth, smart, internet_extra
@@ -141,18 +167,21 @@ def generate_survey(
     def internet_counts(delta: float) -> np.ndarray:
         return np.maximum(_rounded(adults, _expit(a_s + smart_s + delta + extra)), smart)
 
-    delta = solve_offset(lambda d: float(internet_counts(d).sum() / adults.sum()),
-                         params.target_internet_adult_share, lo=0.0)
-    rows = pd.DataFrame({
-        "hamlet_id": frame["hamlet_id"],
-        "commune_id": frame["commune_id"],
-        "hamlet_name": frame["hamlet_name"],
-        "households": hh,
-        "households_ftth": _rounded(hh, _expit(a_f + ftth_s)),
-        "adults": adults,
-        "adults_with_smartphone": smart,
-        "adults_internet_users": internet_counts(delta),
-    })
+    delta = solve_offset(
+        lambda d: float(internet_counts(d).sum() / adults.sum()), params.target_internet_adult_share, lo=0.0
+    )
+    rows = pd.DataFrame(
+        {
+            "hamlet_id": frame["hamlet_id"],
+            "commune_id": frame["commune_id"],
+            "hamlet_name": frame["hamlet_name"],
+            "households": hh,
+            "households_ftth": _rounded(hh, _expit(a_f + ftth_s)),
+            "adults": adults,
+            "adults_with_smartphone": smart,
+            "adults_internet_users": internet_counts(delta),
+        }
+    )
     rows = _commune_level(rows, frame, rng)
     rows["survey_date"] = rows["commune_id"].map(_survey_dates(rows["commune_id"], params.survey_date, rng))
     rows["source"] = SOURCE

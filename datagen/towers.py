@@ -21,8 +21,21 @@ from datagen.geometry import METRIC_EPSG, sample_points_in_polygon
 from datagen.params import GeneratorParams
 
 SITE_COLUMNS: tuple[str, ...] = (
-    "site_id", "cell_id", "operator", "lat", "lon", "height_m", "status", "technology", "band_mhz",
-    "azimuth_deg", "beamwidth_deg", "eirp_dbm", "bandwidth_mhz", "commune_id", "source",
+    "site_id",
+    "cell_id",
+    "operator",
+    "lat",
+    "lon",
+    "height_m",
+    "status",
+    "technology",
+    "band_mhz",
+    "azimuth_deg",
+    "beamwidth_deg",
+    "eirp_dbm",
+    "bandwidth_mhz",
+    "commune_id",
+    "source",
 )
 
 OPERATOR_SHARES: tuple[tuple[str, str, float], ...] = (
@@ -135,7 +148,9 @@ def choose_gap_zones(
                 break
             if any(np.hypot(h["x"] - z.x, h["y"] - z.y) <= 12_000 for z in zones):
                 continue
-            zone = GapZone(str(h["hamlet_id"]), float(h["x"]), float(h["y"]), float(rng.uniform(r_min, r_max)))
+            zone = GapZone(
+                str(h["hamlet_id"]), float(h["x"]), float(h["y"]), float(rng.uniform(r_min, r_max))
+            )
             holes = shapely.union_all([shapely.Point(z.x, z.y).buffer(z.radius_m) for z in [*zones, zone]])
             if all(p.difference(holes).area >= GAP_MIN_COMMUNE_AREA_LEFT * p.area for p in polygons):
                 zones.append(zone)
@@ -198,7 +213,11 @@ def _floor_anchors(
     one anchor at a random point of its area outside the zones, tied to its centre hamlet.
     """
     anchors: list[tuple[float, float, int]] = []
-    holes = shapely.union_all([shapely.Point(z.x, z.y).buffer(z.radius_m + 300) for z in zones]) if zones else None
+    holes = (
+        shapely.union_all([shapely.Point(z.x, z.y).buffer(z.radius_m + 300) for z in zones])
+        if zones
+        else None
+    )
     polygons = communes.set_index("commune_id").geometry
     for commune_id, group in hamlets.groupby("commune_id", sort=True):
         free = group.index[outside[group.index]]
@@ -253,7 +272,9 @@ def place_sites(
     rng.shuffle(operators)
     placer = _Placer(province.buffer(-50.0), zones, rng, [], [])
     weights = _site_weights(hamlets, communes.set_index("commune_id")["commune_type"])
-    outside = np.array([not in_gap_zone(x, y, zones) for x, y in zip(hamlets["x"], hamlets["y"], strict=True)])
+    outside = np.array(
+        [not in_gap_zone(x, y, zones) for x, y in zip(hamlets["x"], hamlets["y"], strict=True)]
+    )
     queue = _floor_anchors(hamlets, communes, zones, weights, outside, rng)
     p = np.where(outside, weights, 0.0)
     p = p / p.sum()
@@ -270,8 +291,15 @@ def place_sites(
         urban = bool(hamlets.at[h, "urban"])
         pos = placer.place(x, y, op, urban=urban)
         if pos is not None:
-            rows.append({"operator": op, "x": pos[0], "y": pos[1], "hamlet_id": hamlets.at[h, "hamlet_id"],
-                         "urban": urban})
+            rows.append(
+                {
+                    "operator": op,
+                    "x": pos[0],
+                    "y": pos[1],
+                    "hamlet_id": hamlets.at[h, "hamlet_id"],
+                    "urban": urban,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -309,19 +337,41 @@ def plan_sites(
         seen.add(district)
         ang = rng.uniform(0, 2 * np.pi)
         dist = zone.radius_m * rng.uniform(0.35, 0.55)
-        rows.append({"x": zone.x + dist * np.sin(ang), "y": zone.y + dist * np.cos(ang),
-                     "hamlet_id": zone.hamlet_id, "operator": "Viettel"})
+        rows.append(
+            {
+                "x": zone.x + dist * np.sin(ang),
+                "y": zone.y + dist * np.cos(ang),
+                "hamlet_id": zone.hamlet_id,
+                "operator": "Viettel",
+            }
+        )
     ax, ay = active["x"].to_numpy(), active["y"].to_numpy()
-    nearest = np.array([np.hypot(ax - x, ay - y).min() for x, y in zip(hamlets["x"], hamlets["y"], strict=True)])
-    outside = np.array([not in_gap_zone(x, y, zones) for x, y in zip(hamlets["x"], hamlets["y"], strict=True)])
+    nearest = np.array(
+        [np.hypot(ax - x, ay - y).min() for x, y in zip(hamlets["x"], hamlets["y"], strict=True)]
+    )
+    outside = np.array(
+        [not in_gap_zone(x, y, zones) for x, y in zip(hamlets["x"], hamlets["y"], strict=True)]
+    )
     rural = hamlets.index[outside & ~hamlets["urban"].to_numpy()]
     for h in rural[np.argsort(-nearest[rural], kind="stable")][:4]:
-        rows.append({"x": hamlets.at[h, "x"] + rng.normal(0, 300), "y": hamlets.at[h, "y"] + rng.normal(0, 300),
-                     "hamlet_id": hamlets.at[h, "hamlet_id"], "operator": ops[len(rows) % 3]})
+        rows.append(
+            {
+                "x": hamlets.at[h, "x"] + rng.normal(0, 300),
+                "y": hamlets.at[h, "y"] + rng.normal(0, 300),
+                "hamlet_id": hamlets.at[h, "hamlet_id"],
+                "operator": ops[len(rows) % 3],
+            }
+        )
     urban = hamlets[hamlets["urban"]].sort_values(["population", "hamlet_id"], ascending=[False, True])
     for _, h in urban.head(6).iterrows():
-        rows.append({"x": h["x"] + rng.normal(0, 200), "y": h["y"] + rng.normal(0, 200),
-                     "hamlet_id": h["hamlet_id"], "operator": ops[len(rows) % 3]})
+        rows.append(
+            {
+                "x": h["x"] + rng.normal(0, 200),
+                "y": h["y"] + rng.normal(0, 200),
+                "hamlet_id": h["hamlet_id"],
+                "operator": ops[len(rows) % 3],
+            }
+        )
     out = pd.DataFrame(rows)
     out["urban"] = out["hamlet_id"].map(by_id["urban"]).astype(bool)
     return out
@@ -378,23 +428,27 @@ def cells_for_sites(sites: pd.DataFrame, *, five_g_sites: set[int], rng: np.rand
             bw = float(rng.choice(spec.bandwidths_mhz))
             for k, base in enumerate(sectors, start=1):
                 eirp = rng.uniform(*spec.eirp_dbm) - (3.0 if omni else 0.0)
-                rows.append({
-                    "site_id": s.site_id,
-                    "cell_id": f"{s.site_id}-{code}-{k}",
-                    "operator": s.operator,
-                    "lat": round(float(s.lat), 6),
-                    "lon": round(float(s.lon), 6),
-                    "height_m": height,
-                    "status": s.status,
-                    "technology": spec.technology,
-                    "band_mhz": spec.band_mhz,
-                    "azimuth_deg": None if base is None else float(np.round((base + rotation + rng.normal(0, 4)) % 360)),
-                    "beamwidth_deg": None if base is None else 65.0,
-                    "eirp_dbm": float(np.round(eirp, 1)),
-                    "bandwidth_mhz": bw,
-                    "commune_id": s.commune_id,
-                    "source": SOURCE,
-                })
+                rows.append(
+                    {
+                        "site_id": s.site_id,
+                        "cell_id": f"{s.site_id}-{code}-{k}",
+                        "operator": s.operator,
+                        "lat": round(float(s.lat), 6),
+                        "lon": round(float(s.lon), 6),
+                        "height_m": height,
+                        "status": s.status,
+                        "technology": spec.technology,
+                        "band_mhz": spec.band_mhz,
+                        "azimuth_deg": None
+                        if base is None
+                        else float(np.round((base + rotation + rng.normal(0, 4)) % 360)),
+                        "beamwidth_deg": None if base is None else 65.0,
+                        "eirp_dbm": float(np.round(eirp, 1)),
+                        "bandwidth_mhz": bw,
+                        "commune_id": s.commune_id,
+                        "source": SOURCE,
+                    }
+                )
     return pd.DataFrame(rows, columns=list(SITE_COLUMNS))
 
 

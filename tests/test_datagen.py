@@ -83,6 +83,7 @@ def road_graph_m(roads: gpd.GeoDataFrame) -> tuple[nx.Graph, np.ndarray, list[tu
 
 # --- real communes -------------------------------------------------------------------------------
 
+
 def test_communes_are_the_105_of_tra_vinh_with_diacritics(communes: gpd.GeoDataFrame) -> None:
     assert len(communes) == 105
     assert communes["commune_id"].is_unique
@@ -109,7 +110,9 @@ def test_commune_codes_are_five_digits_or_empty(communes: gpd.GeoDataFrame) -> N
     assert ((communes["commune_code_2025"] != "") <= (codes != "")).all()
     row = communes.set_index("commune_id").loc["8170115"]
     assert (row["commune_code"], row["commune_code_2025"], row["commune_name_2025"]) == (
-        "29263", "29263", "Phường Long Đức"
+        "29263",
+        "29263",
+        "Phường Long Đức",
     )
 
 
@@ -126,6 +129,7 @@ def test_households_from_population_never_zero() -> None:
 
 
 # --- hamlets ------------------------------------------------------------------------------------
+
 
 def test_hamlet_households_and_population_sum_to_commune(
     communes: gpd.GeoDataFrame, hamlets: gpd.GeoDataFrame
@@ -165,6 +169,7 @@ def test_khmer_share_is_province_like(hamlets: gpd.GeoDataFrame) -> None:
 
 
 # --- towers -------------------------------------------------------------------------------------
+
 
 def test_sites_1227_active_unique_with_operator_shares(cells: pd.DataFrame) -> None:
     assert cells["cell_id"].is_unique
@@ -211,7 +216,9 @@ def test_some_hamlets_are_5_to_10_km_from_any_active_site(
     active = cells[cells["status"] == "active"].drop_duplicates("site_id")
     sites = gpd.GeoSeries(gpd.points_from_xy(active["lon"], active["lat"]), crs=4326).to_crs(METRIC)
     h = hamlets.to_crs(METRIC)
-    dist_m, _ = cKDTree(np.column_stack([sites.x, sites.y])).query(np.column_stack([h.geometry.x, h.geometry.y]))
+    dist_m, _ = cKDTree(np.column_stack([sites.x, sites.y])).query(
+        np.column_stack([h.geometry.x, h.geometry.y])
+    )
     far = h[dist_m >= 5000]
     assert 3 <= len(far) <= 40
     assert dist_m.max() < 10_000
@@ -220,6 +227,7 @@ def test_some_hamlets_are_5_to_10_km_from_any_active_site(
 
 
 # --- roads --------------------------------------------------------------------------------------
+
 
 def test_every_hamlet_is_on_one_connected_road_network(
     roads: gpd.GeoDataFrame, hamlets: gpd.GeoDataFrame, road_graph_m: tuple
@@ -231,13 +239,21 @@ def test_every_hamlet_is_on_one_connected_road_network(
     assert dist_m.max() < 2.0  # every hamlet is a road node
     assert len({keys[i] for i in idx}) == len(hamlets)
     assert roads["road_id"].is_unique
-    assert set(roads["highway"]) <= {"trunk", "primary", "secondary", "tertiary", "unclassified",
-                                      "residential", "track"}
+    assert set(roads["highway"]) <= {
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "unclassified",
+        "residential",
+        "track",
+    }
     assert {"Quốc lộ 53", "Quốc lộ 54", "Quốc lộ 60"} <= set(roads["name"])
     assert len(roads) < 15_000 and (DATA / "roads/roads.geojson").stat().st_size < 8_000_000
 
 
 # --- fibre --------------------------------------------------------------------------------------
+
 
 def test_fibre_node_in_every_commune(nodes: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> None:
     assert nodes["node_id"].is_unique
@@ -276,9 +292,11 @@ def test_fibre_routes_follow_roads(roads: gpd.GeoDataFrame) -> None:
 
 # --- survey and calibration ---------------------------------------------------------------------
 
+
 def test_survey_rows_are_consistent(survey: pd.DataFrame, hamlets: gpd.GeoDataFrame) -> None:
-    counts = survey[["households", "households_ftth", "adults", "adults_with_smartphone",
-                     "adults_internet_users"]].astype(int)
+    counts = survey[
+        ["households", "households_ftth", "adults", "adults_with_smartphone", "adults_internet_users"]
+    ].astype(int)
     assert (counts["households_ftth"] <= counts["households"]).all()
     assert (counts["adults_with_smartphone"] <= counts["adults_internet_users"]).all()
     assert (counts["adults_internet_users"] <= counts["adults"]).all()
@@ -295,14 +313,17 @@ def test_survey_rows_are_consistent(survey: pd.DataFrame, hamlets: gpd.GeoDataFr
 
 
 def test_calibration_targets_are_met(survey: pd.DataFrame, nodes: gpd.GeoDataFrame) -> None:
-    c = survey[["households", "households_ftth", "adults", "adults_with_smartphone",
-                "adults_internet_users"]].astype(int).sum()
+    c = (
+        survey[["households", "households_ftth", "adults", "adults_with_smartphone", "adults_internet_users"]]
+        .astype(int)
+        .sum()
+    )
     assert c["households_ftth"] / c["households"] == pytest.approx(0.693, abs=0.005)
     assert c["adults_with_smartphone"] / c["adults"] == pytest.approx(0.76, abs=0.005)
     assert c["adults_internet_users"] / c["adults"] == pytest.approx(0.84, abs=0.005)
-    assert c["adults"] / gpd.read_file(DATA / "boundaries/hamlets.geojson")["population"].sum() == pytest.approx(
-        0.70, abs=0.01
-    )
+    assert c["adults"] / gpd.read_file(DATA / "boundaries/hamlets.geojson")[
+        "population"
+    ].sum() == pytest.approx(0.70, abs=0.01)
     meta = tomllib.loads((DATA / "dataset.toml").read_text(encoding="utf-8"))
     achieved = meta["calibration"]["achieved"]
     assert achieved["sites_active"] == 1227 and achieved["fibre_commune_share"] == 1.0
@@ -324,6 +345,7 @@ def test_take_up_is_lower_in_khmer_and_remote_hamlets_and_varies(
 
 # --- dataset.toml and synthetic marking ---------------------------------------------------------
 
+
 def test_dataset_toml_marks_synthetic_layers() -> None:
     meta = tomllib.loads((DATA / "dataset.toml").read_text(encoding="utf-8"))
     assert meta["province_name"] == "Trà Vinh" and meta["province_code"] == "84"
@@ -342,6 +364,7 @@ def test_dataset_toml_marks_synthetic_layers() -> None:
 
 
 # --- generator functions ------------------------------------------------------------------------
+
 
 @given(total=st.integers(0, 100_000), weights=st.lists(st.floats(0.01, 100.0), min_size=1, max_size=30))
 @settings(max_examples=60, deadline=None)
@@ -384,9 +407,14 @@ def test_wiggly_line_keeps_its_end_points() -> None:
 def test_hamlet_names_are_distinct_and_urban_are_khom() -> None:
     rng = np.random.default_rng(5)
     assert hamlet_names(4, urban=True, khmer_shares=np.zeros(4), coastal=False, rng=rng) == [
-        "Khóm 1", "Khóm 2", "Khóm 3", "Khóm 4"
+        "Khóm 1",
+        "Khóm 2",
+        "Khóm 3",
+        "Khóm 4",
     ]
-    names = hamlet_names(40, urban=False, khmer_shares=np.ones(40), coastal=False, rng=np.random.default_rng(6))
+    names = hamlet_names(
+        40, urban=False, khmer_shares=np.ones(40), coastal=False, rng=np.random.default_rng(6)
+    )
     assert len(set(names)) == 40 and all(n.startswith("Ấp ") for n in names)
 
 
@@ -412,9 +440,10 @@ def test_generate_hamlets_is_deterministic(communes: gpd.GeoDataFrame) -> None:
     c = generate_hamlets(small, params=params, rng=layer_rng(8, "hamlets")).hamlets
     pd.testing.assert_frame_equal(a, b)
     assert not a["x"].equals(c["x"])
-    assert a.groupby("commune_id")["households"].sum().to_dict() == small.set_index("commune_id")[
-        "households"
-    ].to_dict()
+    assert (
+        a.groupby("commune_id")["households"].sum().to_dict()
+        == small.set_index("commune_id")["households"].to_dict()
+    )
 
 
 def test_generate_package_is_byte_identical_for_a_seed(communes: gpd.GeoDataFrame, tmp_path: Path) -> None:
@@ -424,7 +453,9 @@ def test_generate_package_is_byte_identical_for_a_seed(communes: gpd.GeoDataFram
     for name in ("a", "b"):
         root = tmp_path / name
         summary = generate_package(root, params=params, communes=small)
-        runs.append({p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()})
+        runs.append(
+            {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        )
     assert runs[0] == runs[1]
     assert summary["sites_active"] == 90 and summary["fibre_commune_share"] == 1.0
     assert summary["ftth_household_share"] == pytest.approx(0.693, abs=0.005)
@@ -445,4 +476,6 @@ def test_bundled_data_is_what_the_generator_writes(communes: gpd.GeoDataFrame, t
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert len(written) == 8
     for rel in written:
-        assert (tmp_path / rel).read_bytes() == (DATA / rel).read_bytes(), f"{rel} is stale: run python -m datagen"
+        assert (tmp_path / rel).read_bytes() == (DATA / rel).read_bytes(), (
+            f"{rel} is stale: run python -m datagen"
+        )
