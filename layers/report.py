@@ -76,7 +76,9 @@ _T: dict[str, tuple[str, str]] = {
     "title": ("Báo cáo nhanh hạ tầng số", "Digital infrastructure snapshot"),
     "province": ("Tỉnh {name}", "{name} province"),
     "made_on": ("Ngày lập báo cáo: {date}", "Report date: {date}"),
-    "dataset": ("Bộ dữ liệu: {name} (phiên bản {version})", "Data package: {name} (version {version})"),
+    "dataset": ("Bộ dữ liệu: {name} (phiên bản {version}{created})",
+                "Data package: {name} (version {version}{created})"),
+    "created": ("; lập ngày {date}", "; made {date}"),
     "vintage": ("Ranh giới hành chính: {vintage}; khảo sát hộ: {survey}",
                 "Administrative boundaries: {vintage}; household survey: {survey}"),
     "synthetic_head": ("LƯU Ý: DỮ LIỆU TỔNG HỢP", "NOTE: SYNTHETIC DATA"),
@@ -214,6 +216,8 @@ class ReportMeta:
         One :class:`LayerSource` per layer.
     survey_dates
         ISO dates (first, last) of the survey rows; ("", "") when unknown.
+    created
+        ISO date the data package was made (``dataset.toml`` ``created``; "" when absent).
     """
 
     province_name: str
@@ -222,6 +226,7 @@ class ReportMeta:
     version: str
     layers: tuple[LayerSource, ...] = field(default_factory=tuple)
     survey_dates: tuple[str, str] = ("", "")
+    created: str = ""
 
     @property
     def synthetic_layers(self) -> tuple[str, ...]:
@@ -264,7 +269,7 @@ def report_meta_from_package(pkg: DataPackage) -> ReportMeta:
     return ReportMeta(
         province_name=str(meta.province_name), dataset_name=str(meta.name),
         boundary_vintage=str(meta.boundary_vintage), version=str(pkg.version), layers=layers,
-        survey_dates=_survey_dates(pkg.survey),
+        survey_dates=_survey_dates(pkg.survey), created=str(getattr(meta, "created", "") or ""),
     )
 
 
@@ -305,6 +310,14 @@ def _heading(pdf: _SnapshotPDF, text: str) -> None:
     pdf.set_text_color(0, 0, 0)
 
 
+def _date_text(iso: str, lang: str) -> str:
+    """A date for ``lang``; text that is not an ISO date is shown as written."""
+    try:
+        return format_date(iso, lang)
+    except ValueError:
+        return iso
+
+
 def _title_block(pdf: _SnapshotPDF, meta: ReportMeta, *, lang: str, today: dt.date) -> None:
     pdf.set_font(_FONT, "B", 17)
     pdf.cell(0, 9, _nfc(_tr("title", lang)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -312,12 +325,13 @@ def _title_block(pdf: _SnapshotPDF, meta: ReportMeta, *, lang: str, today: dt.da
     pdf.cell(0, 7, _nfc(_tr("province", lang, name=meta.province_name)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FONT, "", 9)
     pdf.cell(0, 5, _tr("made_on", lang, date=format_date(today, lang)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    dataset = _tr("dataset", lang, name=meta.dataset_name, version=meta.version[:12] or "—")
+    created = _tr("created", lang, date=_date_text(meta.created, lang)) if meta.created else ""
+    dataset = _tr("dataset", lang, name=meta.dataset_name, version=meta.version[:12] or "—", created=created)
     pdf.multi_cell(0, 4.5, _nfc(dataset), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     first, last = meta.survey_dates
-    survey = "—" if not first else format_date(first, lang)
+    survey = "—" if not first else _date_text(first, lang)
     if last and last != first:
-        survey += " – " + format_date(last, lang)
+        survey += " – " + _date_text(last, lang)
     pdf.multi_cell(0, 4.5, _nfc(_tr("vintage", lang, vintage=meta.boundary_vintage, survey=survey)),
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _synthetic_box(pdf, meta, lang=lang)
