@@ -173,6 +173,21 @@ def test_operator_xlsx_vietnamese_headers_and_dms(tiny_package: Path, tmp_path: 
     assert sites.iloc[2]["status"] == "planned" and str(sites.iloc[2]["azimuth_deg"]) == ""
 
 
+def test_operator_sheet_replaces_only_its_operators(tiny_package: Path, tmp_path: Path) -> None:
+    src = tmp_path / "viettel.csv"
+    src.write_text(
+        "Site ID,Operator,Longitude,Latitude,Antenna height,Technology,Band\n"
+        "V9,Viettel,106.33,9.93,40,5G,n78\n",
+        encoding="utf-8",
+    )
+    _apply(tiny_package, "towers", src)
+    sites = pd.read_csv(tiny_package / "towers/sites.csv", keep_default_na=False)
+    assert sites["cell_id"].tolist() == ["S2-1", "V9-5G"]  # Viettel's S1 replaced, VinaPhone's S2 kept
+    assert sites.loc[1, "band_mhz"] == 3500.0
+    _apply(tiny_package, "towers", src, replace_all=True)
+    assert pd.read_csv(tiny_package / "towers/sites.csv")["cell_id"].tolist() == ["V9-5G"]
+
+
 def test_operator_sheet_row_errors_are_listed(tiny_package: Path, tmp_path: Path) -> None:
     src = tmp_path / "sites.csv"
     src.write_text(
@@ -267,6 +282,12 @@ def test_name_index_suggests_and_flags_ambiguity() -> None:
     amb = index.match("ap cho")
     assert amb.status == "ambiguous" and len(amb.suggestions) == 2
     assert index.match("ap cho", within={"C2"}).places[0].place_id == "H3"
+    communes = NameIndex(
+        [Place("1", "Xã Định An", "1", "Huyện Trà Cú"), Place("2", "Thị trấn Định An", "2", "Huyện Trà Cú")]
+    )
+    assert communes.match("THI TRAN DINH AN").places[0].place_id == "2"
+    assert communes.match("xa Dinh An").places[0].place_id == "1"
+    assert communes.match("Định An").status == "ambiguous"
     miss = index.match("Sóc Chuổi Mới")
     assert miss.status == "unmatched" and miss.suggestions[0].startswith("Ấp Sóc Chuối")
 

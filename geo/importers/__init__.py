@@ -206,6 +206,17 @@ def _read_current(root: Path, doc: Mapping[str, Any], key: str) -> gpd.GeoDataFr
         return None
 
 
+def _current_table(root: Path, doc: Mapping[str, Any], key: str) -> pd.DataFrame | None:
+    path = root / layer_file(root, doc, key)
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        log.warning("import: cannot read current %s table (%s); replacing it whole", key, exc)
+        return None
+
+
 def _communes(root: Path, doc: Mapping[str, Any]) -> gpd.GeoDataFrame:
     communes = _read_current(root, doc, "communes")
     if communes is None or communes.empty:
@@ -266,7 +277,9 @@ def _convert(
             options.importer == "auto" and looks_like_opencellid(frame.columns)
         ):
             return convert_opencellid(frame, filename, province=_communes(root, doc), options=options)
-        return convert_operator_sheet(frame, filename, options=options)
+        return convert_operator_sheet(
+            frame, filename, current=_current_table(root, doc, "towers"), options=options
+        )
     _need(kind, ("text", "zip", "sqlite"), layer, filename)
     if kind == "text" and not filename.lower().endswith((".geojson", ".json")):
         raise ImportRejectedError(
@@ -338,7 +351,9 @@ def _records(rel: str, data: bytes | None, keys: tuple[str, ...]) -> dict[str, s
     out: dict[str, str] = {}
     for i, row in enumerate(rows):
         key = "|".join(str(row.get(k, "")) for k in present) if present else str(i)
-        sig = json.dumps({k: str(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
+        # empty cells are left out, so a column added empty to every row is not a change
+        filled = {k: str(v) for k, v in row.items() if v is not None and str(v) not in ("", "nan", "None")}
+        sig = json.dumps(filled, sort_keys=True, ensure_ascii=False)
         out[key if key not in out else f"{key}#{i}"] = sig
     return out
 

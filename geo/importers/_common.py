@@ -73,6 +73,11 @@ class ImportOptions:
         Overrides the ``licence`` written to dataset.toml ("" = importer default).
     importer : str
         "auto" or a specific importer for the layer ("opencellid", "operator_sheet").
+    replace_all : bool, default False
+        Operator sheets: replace the whole towers layer instead of only the rows of the
+        operators present in the sheet.
+    limits : ImportLimits
+        Size, feature-count, archive and JSON-depth limits.
     """
 
     site_cluster_m: float = 150.0
@@ -81,6 +86,7 @@ class ImportOptions:
     source: str = ""
     licence: str = ""
     importer: str = "auto"
+    replace_all: bool = False
     limits: ImportLimits = field(default_factory=ImportLimits)
 
 

@@ -242,7 +242,8 @@ def _cell_table(cells: pd.DataFrame, threshold_m: float, report: list[str]) -> p
         sub["cluster"] = labels
         site_lon = sub.groupby("cluster")["lon"].transform("mean")
         site_lat = sub.groupby("cluster")["lat"].transform("mean")
-        sub["site_id"] = [f"OCI-{op.value[:3].upper()}-{k + 1:04d}" for k in labels]
+        mnc = next(m for m, o in MNC_OPERATORS.items() if o is op)
+        sub["site_id"] = [f"OCI-{mnc:02d}-{k + 1:05d}" for k in labels]
         sub["site_lon"], sub["site_lat"] = site_lon.round(6), site_lat.round(6)
         report.append(
             f"{op.value}: {len(sub)} cell(s) clustered into {labels.max() + 1} site(s) "

@@ -254,11 +254,35 @@ def _number_cells(rows: list[dict[str, object]]) -> None:
             r["cell_id"] = f"{key}-{seen[key]}"
 
 
-def convert_operator_sheet(frame: pd.DataFrame, filename: str, *, options: ImportOptions) -> Converted:
+def _merge_other_operators(
+    table: pd.DataFrame, current: pd.DataFrame | None, report: list[str]
+) -> pd.DataFrame:
+    """Keep the current rows of operators the sheet does not cover; the sheet's operators are replaced."""
+    if current is None or current.empty or "operator" not in current.columns:
+        return table
+    new_ops = set(table["operator"])
+    ops = [(parse_category(Operator, v) or v) for v in current["operator"]]
+    keep = current[[str(getattr(o, "value", o)) not in new_ops for o in ops]]
+    replaced = len(current) - len(keep)
+    report.append(
+        f"replaced {replaced} current cell(s) of {', '.join(sorted(new_ops))}; kept {len(keep)} cell(s) "
+        f"of other operators" + (f" ({', '.join(sorted(set(keep['operator'])))})" if len(keep) else "")
+    )
+    if keep.empty:
+        return table
+    merged = pd.concat([keep.astype(object), table.astype(object)], ignore_index=True)
+    return merged.fillna("")
+
+
+def convert_operator_sheet(
+    frame: pd.DataFrame, filename: str, *, current: pd.DataFrame | None = None, options: ImportOptions
+) -> Converted:
     """Convert an operator's site list to the towers layer.
 
     Every row problem (unreadable coordinate, unknown operator/technology, bad number)
-    is collected with its spreadsheet row number; any of them refuses the import.
+    is collected with its spreadsheet row number; any of them refuses the import. The
+    rows of ``current`` (the package's towers table, text cells) whose operator is not in the
+    sheet are kept, unless ``options.replace_all``.
 
     Returns
     -------
@@ -296,6 +320,8 @@ def convert_operator_sheet(frame: pd.DataFrame, filename: str, *, options: Impor
         f"{table['site_id'].nunique()} site(s); columns recognised: "
         + ", ".join(f"{k}='{v}'" for k, v in cols.items())
     ]
+    if not options.replace_all:
+        table = _merge_other_operators(table, current, report)
     meta = {
         "file": "towers/sites.csv",
         "synthetic": False,

@@ -7,7 +7,8 @@ Rows are matched to the package's hamlets and communes:
   (xã, phường, thị trấn, ấp, khóm, thôn, buôn, "P.", "TT"): "Xã Long Đức" = "LONG DUC" =
   "xa long duc", "Phường 1" = "P.1" = "Phuong 01", "Thị trấn Càng Long" = "TT Càng Long",
   "Sóc Chuối" = "Soc Chuoi" = "SócChuối". A district column (Huyện) disambiguates communes
-  of the same name; a commune column disambiguates hamlets.
+  of the same name, and so does a type prefix when both names have one ("Xã Định An" vs
+  "Thị trấn Định An"); a commune column disambiguates hamlets.
 
 Rows that match nothing, or more than one place, are listed in the report with up to three
 suggestions (difflib on the folded names). By default any such row refuses the import;
@@ -28,9 +29,9 @@ import pandas as pd
 
 from geo.errors import ImportRejectedError, Problem, Severity
 from geo.importers._common import Converted, ImportOptions, frame_to_csv_bytes, map_headers
-from geo.names import normalize_name
+from geo.names import PREFIXES, fold_diacritics, normalize_name
 
-__all__ = ["HEADER_ALIASES", "match_key", "Place", "Match", "NameIndex", "convert_survey"]
+__all__ = ["HEADER_ALIASES", "match_key", "prefix_kind", "Place", "Match", "NameIndex", "convert_survey"]
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "hamlet_id": ("mã ấp", "mã thôn", "mã ấp/khóm", "hamlet id", "hamlet code"),
@@ -106,6 +107,21 @@ _NUMBER_COLUMNS = (
 )
 
 
+_KIND_SYNONYMS = {"x": "xa", "p": "phuong", "tt": "thi tran", "tp": "thanh pho"}
+
+
+def prefix_kind(name: str | None) -> str:
+    """The administrative prefix of a name, folded ("" if none).
+
+    "Thị trấn Định An" and "TT Định An" give "thi tran"; "P.1" gives "phuong".
+    """
+    folded = re.sub(r"\s+", " ", fold_diacritics(name or "")).strip()
+    m = re.match(r"^(" + "|".join(re.escape(p) for p in PREFIXES) + r")(?:\.\s*|\s+)", folded)
+    if not m:
+        return ""
+    return _KIND_SYNONYMS.get(m.group(1), m.group(1))
+
+
 def match_key(name: str | None) -> str:
     """Matching key of a place name: :func:`geo.names.normalize_name` without spaces.
 
@@ -150,6 +166,10 @@ class NameIndex:
         found = [p for p in self.by_key.get(key, []) if within is None or p.commune_id in within]
         if len(found) > 1 and context_key:
             narrowed = [p for p in found if match_key(p.context) == context_key]
+            found = narrowed or found
+        kind = prefix_kind(name)
+        if len(found) > 1 and kind:  # "Xã Định An" vs "Thị trấn Định An" in one district
+            narrowed = [p for p in found if prefix_kind(p.name) == kind]
             found = narrowed or found
         if len(found) == 1:
             return Match("matched", (found[0],))
