@@ -157,11 +157,13 @@ def select_access_nodes(nodes: gpd.GeoDataFrame, params: ReachParams) -> gpd.Geo
         sel = sel[sel["operator"].astype(str).str.lower() == params.operator.lower()]
         if sel.empty:
             raise DataNotFoundError(
-                f"no fibre access node of operator {params.operator!r} (types {', '.join(params.node_types)}); "
-                f"operators in the layer: {', '.join(ops) or 'none'}")
+                f"no fibre access node of operator {params.operator!r} "
+                f"(types {', '.join(params.node_types)}); operators in the layer: {', '.join(ops) or 'none'}"
+            )
     if sel.empty:
         raise DataNotFoundError(
-            f"fibre nodes layer has no access node of type {', '.join(params.node_types)}")
+            f"fibre nodes layer has no access node of type {', '.join(params.node_types)}"
+        )
     sel = sel[~(sel.geometry.isna() | sel.geometry.is_empty)]
     return sel
 
@@ -169,8 +171,9 @@ def select_access_nodes(nodes: gpd.GeoDataFrame, params: ReachParams) -> gpd.Geo
 def point_xy_m(frame: gpd.GeoDataFrame, crs: pyproj.CRS) -> np.ndarray:
     """(k, 2) metric coordinates of points (polygons: their representative point)."""
     geom = frame.geometry.to_crs(crs)
-    pts = np.where(geom.geom_type.isin(["Point"]).to_numpy(), geom.to_numpy(),
-                   geom.representative_point().to_numpy())
+    pts = np.where(
+        geom.geom_type.isin(["Point"]).to_numpy(), geom.to_numpy(), geom.representative_point().to_numpy()
+    )
     return shapely.get_coordinates(pts).reshape(-1, 2)
 
 
@@ -184,8 +187,14 @@ def reach_class(distance_m: np.ndarray, params: ReachParams) -> np.ndarray:
     return out
 
 
-def compute_reach(road: RoadGraph, hamlets: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *,
-                  params: ReachParams, max_spur_m: float | None = None) -> ReachResult:
+def compute_reach(
+    road: RoadGraph,
+    hamlets: gpd.GeoDataFrame,
+    nodes: gpd.GeoDataFrame,
+    *,
+    params: ReachParams,
+    max_spur_m: float | None = None,
+) -> ReachResult:
     """Road distance from every hamlet to its nearest fibre access node.
 
     Parameters
@@ -215,30 +224,50 @@ def compute_reach(road: RoadGraph, hamlets: gpd.GeoDataFrame, nodes: gpd.GeoData
         _warn_far(attachment.spur_m[:k], hamlets["hamlet_id"], "hamlet", max_spur_m)
         _warn_far(attachment.spur_m[k:], access["node_id"], "fibre node", max_spur_m)
     hamlet_nodes, access_nodes = net.point_node[:k], net.point_node[k:]
-    dist, pred, src = dijkstra(net.csr, directed=False, indices=access_nodes, min_only=True,
-                               return_predecessors=True)
+    dist, pred, src = dijkstra(
+        net.csr, directed=False, indices=access_nodes, min_only=True, return_predecessors=True
+    )
     d_h = dist[hamlet_nodes]
     node_of = np.full(net.n_nodes, -1)
     node_of[access_nodes] = np.arange(len(access_nodes))
     src_h = src[hamlet_nodes]
     nearest = np.where(src_h >= 0, node_of[np.maximum(src_h, 0)], -1)
     table = _reach_table(hamlets, access, d_h, nearest, attachment.spur_m[:k], params)
-    return ReachResult(table=table, network=net, hamlet_nodes=hamlet_nodes, access_nodes=access_nodes,
-                       access_node_ids=access["node_id"].astype(str).to_numpy(), distance_m=dist,
-                       predecessor=pred, params=params)
+    return ReachResult(
+        table=table,
+        network=net,
+        hamlet_nodes=hamlet_nodes,
+        access_nodes=access_nodes,
+        access_node_ids=access["node_id"].astype(str).to_numpy(),
+        distance_m=dist,
+        predecessor=pred,
+        params=params,
+    )
 
 
 def _warn_far(spur_m: np.ndarray, ids: pd.Series, what: str, max_spur_m: float) -> None:
     far = spur_m > max_spur_m
     if far.any():
-        names = ", ".join(f"{i} ({d:.0f} m)" for i, d in zip(ids.astype(str)[far][:10], spur_m[far][:10],
-                                                             strict=True))
-        log.warning("%d %s(s) are more than %.0f m from any road; their spur counts in the distance: %s",
-                    int(far.sum()), what, max_spur_m, names)
+        names = ", ".join(
+            f"{i} ({d:.0f} m)" for i, d in zip(ids.astype(str)[far][:10], spur_m[far][:10], strict=True)
+        )
+        log.warning(
+            "%d %s(s) are more than %.0f m from any road; their spur counts in the distance: %s",
+            int(far.sum()),
+            what,
+            max_spur_m,
+            names,
+        )
 
 
-def _reach_table(hamlets: gpd.GeoDataFrame, access: gpd.GeoDataFrame, d_h: np.ndarray,
-                 nearest: np.ndarray, spur_m: np.ndarray, params: ReachParams) -> pd.DataFrame:
+def _reach_table(
+    hamlets: gpd.GeoDataFrame,
+    access: gpd.GeoDataFrame,
+    d_h: np.ndarray,
+    nearest: np.ndarray,
+    spur_m: np.ndarray,
+    params: ReachParams,
+) -> pd.DataFrame:
     found = nearest >= 0
     idx = np.maximum(nearest, 0)
 
@@ -246,15 +275,18 @@ def _reach_table(hamlets: gpd.GeoDataFrame, access: gpd.GeoDataFrame, d_h: np.nd
         vals = access[col].astype(str).to_numpy()[idx] if col in access else np.full(len(idx), "")
         return np.where(found, vals, "")
 
-    return pd.DataFrame({
-        "fibre_distance_m": np.where(np.isfinite(d_h), d_h, np.nan),
-        "fibre_node_id": pick("node_id"),
-        "fibre_operator": pick("operator"),
-        "fibre_node_type": pick("node_type"),
-        "fibre_reach_class": reach_class(d_h, params),
-        "hamlet_spur_m": spur_m,
-        "road_connected": np.isfinite(d_h),
-    }, index=pd.Index(hamlets["hamlet_id"].astype(str).to_numpy(), name="hamlet_id"))
+    return pd.DataFrame(
+        {
+            "fibre_distance_m": np.where(np.isfinite(d_h), d_h, np.nan),
+            "fibre_node_id": pick("node_id"),
+            "fibre_operator": pick("operator"),
+            "fibre_node_type": pick("node_type"),
+            "fibre_reach_class": reach_class(d_h, params),
+            "hamlet_spur_m": spur_m,
+            "road_connected": np.isfinite(d_h),
+        },
+        index=pd.Index(hamlets["hamlet_id"].astype(str).to_numpy(), name="hamlet_id"),
+    )
 
 
 def plan_extension(reach: ReachResult, hamlets: gpd.GeoDataFrame, *, costs: UnitCosts) -> ExtensionPlan:
@@ -282,23 +314,35 @@ def plan_extension(reach: ReachResult, hamlets: gpd.GeoDataFrame, *, costs: Unit
     edges = _steiner_edges(reach, reach.hamlet_nodes[planned]) if planned.any() else []
     routes, length_m = _routes_frame(reach.network, edges, costs)
     drops = np.where(planned, np.round(households * costs.drop_takeup_share), 0).astype(int)
-    hamlet_rows = pd.DataFrame({
-        "hamlet_id": table.index.to_numpy()[target],
-        "fibre_reach_class": table["fibre_reach_class"].to_numpy()[target],
-        "households": households[target].astype(int),
-        "plan_status": np.where(connected[target], "planned", "no_road_path"),
-        "drops": drops[target],
-    })
+    hamlet_rows = pd.DataFrame(
+        {
+            "hamlet_id": table.index.to_numpy()[target],
+            "fibre_reach_class": table["fibre_reach_class"].to_numpy()[target],
+            "households": households[target].astype(int),
+            "plan_status": np.where(connected[target], "planned", "no_road_path"),
+            "drops": drops[target],
+        }
+    )
     n_cab, n_drops = int(planned.sum()), int(drops.sum())
     cable = length_m / 1000.0 * costs.cable_vnd_per_km
     cab = n_cab * costs.cabinet_vnd
     drop = n_drops * costs.drop_vnd
     if (target & ~connected).any():
-        log.warning("%d hamlet(s) beyond fibre reach have no road path to any access node",
-                    int((target & ~connected).sum()))
-    return ExtensionPlan(routes=routes, hamlets=hamlet_rows, length_m=length_m, n_cabinets=n_cab,
-                         n_drops=n_drops, cable_cost_vnd=cable, cabinet_cost_vnd=cab,
-                         drop_cost_vnd=drop, total_cost_vnd=cable + cab + drop)
+        log.warning(
+            "%d hamlet(s) beyond fibre reach have no road path to any access node",
+            int((target & ~connected).sum()),
+        )
+    return ExtensionPlan(
+        routes=routes,
+        hamlets=hamlet_rows,
+        length_m=length_m,
+        n_cabinets=n_cab,
+        n_drops=n_drops,
+        cable_cost_vnd=cable,
+        cabinet_cost_vnd=cab,
+        drop_cost_vnd=drop,
+        total_cost_vnd=cable + cab + drop,
+    )
 
 
 _ROOT = -1
@@ -312,8 +356,8 @@ def _steiner_edges(reach: ReachResult, terminals: np.ndarray) -> list[int]:
     g = nx.Graph()
     g.add_edges_from(
         (int(a), int(b), {"weight_m": float(w), "aug_edge": int(k)})
-        for k, a, b, w in zip(np.flatnonzero(keep), net.u[keep], net.v[keep], net.weight_m[keep],
-                              strict=True))
+        for k, a, b, w in zip(np.flatnonzero(keep), net.u[keep], net.v[keep], net.weight_m[keep], strict=True)
+    )
     g.add_edges_from((_ROOT, int(n), {"weight_m": 0.0, "aug_edge": -1}) for n in reach.access_nodes)
     terms = [_ROOT, *(int(t) for t in np.unique(terminals))]
     tree = steiner_tree(g, terms, weight="weight_m", method="mehlhorn")
@@ -323,12 +367,16 @@ def _steiner_edges(reach: ReachResult, terminals: np.ndarray) -> list[int]:
 def _routes_frame(net: AttachedNetwork, edges: list[int], costs: UnitCosts) -> tuple[gpd.GeoDataFrame, float]:
     cols = ["route_id", "length_m", "cable_cost_vnd"]
     if not edges:
-        empty = gpd.GeoDataFrame({c: pd.Series(dtype=t) for c, t in zip(cols, ("str", float, float),
-                                                                         strict=True)},
-                                 geometry=gpd.GeoSeries([], crs=net.road.crs)).to_crs(4326)
+        empty = gpd.GeoDataFrame(
+            {c: pd.Series(dtype=t) for c, t in zip(cols, ("str", float, float), strict=True)},
+            geometry=gpd.GeoSeries([], crs=net.road.crs),
+        ).to_crs(4326)
         return empty, 0.0
-    lines = [line for line in (net.edge_line(k) for k in edges if net.weight_m[k] > 0)
-             if line.geom_type == "LineString" and line.length > 0]
+    lines = [
+        line
+        for line in (net.edge_line(k) for k in edges if net.weight_m[k] > 0)
+        if line.geom_type == "LineString" and line.length > 0
+    ]
     if not lines:
         return _routes_frame(net, [], costs)[0], float(net.weight_m[edges].sum())
     merged = shapely.line_merge(shapely.multilinestrings(lines))
@@ -337,11 +385,14 @@ def _routes_frame(net: AttachedNetwork, edges: list[int], costs: UnitCosts) -> t
     order = np.argsort(-lengths, kind="stable")
     parts, lengths = parts[order], lengths[order]
     total = float(net.weight_m[edges].sum())
-    routes = gpd.GeoDataFrame({
-        "route_id": [f"EXT-{i + 1:04d}" for i in range(len(parts))],
-        "length_m": np.round(lengths, 1),
-        "cable_cost_vnd": np.round(lengths / 1000.0 * costs.cable_vnd_per_km),
-    }, geometry=gpd.GeoSeries(parts, crs=net.road.crs)).to_crs(4326)
+    routes = gpd.GeoDataFrame(
+        {
+            "route_id": [f"EXT-{i + 1:04d}" for i in range(len(parts))],
+            "length_m": np.round(lengths, 1),
+            "cable_cost_vnd": np.round(lengths / 1000.0 * costs.cable_vnd_per_km),
+        },
+        geometry=gpd.GeoSeries(parts, crs=net.road.crs),
+    ).to_crs(4326)
     return routes, total
 
 
@@ -387,8 +438,9 @@ def analyse_fibre(pkg: Any, params: Any) -> FibreAnalysis:
     from analysis.roadgraph import build_road_graph
 
     road = build_road_graph(pkg.roads, pkg.metric_crs, params=params.roads)
-    reach = compute_reach(road, pkg.hamlets, pkg.fibre_nodes, params=params.reach,
-                          max_spur_m=params.roads.max_spur_m)
+    reach = compute_reach(
+        road, pkg.hamlets, pkg.fibre_nodes, params=params.reach, max_spur_m=params.roads.max_spur_m
+    )
     plan = plan_extension(reach, pkg.hamlets, costs=params.costs)
     cols = [c for c in ("hamlet_id", "hamlet_name", "commune_id", "households") if c in pkg.hamlets]
     layer = pkg.hamlets[cols + ["geometry"]].copy()
@@ -419,5 +471,10 @@ def analyse_fibre(pkg: Any, params: Any) -> FibreAnalysis:
     for k, v in plan.summary().items():
         meta[f"plan_{k}"] = str(v)
     access = select_access_nodes(pkg.fibre_nodes, params.reach)
-    return FibreAnalysis(reach_layer=gpd.GeoDataFrame(layer, geometry="geometry", crs=pkg.hamlets.crs),
-                         access_nodes=access, plan=plan, reach=reach, metadata=meta)
+    return FibreAnalysis(
+        reach_layer=gpd.GeoDataFrame(layer, geometry="geometry", crs=pkg.hamlets.crs),
+        access_nodes=access,
+        plan=plan,
+        reach=reach,
+        metadata=meta,
+    )

@@ -131,17 +131,25 @@ class FlagInfo:
 
 FLAG_INFO: dict[GapFlag, FlagInfo] = {
     GapFlag.NO_MOBILE_COVERAGE: FlagInfo(
-        "no_mobile", "signal", Actor.OPERATORS, "above", "Không có sóng 4G", "No 4G signal"),
+        "no_mobile", "signal", Actor.OPERATORS, "above", "Không có sóng 4G", "No 4G signal"
+    ),
     GapFlag.WEAK_MOBILE_COVERAGE: FlagInfo(
-        "weak_mobile", "signal", Actor.OPERATORS, "below", "Sóng 4G yếu", "Weak 4G signal"),
+        "weak_mobile", "signal", Actor.OPERATORS, "below", "Sóng 4G yếu", "Weak 4G signal"
+    ),
     GapFlag.NO_FIBRE_REACH: FlagInfo(
-        "no_fibre", "infrastructure", Actor.OPERATORS, "above", "Chưa có cáp quang", "No fibre reach"),
+        "no_fibre", "infrastructure", Actor.OPERATORS, "above", "Chưa có cáp quang", "No fibre reach"
+    ),
     GapFlag.LOW_FTTH_TAKEUP: FlagInfo(
-        "low_ftth", "usage", Actor.COMMUNITY_DIGITAL_TEAM, "below",
-        "Ít hộ dùng cáp quang", "Low FTTH take-up"),
+        "low_ftth", "usage", Actor.COMMUNITY_DIGITAL_TEAM, "below", "Ít hộ dùng cáp quang", "Low FTTH take-up"
+    ),
     GapFlag.LOW_SMARTPHONE: FlagInfo(
-        "low_smartphone", "device", Actor.COMMUNITY_DIGITAL_TEAM, "below",
-        "Ít người có điện thoại thông minh", "Low smartphone ownership"),
+        "low_smartphone",
+        "device",
+        Actor.COMMUNITY_DIGITAL_TEAM,
+        "below",
+        "Ít người có điện thoại thông minh",
+        "Low smartphone ownership",
+    ),
 }
 
 ACTOR_LABELS: dict[Actor, tuple[str, str]] = {
@@ -232,16 +240,21 @@ def hamlet_survey_indicators(hamlets: pd.DataFrame, survey: pd.DataFrame) -> pd.
         sv[col] = _text(sv[col]) if col in sv else ""
     hid = _text(hamlets["hamlet_id"])
     cid = _text(hamlets["commune_id"]) if "commune_id" in hamlets else pd.Series("", index=hamlets.index)
-    by_name = {(c, normalize_name(n)): h for h, c, n in zip(hid, cid, _text(hamlets["hamlet_name"]),
-                                                            strict=True)}
+    by_name = {
+        (c, normalize_name(n)): h for h, c, n in zip(hid, cid, _text(hamlets["hamlet_name"]), strict=True)
+    }
     named = (sv["hamlet_id"] == "") & (sv["hamlet_name"] != "")
-    sv.loc[named, "hamlet_id"] = [by_name.get((c, normalize_name(n)), "")
-                                  for c, n in zip(sv.loc[named, "commune_id"], sv.loc[named, "hamlet_name"],
-                                                  strict=True)]
+    sv.loc[named, "hamlet_id"] = [
+        by_name.get((c, normalize_name(n)), "")
+        for c, n in zip(sv.loc[named, "commune_id"], sv.loc[named, "hamlet_name"], strict=True)
+    ]
     unmatched = named & (sv["hamlet_id"] == "")
     if unmatched.any():
-        log.warning("survey: %d row(s) name a hamlet not in the hamlets layer (rows %s)",
-                    int(unmatched.sum()), ", ".join(str(r + 2) for r in sv.index[unmatched][:10]))
+        log.warning(
+            "survey: %d row(s) name a hamlet not in the hamlets layer (rows %s)",
+            int(unmatched.sum()),
+            ", ".join(str(r + 2) for r in sv.index[unmatched][:10]),
+        )
     sv["_named"] = named
     sv = sv.sort_values(["survey_date", "_row"], kind="stable")
     hamlet_rows = sv[sv["hamlet_id"] != ""].drop_duplicates("hamlet_id", keep="last").set_index("hamlet_id")
@@ -293,9 +306,14 @@ def resolve_thresholds(indicators: pd.DataFrame, params: GapParams) -> ResolvedT
     return ResolvedThresholds(
         no_mobile_max_share_no_4g=t.no_mobile_max_share_no_4g,
         weak_mobile_min_share_good_4g=t.weak_mobile_min_share_good_4g,
-        no_fibre_drop_reach_m=params.reach.drop_reach_m, extendable_m=params.reach.extendable_m,
-        ftth_min_share=ftth, smartphone_min_share=phone, basis=t.basis,
-        province_ftth_share=prov_ftth, province_smartphone_share=prov_phone)
+        no_fibre_drop_reach_m=params.reach.drop_reach_m,
+        extendable_m=params.reach.extendable_m,
+        ftth_min_share=ftth,
+        smartphone_min_share=phone,
+        basis=t.basis,
+        province_ftth_share=prov_ftth,
+        province_smartphone_share=prov_phone,
+    )
 
 
 def _share_of_sums(num: pd.Series, den: pd.Series) -> float:
@@ -317,8 +335,10 @@ def _by_basis(target: float, province: float, basis: str) -> float:
 # stand-in signal (until / unless the coverage engine's statistics are supplied)
 
 
-STANDIN_SOURCE = ("stand-in: Okumura-Hata/COST-231 omni RSRP at 9 points per hamlet, no terrain "
-                  "(analysis.gaps.standin_hamlet_signal)")
+STANDIN_SOURCE = (
+    "stand-in: Okumura-Hata/COST-231 omni RSRP at 9 points per hamlet, no terrain "
+    "(analysis.gaps.standin_hamlet_signal)"
+)
 
 
 def _sample_points(xy: np.ndarray, radius_m: float) -> np.ndarray:
@@ -339,9 +359,53 @@ def _active_4g(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return cells[(status == "active") & (tech == "4G")]
 
 
-def standin_hamlet_signal(hamlets: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
-                          metric_crs: pyproj.CRS, *,
-                          params: StandInSignalParams | None = None) -> pd.DataFrame:
+def _numbers(frame: pd.DataFrame, col: str) -> np.ndarray:
+    """Column as floats (NaN where empty or missing)."""
+    if col not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+
+
+def _best_rsrp_per_operator(
+    lte: gpd.GeoDataFrame,
+    ops: list[str],
+    xy_m: np.ndarray,
+    metric_crs: pyproj.CRS,
+    params: StandInSignalParams,
+) -> np.ndarray:
+    """(operators, points) best RSRP (dBm per resource element) of each operator's omni cells."""
+    best = np.full((len(ops), len(xy_m)), -np.inf)
+    if not len(lte):
+        return best
+    cxy = point_xy_m(lte, metric_crs)
+    band, height = _numbers(lte, "band_mhz"), _numbers(lte, "height_m")
+    eirp = np.nan_to_num(_numbers(lte, "eirp_dbm"), nan=params.eirp_dbm)
+    bw = np.nan_to_num(_numbers(lte, "bandwidth_mhz"), nan=params.bandwidth_mhz)
+    op_row = [ops.index(op) for op in _text(lte["operator"])]
+    for k in range(len(lte)):
+        if not (np.isfinite(band[k]) and np.isfinite(height[k])):
+            continue
+        d_km = np.maximum(np.hypot(xy_m[:, 0] - cxy[k, 0], xy_m[:, 1] - cxy[k, 1]) / 1000.0, 0.02)
+        loss = path_loss_db(
+            d_km,
+            float(band[k]),
+            max(float(height[k]), 1.0),
+            params.mobile_height_m,
+            ENV_SUBURBAN,
+            strict=False,
+        )
+        ref = float(reference_power_dbm(eirp[k], "4G", bw[k]))
+        best[op_row[k]] = np.maximum(best[op_row[k]], ref - loss)
+    return best
+
+
+def standin_hamlet_signal(
+    hamlets: gpd.GeoDataFrame,
+    cells: gpd.GeoDataFrame,
+    metric_crs: pyproj.CRS,
+    *,
+    params: StandInSignalParams | None = None,
+) -> pd.DataFrame:
     """STAND-IN signal statistics, used only when the coverage engine's are not supplied.
 
     Omni antennas, Okumura–Hata (≤ 1500 MHz) or COST-231 Hata (1500–2000 MHz; TR 38.901 RMa
@@ -373,36 +437,22 @@ def standin_hamlet_signal(hamlets: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
     flat = samples.reshape(-1, 2)
     lte = _active_4g(cells)
     ops = sorted(set(_text(lte["operator"])))
-    best = np.full((len(ops), len(flat)), -np.inf)
-    if len(lte):
-        cxy = point_xy_m(lte, metric_crs)
-        eirp = pd.to_numeric(lte.get("eirp_dbm"), errors="coerce") if "eirp_dbm" in lte else None
-        bw = pd.to_numeric(lte.get("bandwidth_mhz"), errors="coerce") if "bandwidth_mhz" in lte else None
-        for i, (op, band, h_m, x, y, e, b) in enumerate(zip(
-                _text(lte["operator"]), pd.to_numeric(lte["band_mhz"], errors="coerce"),
-                pd.to_numeric(lte["height_m"], errors="coerce"), cxy[:, 0], cxy[:, 1],
-                eirp if eirp is not None else [np.nan] * len(lte),
-                bw if bw is not None else [np.nan] * len(lte), strict=True)):
-            del i
-            if not (np.isfinite(band) and np.isfinite(h_m)):
-                continue
-            d_km = np.maximum(np.hypot(flat[:, 0] - x, flat[:, 1] - y) / 1000.0, 0.02)
-            loss = path_loss_db(d_km, float(band), max(float(h_m), 1.0), params.mobile_height_m,
-                                ENV_SUBURBAN, strict=False)
-            ref = reference_power_dbm(e if np.isfinite(e) else params.eirp_dbm, "4G",
-                                      b if np.isfinite(b) else params.bandwidth_mhz)
-            k = ops.index(op)
-            best[k] = np.maximum(best[k], float(ref) - loss)
+    best = _best_rsrp_per_operator(lte, ops, flat, metric_crs, params)
     per_op = best.reshape(len(ops), len(ids), samples.shape[1])
     overall = per_op.max(axis=0) if ops else np.full((len(ids), samples.shape[1]), -np.inf)
-    good_any = (per_op >= params.good_rsrp_dbm).any(axis=2) if ops else np.zeros((0, len(ids)), bool)
-    out = pd.DataFrame({
-        "share_hh_good_4g": (overall >= params.good_rsrp_dbm).mean(axis=1),
-        "share_hh_no_4g": (overall < params.usable_rsrp_dbm).mean(axis=1),
-        "good_4g_operators": [";".join(o for o, g in zip(ops, good_any[:, j], strict=True) if g)
-                              for j in range(len(ids))],
-        "signal_source": "standin_hata_omni",
-    }, index=ids)
+    good_any = np.asarray((per_op >= params.good_rsrp_dbm).any(axis=2), dtype=bool).reshape(
+        len(ops), len(ids)
+    )
+    operators = [";".join(o for o, g in zip(ops, good_any[:, j], strict=True) if g) for j in range(len(ids))]
+    out = pd.DataFrame(
+        {
+            "share_hh_good_4g": (overall >= params.good_rsrp_dbm).mean(axis=1),
+            "share_hh_no_4g": (overall < params.usable_rsrp_dbm).mean(axis=1),
+            "good_4g_operators": operators,
+            "signal_source": "standin_hata_omni",
+        },
+        index=ids,
+    )
     out.attrs["source"] = STANDIN_SOURCE
     return out
 
@@ -410,8 +460,10 @@ def standin_hamlet_signal(hamlets: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
 # ---------------------------------------------------------------------------------------------
 # coverage engine statistics -> signal interface
 
-COVERAGE_ENGINE_SOURCE = ("coverage engine: analysis.coverage_stats 4G class at each hamlet "
-                          "(point: its pixel; polygon: median class), all operators' best server")
+COVERAGE_ENGINE_SOURCE = (
+    "coverage engine: analysis.coverage_stats 4G class at each hamlet "
+    "(point: its pixel; polygon: median class), all operators' best server"
+)
 
 
 def signal_from_coverage_stats(hamlet_stats: pd.DataFrame) -> pd.DataFrame:
@@ -439,16 +491,26 @@ def signal_from_coverage_stats(hamlet_stats: pd.DataFrame) -> pd.DataFrame:
         raise SchemaError(f"coverage statistics lack column(s) {', '.join(missing)}")
     frame = pd.DataFrame(hamlet_stats)[["hamlet_id", "operator", "coverage_class"]].copy()
     frame["hamlet_id"] = _text(frame["hamlet_id"])
-    best = frame[frame["operator"] == "all"].drop_duplicates("hamlet_id").set_index("hamlet_id")["coverage_class"]
+    best = (
+        frame[frame["operator"] == "all"]
+        .drop_duplicates("hamlet_id")
+        .set_index("hamlet_id")["coverage_class"]
+    )
     known = best != "outside"
-    good_ops = (frame[(frame["operator"] != "all") & (frame["coverage_class"] == "good")]
-                .groupby("hamlet_id")["operator"].agg(lambda s: ";".join(sorted(set(s)))))
-    out = pd.DataFrame({
-        "share_hh_good_4g": (best == "good").astype(float).where(known),
-        "share_hh_no_4g": (best == "none").astype(float).where(known),
-        "good_4g_operators": good_ops.reindex(best.index).fillna("").astype(str),
-        "signal_source": "coverage_engine",
-    }, index=best.index)
+    good_ops = (
+        frame[(frame["operator"] != "all") & (frame["coverage_class"] == "good")]
+        .groupby("hamlet_id")["operator"]
+        .agg(lambda s: ";".join(sorted(set(s))))
+    )
+    out = pd.DataFrame(
+        {
+            "share_hh_good_4g": (best == "good").astype(float).where(known),
+            "share_hh_no_4g": (best == "none").astype(float).where(known),
+            "good_4g_operators": good_ops.reindex(best.index).fillna("").astype(str),
+            "signal_source": "coverage_engine",
+        },
+        index=best.index,
+    )
     out.index.name = "hamlet_id"
     out.attrs["source"] = COVERAGE_ENGINE_SOURCE
     return out
@@ -488,7 +550,9 @@ def _fmt_km(distance_m: float, *, vi: bool) -> str:
     return text.replace(".", ",") if vi else text
 
 
-def _flag_values(frame: pd.DataFrame, th: ResolvedThresholds) -> dict[GapFlag, tuple[pd.Series, float, pd.Series]]:
+def _flag_values(
+    frame: pd.DataFrame, th: ResolvedThresholds
+) -> dict[GapFlag, tuple[pd.Series, float, pd.Series]]:
     """(value, threshold, fires) per flag."""
     no4g = frame["share_hh_no_4g"]
     good = frame["share_hh_good_4g"]
@@ -499,16 +563,20 @@ def _flag_values(frame: pd.DataFrame, th: ResolvedThresholds) -> dict[GapFlag, t
     drop = frame["fibre_reach_class"] == "drop"
     return {
         GapFlag.NO_MOBILE_COVERAGE: (no4g, th.no_mobile_max_share_no_4g, no_mobile),
-        GapFlag.WEAK_MOBILE_COVERAGE: (good, th.weak_mobile_min_share_good_4g,
-                                       (good < th.weak_mobile_min_share_good_4g) & ~no_mobile),
+        GapFlag.WEAK_MOBILE_COVERAGE: (
+            good,
+            th.weak_mobile_min_share_good_4g,
+            (good < th.weak_mobile_min_share_good_4g) & ~no_mobile,
+        ),
         GapFlag.NO_FIBRE_REACH: (dist, th.no_fibre_drop_reach_m, ~drop),
         GapFlag.LOW_FTTH_TAKEUP: (ftth, th.ftth_min_share, drop & (ftth < th.ftth_min_share)),
         GapFlag.LOW_SMARTPHONE: (phone, th.smartphone_min_share, phone < th.smartphone_min_share),
     }
 
 
-def _affected(flag: GapFlag, frame: pd.DataFrame, value: pd.Series, threshold: float,
-              params: GapParams) -> tuple[pd.Series, pd.Series]:
+def _affected(
+    flag: GapFlag, frame: pd.DataFrame, value: pd.Series, threshold: float, params: GapParams
+) -> tuple[pd.Series, pd.Series]:
     """(households affected, severity) of one flag where it fires."""
     hh = frame["households"].astype(float)
     sev = params.severity
@@ -518,13 +586,16 @@ def _affected(flag: GapFlag, frame: pd.DataFrame, value: pd.Series, threshold: f
         return hh * (1.0 - value), pd.Series(sev.weak_mobile, index=frame.index)
     if flag is GapFlag.NO_FIBRE_REACH:
         out = frame["fibre_reach_class"] == "out_of_reach"
-        return hh, pd.Series(np.where(out, sev.no_fibre_out_of_reach, sev.no_fibre_extendable), index=frame.index)
+        return hh, pd.Series(
+            np.where(out, sev.no_fibre_out_of_reach, sev.no_fibre_extendable), index=frame.index
+        )
     weight = sev.low_ftth if flag is GapFlag.LOW_FTTH_TAKEUP else sev.low_smartphone
     return hh * (threshold - value), pd.Series(weight, index=frame.index)
 
 
-def _join_inputs(hamlets: gpd.GeoDataFrame, signal: pd.DataFrame, reach: pd.DataFrame,
-                 indicators: pd.DataFrame) -> gpd.GeoDataFrame:
+def _join_inputs(
+    hamlets: gpd.GeoDataFrame, signal: pd.DataFrame, reach: pd.DataFrame, indicators: pd.DataFrame
+) -> gpd.GeoDataFrame:
     missing = [c for c in SIGNAL_COLUMNS[:2] if c not in signal.columns]
     if missing:
         raise SchemaError(f"signal statistics lack column(s) {', '.join(missing)}; expected {SIGNAL_COLUMNS}")
@@ -556,9 +627,15 @@ def _join_inputs(hamlets: gpd.GeoDataFrame, signal: pd.DataFrame, reach: pd.Data
     return base
 
 
-def flag_hamlets(hamlets: gpd.GeoDataFrame, *, signal: pd.DataFrame, reach: pd.DataFrame,
-                 indicators: pd.DataFrame, params: GapParams,
-                 thresholds: ResolvedThresholds) -> gpd.GeoDataFrame:
+def flag_hamlets(
+    hamlets: gpd.GeoDataFrame,
+    *,
+    signal: pd.DataFrame,
+    reach: pd.DataFrame,
+    indicators: pd.DataFrame,
+    params: GapParams,
+    thresholds: ResolvedThresholds,
+) -> gpd.GeoDataFrame:
     """Flags, priority, ranks and explanations from ready indicators (pure; no graph work).
 
     Parameters
@@ -620,12 +697,14 @@ def _add_actors(frame: pd.DataFrame, fired: dict[GapFlag, pd.Series]) -> None:
     frame["community_action"] = by_actor[Actor.COMMUNITY_DIGITAL_TEAM].to_numpy()
     for lang, i in (("vi", 0), ("en", 1)):
         frame[f"actors_{lang}"] = [
-            "; ".join(ACTOR_LABELS[a][i] for a in Actor if by_actor[a].iloc[j]) for j in range(len(frame))]
+            "; ".join(ACTOR_LABELS[a][i] for a in Actor if by_actor[a].iloc[j]) for j in range(len(frame))
+        ]
 
 
 def _add_ranks(frame: pd.DataFrame) -> None:
-    order = frame.sort_values(["priority_score", "households", "hamlet_id"],
-                              ascending=[False, False, True], kind="stable").index
+    order = frame.sort_values(
+        ["priority_score", "households", "hamlet_id"], ascending=[False, False, True], kind="stable"
+    ).index
     frame.loc[order, "rank_province"] = np.arange(1, len(order) + 1)
     frame["rank_province"] = frame["rank_province"].astype(int)
     ranked = frame.loc[order]
@@ -641,26 +720,49 @@ def _explain(row: object, th: ResolvedThresholds, *, vi: bool) -> str:
         parts.append(f"{p} hộ chưa có sóng 4G" if vi else f"{p} of households without 4G signal")
     if r["weak_mobile_flag"]:
         p, t = _fmt_pct(r["share_hh_good_4g"]), _fmt_pct(th.weak_mobile_min_share_good_4g)
-        parts.append(f"chỉ {p} hộ có sóng 4G tốt (ngưỡng {t})" if vi
-                     else f"only {p} of households with good 4G (threshold {t})")
+        if r["share_hh_good_4g"] <= 0:
+            parts.append(
+                f"chưa hộ nào có sóng 4G tốt (ngưỡng {t})"
+                if vi
+                else f"no household with good 4G (threshold {t})"
+            )
+        else:
+            parts.append(
+                f"chỉ {p} hộ có sóng 4G tốt (ngưỡng {t})"
+                if vi
+                else f"only {p} of households with good 4G (threshold {t})"
+            )
     if r["no_fibre_flag"]:
         d = r["fibre_distance_m"]
         if pd.isna(d):
-            parts.append("không có đường bộ tới nút cáp quang nào" if vi else "no road path to any fibre node")
+            parts.append(
+                "không có đường bộ tới nút cáp quang nào" if vi else "no road path to any fibre node"
+            )
         else:
             km = _fmt_km(d, vi=vi)
-            parts.append(f"nút cáp quang gần nhất cách {km} km theo đường bộ" if vi
-                         else f"nearest fibre node {km} km by road")
+            parts.append(
+                f"nút cáp quang gần nhất cách {km} km theo đường bộ"
+                if vi
+                else f"nearest fibre node {km} km by road"
+            )
     if r["low_ftth_flag"]:
         p, t = _fmt_pct(r["ftth_share"]), _fmt_pct(th.ftth_min_share)
-        parts.append(f"{p} hộ dùng cáp quang (ngưỡng {t})" if vi
-                     else f"{p} of households subscribe to fibre (threshold {t})")
+        parts.append(
+            f"{p} hộ dùng cáp quang (ngưỡng {t})"
+            if vi
+            else f"{p} of households subscribe to fibre (threshold {t})"
+        )
     if r["low_smartphone_flag"]:
         p, t = _fmt_pct(r["smartphone_share"]), _fmt_pct(th.smartphone_min_share)
-        parts.append(f"{p} người lớn có điện thoại thông minh (ngưỡng {t})" if vi
-                     else f"{p} of adults own a smartphone (threshold {t})")
+        parts.append(
+            f"{p} người lớn có điện thoại thông minh (ngưỡng {t})"
+            if vi
+            else f"{p} of adults own a smartphone (threshold {t})"
+        )
     if not parts:
-        parts.append("không thiếu hụt theo các ngưỡng hiện hành" if vi else "no gap at the current thresholds")
+        parts.append(
+            "không thiếu hụt theo các ngưỡng hiện hành" if vi else "no gap at the current thresholds"
+        )
     if r["survey_level"] == "none":
         parts.append("chưa có số liệu khảo sát" if vi else "no survey data")
     if r["signal_source"] == "none":
@@ -668,13 +770,44 @@ def _explain(row: object, th: ResolvedThresholds, *, vi: bool) -> str:
     return f"{r['hamlet_name']}: " + "; ".join(parts)
 
 
-_FIRST = ("hamlet_id", "hamlet_name", "commune_id", "commune_name", "district_name", "households",
-          "population", "share_hh_good_4g", "share_hh_no_4g", "good_4g_operators", "signal_source",
-          "fibre_distance_m", "fibre_node_id", "fibre_operator", "fibre_reach_class", "hamlet_spur_m",
-          "ftth_share", "smartphone_share", "survey_level", "survey_date", "flags", "n_flags",
-          "main_flag")
-_LAST = ("affected_households", "priority_score", "rank_province", "rank_commune", "operator_action",
-         "community_action", "actors_vi", "actors_en", "explanation_vi", "explanation_en", "geometry")
+_FIRST = (
+    "hamlet_id",
+    "hamlet_name",
+    "commune_id",
+    "commune_name",
+    "district_name",
+    "households",
+    "population",
+    "share_hh_good_4g",
+    "share_hh_no_4g",
+    "good_4g_operators",
+    "signal_source",
+    "fibre_distance_m",
+    "fibre_node_id",
+    "fibre_operator",
+    "fibre_reach_class",
+    "hamlet_spur_m",
+    "ftth_share",
+    "smartphone_share",
+    "survey_level",
+    "survey_date",
+    "flags",
+    "n_flags",
+    "main_flag",
+)
+_LAST = (
+    "affected_households",
+    "priority_score",
+    "rank_province",
+    "rank_commune",
+    "operator_action",
+    "community_action",
+    "actors_vi",
+    "actors_en",
+    "explanation_vi",
+    "explanation_en",
+    "geometry",
+)
 
 
 def output_columns() -> tuple[str, ...]:
@@ -705,8 +838,14 @@ def _hamlets_with_communes(pkg: DataPackage) -> gpd.GeoDataFrame:
     return hamlets
 
 
-def gap_metadata(pkg: DataPackage, params: GapParams, thresholds: ResolvedThresholds, *,
-                 signal_source: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def gap_metadata(
+    pkg: DataPackage,
+    params: GapParams,
+    thresholds: ResolvedThresholds,
+    *,
+    signal_source: str,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     """Export metadata: source data, creation time, thresholds and parameters used."""
     meta = pkg.meta
     out: dict[str, str] = {
@@ -719,7 +858,9 @@ def gap_metadata(pkg: DataPackage, params: GapParams, thresholds: ResolvedThresh
     }
     for key, layer in dict(getattr(meta, "layers", {}) or {}).items():
         synth = " (synthetic)" if getattr(layer, "synthetic", False) else ""
-        out[f"source_{key}"] = f"{getattr(layer, 'source', '')}; licence {getattr(layer, 'licence', '')}{synth}"
+        out[f"source_{key}"] = (
+            f"{getattr(layer, 'source', '')}; licence {getattr(layer, 'licence', '')}{synth}"
+        )
     out.update(thresholds.as_metadata())
     for section, values in params.to_dict().items():
         for name, value in values.items():
@@ -728,9 +869,14 @@ def gap_metadata(pkg: DataPackage, params: GapParams, thresholds: ResolvedThresh
     return out
 
 
-def compute_gaps(pkg: DataPackage, params: GapParams, *,
-                 signal: pd.DataFrame | None = None, reach: ReachResult | None = None,
-                 signal_model: Literal["coverage", "standin"] = "coverage") -> gpd.GeoDataFrame:
+def compute_gaps(
+    pkg: DataPackage,
+    params: GapParams,
+    *,
+    signal: pd.DataFrame | None = None,
+    reach: ReachResult | None = None,
+    signal_model: Literal["coverage", "standin"] = "coverage",
+) -> gpd.GeoDataFrame:
     """Gap flags for every hamlet of a data package.
 
     Parameters
@@ -763,8 +909,9 @@ def compute_gaps(pkg: DataPackage, params: GapParams, *,
     hamlets = _hamlets_with_communes(pkg)
     if reach is None:
         road = build_road_graph(pkg.roads, pkg.metric_crs, params=params.roads)
-        reach = compute_reach(road, hamlets, pkg.fibre_nodes, params=params.reach,
-                              max_spur_m=params.roads.max_spur_m)
+        reach = compute_reach(
+            road, hamlets, pkg.fibre_nodes, params=params.reach, max_spur_m=params.roads.max_spur_m
+        )
     if signal is None and signal_model == "coverage":
         signal = coverage_engine_signal(pkg)
     elif signal is None:
@@ -772,11 +919,16 @@ def compute_gaps(pkg: DataPackage, params: GapParams, *,
     source = str(signal.attrs.get("source", "caller-supplied hamlet signal statistics"))
     indicators = hamlet_survey_indicators(hamlets, pkg.survey)
     thresholds = resolve_thresholds(indicators, params)
-    out = flag_hamlets(hamlets, signal=signal, reach=reach.table, indicators=indicators,
-                       params=params, thresholds=thresholds)
+    out = flag_hamlets(
+        hamlets, signal=signal, reach=reach.table, indicators=indicators, params=params, thresholds=thresholds
+    )
     out.attrs["phusong"] = gap_metadata(
-        pkg, params, thresholds, signal_source=source,
-        extra={"road_graph": reach.network.road.components.summary()})
+        pkg,
+        params,
+        thresholds,
+        signal_source=source,
+        extra={"road_graph": reach.network.road.components.summary()},
+    )
     return out
 
 
@@ -810,9 +962,14 @@ def commune_indicators(gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gp
     g["_hh_phone"] = hh.where(g["smartphone_share"].notna(), 0.0)
     g["_hh_reach"] = hh.where(g["fibre_reach_class"] == "drop", 0.0)
     g["_flagged"] = g["n_flags"] > 0
-    agg = {"hamlets": ("hamlet_id", "size"), "households": ("households", "sum"),
-           "flagged_hamlets": ("_flagged", "sum"), "priority_score": ("priority_score", "sum"),
-           "operator_action": ("operator_action", "any"), "community_action": ("community_action", "any")}
+    agg = {
+        "hamlets": ("hamlet_id", "size"),
+        "households": ("households", "sum"),
+        "flagged_hamlets": ("_flagged", "sum"),
+        "priority_score": ("priority_score", "sum"),
+        "operator_action": ("operator_action", "any"),
+        "community_action": ("community_action", "any"),
+    }
     for f in GapFlag:
         agg[f"n_{FLAG_INFO[f].key}"] = (f"{FLAG_INFO[f].key}_flag", "sum")
     for c in ("_w_good", "_w_ftth", "_w_phone", "_hh_good", "_hh_ftth", "_hh_phone", "_hh_reach"):

@@ -287,8 +287,12 @@ class GapParams(_Validated):
 
     def _validate(self) -> None:
         expected = {
-            "roads": RoadGraphParams, "reach": ReachParams, "costs": UnitCosts,
-            "thresholds": GapThresholds, "severity": SeverityWeights, "signal": StandInSignalParams,
+            "roads": RoadGraphParams,
+            "reach": ReachParams,
+            "costs": UnitCosts,
+            "thresholds": GapThresholds,
+            "severity": SeverityWeights,
+            "signal": StandInSignalParams,
         }
         for name, kind in expected.items():
             if not isinstance(getattr(self, name), kind):
@@ -306,13 +310,18 @@ class GapParams(_Validated):
 
 
 _SECTIONS: dict[str, type[_Validated]] = {
-    "roads": RoadGraphParams, "reach": ReachParams, "costs": UnitCosts,
-    "thresholds": GapThresholds, "severity": SeverityWeights, "signal": StandInSignalParams,
+    "roads": RoadGraphParams,
+    "reach": ReachParams,
+    "costs": UnitCosts,
+    "thresholds": GapThresholds,
+    "severity": SeverityWeights,
+    "signal": StandInSignalParams,
 }
 
 
-def gap_params_from_mapping(data: Mapping[str, Any], *, base: GapParams | None = None,
-                            source: str = "config") -> GapParams:
+def gap_params_from_mapping(
+    data: Mapping[str, Any], *, base: GapParams | None = None, source: str = "config"
+) -> GapParams:
     """Build :class:`GapParams` from a nested mapping such as a parsed TOML file.
 
     Parameters
@@ -333,8 +342,9 @@ def gap_params_from_mapping(data: Mapping[str, Any], *, base: GapParams | None =
     params = base or GapParams()
     unknown = sorted(set(data) - set(_SECTIONS))
     if unknown:
-        raise ParameterError(f"{source}: unknown section(s) [{', '.join(unknown)}]; "
-                             f"valid: {', '.join(_SECTIONS)}")
+        raise ParameterError(
+            f"{source}: unknown section(s) [{', '.join(unknown)}]; valid: {', '.join(_SECTIONS)}"
+        )
     changes: dict[str, Any] = {}
     for name, values in data.items():
         if not isinstance(values, Mapping):

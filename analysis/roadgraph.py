@@ -74,9 +74,11 @@ class ComponentReport:
         if self.n_components <= 1:
             return "road graph is connected (1 component)"
         small = self.n_components - 1
-        return (f"road graph has {self.n_components} disconnected components; the largest holds "
-                f"{self.largest_share:.1%} of {sum(self.length_m) / 1000:.1f} km, "
-                f"{small} smaller piece(s) hold {sum(self.length_m[1:]) / 1000:.1f} km")
+        return (
+            f"road graph has {self.n_components} disconnected components; the largest holds "
+            f"{self.largest_share:.1%} of {sum(self.length_m) / 1000:.1f} km, "
+            f"{small} smaller piece(s) hold {sum(self.length_m[1:]) / 1000:.1f} km"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,11 +213,13 @@ def _lines_in_metric(roads: gpd.GeoDataFrame, crs: pyproj.CRS) -> tuple[np.ndarr
         ids = _ids(roads, bad_type)
         raise InvalidGeometryError(
             f"roads layer: feature(s) {ids} are {sorted(set(geom[bad_type].geom_type))}, "
-            "not LineString/MultiLineString; fix or remove them")
+            "not LineString/MultiLineString; fix or remove them"
+        )
     empty = geom.isna() | geom.is_empty
     if empty.any():
-        log.warning("roads layer: %d feature(s) with empty geometry ignored: %s",
-                    int(empty.sum()), _ids(roads, empty))
+        log.warning(
+            "roads layer: %d feature(s) with empty geometry ignored: %s", int(empty.sum()), _ids(roads, empty)
+        )
     sub = roads.loc[~empty]
     road_ids = sub["road_id"].astype(str).to_numpy() if "road_id" in sub else sub.index.astype(str).to_numpy()
     metric = sub.geometry.to_crs(crs).to_numpy()
@@ -229,16 +233,16 @@ def _ids(frame: gpd.GeoDataFrame, mask: object) -> str:
     return ", ".join(vals[:10]) + (f" (+{len(vals) - 10} more)" if len(vals) > 10 else "")
 
 
-def _crossing_points(coords: np.ndarray, seg_start: np.ndarray, line_end_vertex: np.ndarray,
-                     tol_m: float, node_crossings: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _crossing_points(
+    coords: np.ndarray, seg_start: np.ndarray, line_end_vertex: np.ndarray, tol_m: float, node_crossings: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points to insert into segments: proper crossings and line ends touching a segment.
 
     Returns (segment start vertex index, fraction along the segment in (0, 1), xy).
     """
     if seg_start.size == 0:
         return np.empty(0, int), np.empty(0), np.empty((0, 2))
-    segs = shapely.linestrings(
-        np.stack([coords[seg_start], coords[seg_start + 1]], axis=1))
+    segs = shapely.linestrings(np.stack([coords[seg_start], coords[seg_start + 1]], axis=1))
     tree = shapely.STRtree(segs)
     seg_idx_parts, xy_parts = [], []
     if node_crossings:
@@ -282,8 +286,9 @@ def _crossing_points(coords: np.ndarray, seg_start: np.ndarray, line_end_vertex:
     return seg_start[s][inner], frac[inner], xy[inner]
 
 
-def _insert_points(coords: np.ndarray, line_of: np.ndarray, seg_vertex: np.ndarray,
-                   frac: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _insert_points(
+    coords: np.ndarray, line_of: np.ndarray, seg_vertex: np.ndarray, frac: np.ndarray, xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Insert points into the vertex sequence; returns coords, line index, inserted mask."""
     if seg_vertex.size == 0:
         return coords, line_of, np.zeros(len(coords), bool)
@@ -307,8 +312,9 @@ def _snap_clusters(coords: np.ndarray, tol_m: float) -> np.ndarray:
     return labels
 
 
-def build_road_graph(roads: gpd.GeoDataFrame, metric_crs: pyproj.CRS | str | int, *,
-                     params: RoadGraphParams | None = None) -> RoadGraph:
+def build_road_graph(
+    roads: gpd.GeoDataFrame, metric_crs: pyproj.CRS | str | int, *, params: RoadGraphParams | None = None
+) -> RoadGraph:
     """Build the road graph.
 
     Parameters
@@ -363,13 +369,21 @@ def _drop_repeats(coords: np.ndarray, line_of: np.ndarray) -> tuple[np.ndarray, 
     return coords[keep], line_of[keep]
 
 
-def _graph_from_clusters(coords: np.ndarray, line_of: np.ndarray, labels: np.ndarray,
-                         inserted: np.ndarray, road_ids: np.ndarray, crs: pyproj.CRS) -> RoadGraph:
+def _graph_from_clusters(
+    coords: np.ndarray,
+    line_of: np.ndarray,
+    labels: np.ndarray,
+    inserted: np.ndarray,
+    road_ids: np.ndarray,
+    crs: pyproj.CRS,
+) -> RoadGraph:
     # representative coordinate per cluster: the mean of its members
     n_cl = int(labels.max()) + 1
     cnt = np.bincount(labels, minlength=n_cl)
-    rep = np.stack([np.bincount(labels, coords[:, 0], n_cl), np.bincount(labels, coords[:, 1], n_cl)],
-                   axis=1) / np.maximum(cnt, 1)[:, None]
+    rep = (
+        np.stack([np.bincount(labels, coords[:, 0], n_cl), np.bincount(labels, coords[:, 1], n_cl)], axis=1)
+        / np.maximum(cnt, 1)[:, None]
+    )
     # drop consecutive vertices of one line that collapsed into the same cluster
     keep = np.ones(len(labels), bool)
     keep[1:] = ~((line_of[1:] == line_of[:-1]) & (labels[1:] == labels[:-1]))
@@ -391,14 +405,28 @@ def _graph_from_clusters(coords: np.ndarray, line_of: np.ndarray, labels: np.nda
     cum = np.cumsum(step)
     length = cum[b_pos] - cum[a_pos]
     return graph_from_edges(
-        node_labels_u=labels[a_pos], node_labels_v=labels[b_pos], length_m=length,
-        vertex_xy=xy, vertex_ranges=np.stack([a_pos, b_pos], axis=1),
-        road_id=road_ids[line_of[a_pos]], cluster_xy=rep, crs=crs)
+        node_labels_u=labels[a_pos],
+        node_labels_v=labels[b_pos],
+        length_m=length,
+        vertex_xy=xy,
+        vertex_ranges=np.stack([a_pos, b_pos], axis=1),
+        road_id=road_ids[line_of[a_pos]],
+        cluster_xy=rep,
+        crs=crs,
+    )
 
 
-def graph_from_edges(*, node_labels_u: np.ndarray, node_labels_v: np.ndarray, length_m: np.ndarray,
-                     vertex_xy: np.ndarray, vertex_ranges: np.ndarray, road_id: np.ndarray,
-                     cluster_xy: np.ndarray, crs: pyproj.CRS) -> RoadGraph:
+def graph_from_edges(
+    *,
+    node_labels_u: np.ndarray,
+    node_labels_v: np.ndarray,
+    length_m: np.ndarray,
+    vertex_xy: np.ndarray,
+    vertex_ranges: np.ndarray,
+    road_id: np.ndarray,
+    cluster_xy: np.ndarray,
+    crs: pyproj.CRS,
+) -> RoadGraph:
     """Assemble a :class:`RoadGraph` from edge arrays (low level; used by :func:`build_road_graph`).
 
     Parameters
@@ -428,7 +456,7 @@ def graph_from_edges(*, node_labels_u: np.ndarray, node_labels_v: np.ndarray, le
     if sel.size == 0:
         raise DataNotFoundError("roads layer has no usable road segment after snapping")
     used, inverse = np.unique(np.concatenate([node_labels_u[sel], node_labels_v[sel]]), return_inverse=True)
-    u, v = inverse[: len(sel)], inverse[len(sel):]
+    u, v = inverse[: len(sel)], inverse[len(sel) :]
     node_xy = cluster_xy[used]
     length = length_m[sel]
     ranges = vertex_ranges[sel]
@@ -444,13 +472,24 @@ def graph_from_edges(*, node_labels_u: np.ndarray, node_labels_v: np.ndarray, le
     graph.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(node_xy))
     graph.add_edges_from(
         (int(a), int(b), {"length_m": float(w), "edge_id": k, "road_id": str(r)})
-        for k, (a, b, w, r) in enumerate(zip(u, v, length, rid, strict=True)))
+        for k, (a, b, w, r) in enumerate(zip(u, v, length, rid, strict=True))
+    )
     report = _component_report(n_comp, comp, u, length)
     if report.n_components > 1:
         log.info("%s", report.summary())
-    return RoadGraph(graph=graph, node_xy_m=node_xy, edge_u=u, edge_v=v, edge_length_m=length,
-                     edge_lines=lines, edge_road_id=rid, crs=crs, component=comp,
-                     components=report, _tree=shapely.STRtree(lines))
+    return RoadGraph(
+        graph=graph,
+        node_xy_m=node_xy,
+        edge_u=u,
+        edge_v=v,
+        edge_length_m=length,
+        edge_lines=lines,
+        edge_road_id=rid,
+        crs=crs,
+        component=comp,
+        components=report,
+        _tree=shapely.STRtree(lines),
+    )
 
 
 def _csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sp.csr_array:
@@ -465,8 +504,11 @@ def _component_report(n_comp: int, comp: np.ndarray, u: np.ndarray, length: np.n
     nodes = np.bincount(comp, minlength=n_comp)
     lengths = np.bincount(comp[u], weights=length, minlength=n_comp)
     order = np.lexsort((-nodes, -lengths))
-    return ComponentReport(n_components=int(n_comp), nodes=tuple(int(x) for x in nodes[order]),
-                           length_m=tuple(float(x) for x in lengths[order]))
+    return ComponentReport(
+        n_components=int(n_comp),
+        nodes=tuple(int(x) for x in nodes[order]),
+        length_m=tuple(float(x) for x in lengths[order]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,8 +539,7 @@ def attach_points(road: RoadGraph, points_xy_m: np.ndarray) -> Attachment:
     # line_locate_point gives the offset along the drawn line; rescale to the stored length
     drawn = shapely.length(lines)
     offset = np.where(drawn > 0, offset / np.maximum(drawn, _MIN_SEG_M) * road.edge_length_m[edge], 0.0)
-    return Attachment(edge=edge.astype(int), offset_m=offset, spur_m=dist, point_xy_m=pts_xy,
-                      road_xy_m=foot)
+    return Attachment(edge=edge.astype(int), offset_m=offset, spur_m=dist, point_xy_m=pts_xy, road_xy_m=foot)
 
 
 def attach_network(road: RoadGraph, attachment: Attachment) -> AttachedNetwork:
@@ -537,6 +578,16 @@ def attach_network(road: RoadGraph, attachment: Attachment) -> AttachedNetwork:
     t0 = np.concatenate([np.zeros(len(keep)), ct0, np.zeros(k)])
     t1 = np.concatenate([road.edge_length_m[keep], ct1, attachment.spur_m])
     n = n0 + 2 * k
-    return AttachedNetwork(road=road, n_nodes=n, u=u, v=v, weight_m=w, src_edge=src, t0_m=t0,
-                           t1_m=t1, point_node=point_node, attachment=attachment,
-                           csr=_csr(n, u, v, w))
+    return AttachedNetwork(
+        road=road,
+        n_nodes=n,
+        u=u,
+        v=v,
+        weight_m=w,
+        src_edge=src,
+        t0_m=t0,
+        t1_m=t1,
+        point_node=point_node,
+        attachment=attachment,
+        csr=_csr(n, u, v, w),
+    )

@@ -37,22 +37,29 @@ def synthetic_roads(size: int, spacing_m: float, rng: np.random.Generator) -> gp
     jitter = rng.normal(0, spacing_m * 0.08, (size, size, 2))
     gx, gy = np.meshgrid(ticks, ticks, indexing="xy")
     pts = np.stack([gx, gy], axis=-1) + jitter + [X0, Y0]
-    lines = [shapely.LineString(pts[i, :, :]) for i in range(size)]        # east-west roads
-    lines += [shapely.LineString(pts[:, j, :]) for j in range(size)]       # north-south roads
+    lines = [shapely.LineString(pts[i, :, :]) for i in range(size)]  # east-west roads
+    lines += [shapely.LineString(pts[:, j, :]) for j in range(size)]  # north-south roads
     span = ticks[-1]
-    for k in range(6):                                                     # diagonals
+    for k in range(6):  # diagonals
         off = (k - 3) * span / 6
-        lines.append(shapely.LineString([(X0 + max(0, off), Y0 + max(0, -off)),
-                                         (X0 + span + min(0, off), Y0 + span + min(0, -off))]))
-    gdf = gpd.GeoDataFrame({"road_id": [f"R{i}" for i in range(len(lines))], "highway": "residential"},
-                           geometry=lines, crs=UTM)
+        lines.append(
+            shapely.LineString(
+                [(X0 + max(0, off), Y0 + max(0, -off)), (X0 + span + min(0, off), Y0 + span + min(0, -off))]
+            )
+        )
+    gdf = gpd.GeoDataFrame(
+        {"road_id": [f"R{i}" for i in range(len(lines))], "highway": "residential"}, geometry=lines, crs=UTM
+    )
     return gdf.to_crs(4326)
 
 
 def random_points(n: int, span_m: float, rng: np.random.Generator, prefix: str) -> gpd.GeoDataFrame:
     xy = rng.uniform(0, span_m, (n, 2)) + [X0, Y0]
-    return gpd.GeoDataFrame({f"{prefix}_id": [f"{prefix[0].upper()}{i}" for i in range(n)]},
-                            geometry=list(shapely.points(xy)), crs=UTM).to_crs(4326)
+    return gpd.GeoDataFrame(
+        {f"{prefix}_id": [f"{prefix[0].upper()}{i}" for i in range(n)]},
+        geometry=list(shapely.points(xy)),
+        crs=UTM,
+    ).to_crs(4326)
 
 
 def main() -> int:
@@ -84,15 +91,22 @@ def main() -> int:
         reach_times.append(time.perf_counter() - t0)
     t_reach = min(reach_times)
     classes = reach.table["fibre_reach_class"].value_counts().to_dict()
-    print(f"road graph: {road.n_nodes:,} nodes, {road.n_edges:,} edges, {road.components.n_components} component(s)")
+    print(
+        f"road graph: {road.n_nodes:,} nodes, {road.n_edges:,} edges, "
+        f"{road.components.n_components} component(s)"
+    )
     print(f"graph build: {t_build:.2f} s (target <= 5 s)")
-    print(f"reach for {len(hamlets):,} hamlets from {len(nodes)} nodes: {t_reach:.3f} s "
-          f"(best of {len(reach_times)}; target <= 1 s); classes {classes}")
+    print(
+        f"reach for {len(hamlets):,} hamlets from {len(nodes)} nodes: {t_reach:.3f} s "
+        f"(best of {len(reach_times)}; target <= 1 s); classes {classes}"
+    )
     if args.plan:
         t0 = time.perf_counter()
         plan = plan_extension(reach, hamlets, costs=UnitCosts())
-        print(f"extension plan (Steiner, {plan.summary()['hamlets_planned']} hamlets, "
-              f"{plan.length_m / 1000:.1f} km): {time.perf_counter() - t0:.2f} s")
+        print(
+            f"extension plan (Steiner, {plan.summary()['hamlets_planned']} hamlets, "
+            f"{plan.length_m / 1000:.1f} km): {time.perf_counter() - t0:.2f} s"
+        )
     ok = t_build <= 5.0 and t_reach <= 1.0
     print("targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1

@@ -33,7 +33,7 @@ import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
 import geopandas as gpd
@@ -60,7 +60,11 @@ log = logging.getLogger(__name__)
 ExportFormat = Literal["gpkg", "geojson", "kml", "shp.zip", "csv", "xlsx"]
 
 EXTENSIONS: dict[str, ExportFormat] = {
-    ".gpkg": "gpkg", ".geojson": "geojson", ".kml": "kml", ".shp.zip": "shp.zip", ".csv": "csv",
+    ".gpkg": "gpkg",
+    ".geojson": "geojson",
+    ".kml": "kml",
+    ".shp.zip": "shp.zip",
+    ".csv": "csv",
     ".xlsx": "xlsx",
 }
 """File extension -> format."""
@@ -69,30 +73,72 @@ SINGLE_LAYER: frozenset[str] = frozenset({"geojson", "csv"})
 
 SHAPEFILE_FIELDS: dict[str, str] = {
     # hamlet gaps
-    "hamlet_id": "hamlet_id", "hamlet_name": "hamlet_nm", "commune_id": "commune_id",
-    "commune_name": "commune_nm", "district_name": "district", "households": "households",
-    "population": "population", "share_hh_good_4g": "hh_good4g", "share_hh_no_4g": "hh_no4g",
-    "good_4g_operators": "good4g_ops", "signal_source": "sig_source", "fibre_distance_m": "fibre_m",
-    "fibre_node_id": "fibre_node", "fibre_operator": "fibre_op", "fibre_node_type": "fibre_type",
-    "fibre_reach_class": "reach_cls", "hamlet_spur_m": "spur_m", "road_connected": "road_conn",
-    "ftth_share": "ftth_shr", "smartphone_share": "phone_shr", "survey_level": "survey_lvl",
-    "survey_date": "survey_dt", "flags": "flags", "n_flags": "n_flags", "main_flag": "main_flag",
-    "no_mobile_flag": "nomob_f", "no_mobile_value": "nomob_v", "no_mobile_threshold": "nomob_t",
-    "weak_mobile_flag": "weak_f", "weak_mobile_value": "weak_v", "weak_mobile_threshold": "weak_t",
-    "no_fibre_flag": "nofib_f", "no_fibre_value": "nofib_v", "no_fibre_threshold": "nofib_t",
-    "low_ftth_flag": "lftth_f", "low_ftth_value": "lftth_v", "low_ftth_threshold": "lftth_t",
-    "low_smartphone_flag": "lphone_f", "low_smartphone_value": "lphone_v",
-    "low_smartphone_threshold": "lphone_t", "affected_households": "affect_hh",
-    "priority_score": "priority", "rank_province": "rank_prov", "rank_commune": "rank_comm",
-    "operator_action": "op_action", "community_action": "com_action", "actors_vi": "actors_vi",
-    "actors_en": "actors_en", "explanation_vi": "expl_vi", "explanation_en": "expl_en",
+    "hamlet_id": "hamlet_id",
+    "hamlet_name": "hamlet_nm",
+    "commune_id": "commune_id",
+    "commune_name": "commune_nm",
+    "district_name": "district",
+    "households": "households",
+    "population": "population",
+    "share_hh_good_4g": "hh_good4g",
+    "share_hh_no_4g": "hh_no4g",
+    "good_4g_operators": "good4g_ops",
+    "signal_source": "sig_source",
+    "fibre_distance_m": "fibre_m",
+    "fibre_node_id": "fibre_node",
+    "fibre_operator": "fibre_op",
+    "fibre_node_type": "fibre_type",
+    "fibre_reach_class": "reach_cls",
+    "hamlet_spur_m": "spur_m",
+    "road_connected": "road_conn",
+    "ftth_share": "ftth_shr",
+    "smartphone_share": "phone_shr",
+    "survey_level": "survey_lvl",
+    "survey_date": "survey_dt",
+    "flags": "flags",
+    "n_flags": "n_flags",
+    "main_flag": "main_flag",
+    "no_mobile_flag": "nomob_f",
+    "no_mobile_value": "nomob_v",
+    "no_mobile_threshold": "nomob_t",
+    "weak_mobile_flag": "weak_f",
+    "weak_mobile_value": "weak_v",
+    "weak_mobile_threshold": "weak_t",
+    "no_fibre_flag": "nofib_f",
+    "no_fibre_value": "nofib_v",
+    "no_fibre_threshold": "nofib_t",
+    "low_ftth_flag": "lftth_f",
+    "low_ftth_value": "lftth_v",
+    "low_ftth_threshold": "lftth_t",
+    "low_smartphone_flag": "lphone_f",
+    "low_smartphone_value": "lphone_v",
+    "low_smartphone_threshold": "lphone_t",
+    "affected_households": "affect_hh",
+    "priority_score": "priority",
+    "rank_province": "rank_prov",
+    "rank_commune": "rank_comm",
+    "operator_action": "op_action",
+    "community_action": "com_action",
+    "actors_vi": "actors_vi",
+    "actors_en": "actors_en",
+    "explanation_vi": "expl_vi",
+    "explanation_en": "expl_en",
     # fibre reach and extension plan
-    "plan_status": "plan_stat", "drops": "drops", "route_id": "route_id", "length_m": "length_m",
+    "plan_status": "plan_stat",
+    "drops": "drops",
+    "route_id": "route_id",
+    "length_m": "length_m",
     "cable_cost_vnd": "cable_vnd",
     # commune roll-up
-    "hamlets": "hamlets", "flagged_hamlets": "flagged_h", "share_hh_fibre_reach": "hh_fibre",
-    "n_no_mobile": "n_nomob", "n_weak_mobile": "n_weak", "n_no_fibre": "n_nofib",
-    "n_low_ftth": "n_lftth", "n_low_smartphone": "n_lphone", "top_hamlet_id": "top_id",
+    "hamlets": "hamlets",
+    "flagged_hamlets": "flagged_h",
+    "share_hh_fibre_reach": "hh_fibre",
+    "n_no_mobile": "n_nomob",
+    "n_weak_mobile": "n_weak",
+    "n_no_fibre": "n_nofib",
+    "n_low_ftth": "n_lftth",
+    "n_low_smartphone": "n_lphone",
+    "top_hamlet_id": "top_id",
     "top_hamlet_name": "top_name",
 }
 """Documented long -> short (≤ 10 character) field names for Shapefiles (see docs/GAPS.md).
@@ -116,7 +162,8 @@ def format_from_path(path: Path | str) -> ExportFormat:
             return EXTENSIONS[ext]
     raise ParameterError(
         f"cannot tell the export format of {Path(path).name!r}; use one of "
-        f"{', '.join(EXTENSIONS)} (e.g. gaps.gpkg)")
+        f"{', '.join(EXTENSIONS)} (e.g. gaps.gpkg)"
+    )
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +176,8 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         series = out[col]
         if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
             out[col] = series.map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+            )
     return out
 
 
@@ -154,7 +202,9 @@ def shapefile_field_map(columns: list[str] | pd.Index) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _as_layers(data: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame], default: str) -> dict[str, gpd.GeoDataFrame]:
+def _as_layers(
+    data: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame], default: str
+) -> dict[str, gpd.GeoDataFrame]:
     layers = {default: data} if isinstance(data, pd.DataFrame) else dict(data)
     if not layers:
         raise ParameterError("nothing to export: no layer given")
@@ -172,12 +222,19 @@ def _plain(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             continue
         s = out[col]
         if pd.api.types.is_object_dtype(s):
-            out[col] = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            out[col] = s.map(
+                lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+            )
     return out
 
 
-def export_bytes(data: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame], fmt: ExportFormat, *,
-                 metadata: Mapping[str, str], layer: str = "layer") -> bytes:
+def export_bytes(
+    data: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
+    fmt: ExportFormat,
+    *,
+    metadata: Mapping[str, str],
+    layer: str = "layer",
+) -> bytes:
     """Encode one or more layers in ``fmt``.
 
     Parameters
@@ -200,18 +257,32 @@ def export_bytes(data: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame], fmt: E
     """
     layers = _as_layers(data, layer)
     if fmt in SINGLE_LAYER and len(layers) > 1:
-        raise ParameterError(f"{fmt} holds one layer; got {len(layers)} ({', '.join(layers)}); "
-                             "use .gpkg, .kml, .shp.zip or .xlsx")
+        raise ParameterError(
+            f"{fmt} holds one layer; got {len(layers)} ({', '.join(layers)}); "
+            "use .gpkg, .kml, .shp.zip or .xlsx"
+        )
     meta = {str(k): str(v) for k, v in metadata.items()}
-    writers = {"gpkg": _gpkg, "geojson": _geojson, "kml": _kml, "shp.zip": _shp_zip, "csv": _csv,
-               "xlsx": _xlsx}
+    writers = {
+        "gpkg": _gpkg,
+        "geojson": _geojson,
+        "kml": _kml,
+        "shp.zip": _shp_zip,
+        "csv": _csv,
+        "xlsx": _xlsx,
+    }
     if fmt not in writers:
         raise ParameterError(f"unknown export format {fmt!r}; use one of {', '.join(writers)}")
     return writers[fmt](layers, meta)
 
 
-def write_export(data: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame], path: Path | str, *,
-                 metadata: Mapping[str, str], layer: str = "layer", overwrite: bool = False) -> Path:
+def write_export(
+    data: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
+    path: Path | str,
+    *,
+    metadata: Mapping[str, str],
+    layer: str = "layer",
+    overwrite: bool = False,
+) -> Path:
     """Write one export file, format from the extension; the file appears complete or not at all.
 
     Raises
@@ -248,8 +319,15 @@ def _gpkg(layers: dict[str, gpd.GeoDataFrame], meta: dict[str, str]) -> bytes:
         for i, (name, gdf) in enumerate(layers.items()):
             # GeoPackage 1.2 so that older GDAL (Debian's ogrinfo, QGIS LTR) reads it without warning
             opts = {"dataset_options": {"VERSION": "1.2"}} if i == 0 else {}
-            pyogrio.write_dataframe(_plain(gdf), path, layer=name, driver="GPKG",
-                                    layer_metadata=meta, geometry_type=_geometry_type(gdf), **opts)
+            pyogrio.write_dataframe(
+                _plain(gdf),
+                path,
+                layer=name,
+                driver="GPKG",
+                layer_metadata=meta,
+                geometry_type=_geometry_type(gdf),
+                **opts,
+            )
         table = pd.DataFrame({"key": list(meta), "value": list(meta.values())})
         pyogrio.write_dataframe(table, path, layer="metadata", driver="GPKG")
         return path.read_bytes()
@@ -265,7 +343,7 @@ def _geometry_type(gdf: gpd.GeoDataFrame) -> str | None:
 
 
 def _geojson(layers: dict[str, gpd.GeoDataFrame], meta: dict[str, str]) -> bytes:
-    (name, gdf), = layers.items()
+    ((name, gdf),) = layers.items()
     with tempfile.TemporaryDirectory(prefix="phusong-export-") as tmp:
         path = Path(tmp) / "export.geojson"
         pyogrio.write_dataframe(_plain(gdf), path, layer=name, driver="GeoJSON", RFC7946="YES")
@@ -286,8 +364,10 @@ def _text_cut(value: object, limit: int = _DBF_TEXT_BYTES) -> object:
 
 def _shp_zip(layers: dict[str, gpd.GeoDataFrame], meta: dict[str, str]) -> bytes:
     buf = io.BytesIO()
-    with tempfile.TemporaryDirectory(prefix="phusong-export-") as tmp, \
-            zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with (
+        tempfile.TemporaryDirectory(prefix="phusong-export-") as tmp,
+        zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+    ):
         for name, gdf in layers.items():
             fields = shapefile_field_map(gdf.columns)
             out = _plain(gdf).rename(columns=fields)
@@ -296,8 +376,13 @@ def _shp_zip(layers: dict[str, gpd.GeoDataFrame], meta: dict[str, str]) -> bytes
                     out[col] = out[col].astype(int)
                 elif col != out.geometry.name and pd.api.types.is_object_dtype(out[col]):
                     out[col] = out[col].map(_text_cut)
-            pyogrio.write_dataframe(out, Path(tmp) / f"{name}.shp", driver="ESRI Shapefile",
-                                    encoding="UTF-8", geometry_type=_geometry_type(gdf) or "Unknown")
+            pyogrio.write_dataframe(
+                out,
+                Path(tmp) / f"{name}.shp",
+                driver="ESRI Shapefile",
+                encoding="UTF-8",
+                geometry_type=_geometry_type(gdf) or "Unknown",
+            )
             for part in sorted(Path(tmp).glob(f"{name}.*")):
                 zf.write(part, part.name)
             mapping = pd.DataFrame({"field": list(fields.values()), "column": list(fields)})
@@ -317,12 +402,13 @@ def _table(gdf: gpd.GeoDataFrame, meta: dict[str, str]) -> pd.DataFrame:
     frame["meta_dataset"] = f"{meta.get('dataset', '')} {meta.get('dataset_version', '')}".strip()
     frame["meta_created_utc"] = meta.get("created_utc", "")
     frame["meta_thresholds"] = "; ".join(
-        f"{k.removeprefix('threshold_')}={v}" for k, v in meta.items() if k.startswith("threshold_"))
+        f"{k.removeprefix('threshold_')}={v}" for k, v in meta.items() if k.startswith("threshold_")
+    )
     return neutralise_formulas(frame)
 
 
 def _csv(layers: dict[str, gpd.GeoDataFrame], meta: dict[str, str]) -> bytes:
-    (_, gdf), = layers.items()
+    ((_, gdf),) = layers.items()
     return _table(gdf, meta).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
@@ -380,10 +466,14 @@ def _extended(parent: ET.Element, values: Mapping[str, object]) -> None:
     ext = _sub(parent, "ExtendedData")
     for key, value in values.items():
         data = _sub(ext, "Data", name=str(key))
-        _sub(data, "value", "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+        _sub(
+            data,
+            "value",
+            "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value),
+        )
 
 
-def _placemark(folder: ET.Element, row: dict[str, object], geom_col: str) -> None:
+def _placemark(folder: ET.Element, row: dict[str, Any], geom_col: str) -> None:
     geom = row.pop(geom_col)
     pm = _sub(folder, "Placemark")
     label = next((row[c] for c in _NAME_COLUMNS if c in row and row[c] not in (None, "")), "")

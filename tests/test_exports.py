@@ -69,8 +69,12 @@ def test_pyogrio_reads_back_names_byte_for_byte(files: dict[str, Path], ext: str
 @pytest.mark.skipif(OGRINFO is None, reason="Debian gdal-bin (ogrinfo) is not installed")
 @pytest.mark.parametrize("ext", ["gpkg", "geojson", "kml", "shp.zip", "csv"])
 def test_ogrinfo_reads_back_names_byte_for_byte(files: dict[str, Path], ext: str) -> None:
-    proc = subprocess.run([str(OGRINFO), "-ro", "-al", "-q", _ogr_path(files[ext])],
-                          capture_output=True, check=False, timeout=60)
+    proc = subprocess.run(
+        [str(OGRINFO), "-ro", "-al", "-q", _ogr_path(files[ext])],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
     assert b"Warning" not in proc.stderr, proc.stderr
     for name in NAMES:
@@ -97,8 +101,9 @@ def test_kml_is_kml22_with_metadata_and_placemarks(files: dict[str, Path]) -> No
     root = ET.parse(files["kml"]).getroot()
     assert root.tag == "{http://www.opengis.net/kml/2.2}kml"
     doc = root.find("k:Document", ns)
-    meta = {d.get("name"): d.findtext("k:value", namespaces=ns)
-            for d in doc.findall("k:ExtendedData/k:Data", ns)}
+    meta = {
+        d.get("name"): d.findtext("k:value", namespaces=ns) for d in doc.findall("k:ExtendedData/k:Data", ns)
+    }
     assert meta["threshold_ftth_min_share"] == "0.8"
     marks = doc.findall("k:Folder/k:Placemark", ns)
     assert [m.findtext("k:name", namespaces=ns) for m in marks] == NAMES
@@ -109,8 +114,15 @@ def test_kml_is_kml22_with_metadata_and_placemarks(files: dict[str, Path]) -> No
 def test_shapefile_zip_cpg_fields_and_mapping(files: dict[str, Path]) -> None:
     with zipfile.ZipFile(files["shp.zip"]) as zf:
         names = set(zf.namelist())
-        assert {"gaps.shp", "gaps.shx", "gaps.dbf", "gaps.prj", "gaps.cpg", "gaps_fields.csv",
-                "metadata.txt"} <= names
+        assert {
+            "gaps.shp",
+            "gaps.shx",
+            "gaps.dbf",
+            "gaps.prj",
+            "gaps.cpg",
+            "gaps_fields.csv",
+            "metadata.txt",
+        } <= names
         assert zf.read("gaps.cpg").strip() == b"UTF-8"
         mapping = pd.read_csv(io.BytesIO(zf.read("gaps_fields.csv")), encoding="utf-8-sig")
         assert "threshold_ftth_min_share: 0.8" in zf.read("metadata.txt").decode("utf-8")
@@ -138,7 +150,7 @@ def test_long_text_is_cut_on_a_character_boundary() -> None:
 
 def test_csv_bom_utf8_formula_safe_and_numeric(gaps: gpd.GeoDataFrame, tmp_path: Path) -> None:
     evil = gaps.copy()
-    evil.loc[0, "hamlet_name"] = "=HYPERLINK(\"http://x\",\"Ấp\")"
+    evil.loc[0, "hamlet_name"] = '=HYPERLINK("http://x","Ấp")'
     evil.loc[1, "hamlet_name"] = "@SUM(A1)"
     evil.loc[2, "hamlet_name"] = "-2+3"
     raw = export_bytes(evil, "csv", metadata=gaps.attrs["phusong"])
@@ -186,8 +198,11 @@ def test_format_and_overwrite_rules(gaps: gpd.GeoDataFrame, tmp_path: Path) -> N
 
 
 def test_multi_layer_lines_and_polygons(gaps: gpd.GeoDataFrame) -> None:
-    lines = gpd.GeoDataFrame({"route_id": ["EXT-0001"], "length_m": [12.5]},
-                             geometry=[shapely.LineString([(106.3, 9.9), (106.31, 9.91)])], crs=4326)
+    lines = gpd.GeoDataFrame(
+        {"route_id": ["EXT-0001"], "length_m": [12.5]},
+        geometry=[shapely.LineString([(106.3, 9.9), (106.31, 9.91)])],
+        crs=4326,
+    )
     polys = mini_province().communes
     for fmt in ("gpkg", "kml", "shp.zip"):
         raw = export_bytes({"gaps": gaps, "routes": lines, "communes": polys}, fmt, metadata={"k": "v"})
@@ -197,8 +212,9 @@ def test_multi_layer_lines_and_polygons(gaps: gpd.GeoDataFrame) -> None:
     assert kml.find(".//k:LineString", ns) is not None and kml.find(".//k:Polygon", ns) is not None
 
 
-def test_gaps_command_every_format(tiny_package: Path, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_gaps_command_every_format(
+    tiny_package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for ext in ("gpkg", "geojson", "kml", "shp.zip", "csv"):
         out = tmp_path / f"gaps.{ext}"
         signal = ["--signal", "standin"] if ext != "gpkg" else []  # gpkg: the coverage engine
@@ -214,8 +230,20 @@ def test_gaps_command_every_format(tiny_package: Path, tmp_path: Path,
     assert "already exists" in capsys.readouterr().err
     assert main(["gaps", str(tiny_package), "--out", str(tmp_path / "c.csv"), "--with-communes"]) == 2
     assert "multi-layer" in capsys.readouterr().err
-    assert main(["gaps", str(tiny_package), "--out", str(tmp_path / "c.gpkg"), "--with-communes",
-                 "--signal", "standin"]) == 0
+    assert (
+        main(
+            [
+                "gaps",
+                str(tiny_package),
+                "--out",
+                str(tmp_path / "c.gpkg"),
+                "--with-communes",
+                "--signal",
+                "standin",
+            ]
+        )
+        == 0
+    )
     assert [n for n, _ in pyogrio.list_layers(tmp_path / "c.gpkg")] == ["gaps", "communes", "metadata"]
     bad = tmp_path / "bad.toml"
     bad.write_text("[thresholds]\nftth_min_share = 2.0\n", encoding="utf-8")

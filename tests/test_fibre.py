@@ -23,7 +23,9 @@ X0, Y0 = 600_000.0, 1_090_000.0
 
 
 def _frame(rows: list[dict], xy: list[tuple[float, float]]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(rows, geometry=list(shapely.points(np.asarray(xy) + [X0, Y0])), crs=UTM).to_crs(4326)
+    return gpd.GeoDataFrame(rows, geometry=list(shapely.points(np.asarray(xy) + [X0, Y0])), crs=UTM).to_crs(
+        4326
+    )
 
 
 def _roads(lines: list[list[tuple[float, float]]]) -> gpd.GeoDataFrame:
@@ -32,19 +34,30 @@ def _roads(lines: list[list[tuple[float, float]]]) -> gpd.GeoDataFrame:
 
 
 # A plus-shaped network: arms of 4 km west/east/north, 12 km south, and a separate road far away.
-PLUS = [[(-4000, 0), (0, 0), (4000, 0)], [(0, 0), (0, 4000)], [(0, 0), (0, -12_000)],
-        [(30_000, 0), (31_000, 0)]]
-NODES = _frame([{"node_id": "VT-1", "operator": "Viettel", "node_type": "OLT"},
-                {"node_id": "VN-1", "operator": "VinaPhone", "node_type": "cabinet"},
-                {"node_id": "VN-X", "operator": "VinaPhone", "node_type": "splice"}],
-               [(-4000, 50), (4000, 0), (0, 3000)])
-HAMLETS = _frame([
-    {"hamlet_id": "H-west", "households": 100},    # 300 m from VT-1 along the road + 20 m spur
-    {"hamlet_id": "H-north", "households": 60},    # on the north arm
-    {"hamlet_id": "H-south", "households": 40},    # 10 km down the south arm
-    {"hamlet_id": "H-far", "households": 10},      # on the separate road
-    {"hamlet_id": "H-mid", "households": 80},      # south arm 2 km
-], [(-3700, 20), (15, 3500), (0, -10_000), (30_500, 0), (-5, -2000)])
+PLUS = [
+    [(-4000, 0), (0, 0), (4000, 0)],
+    [(0, 0), (0, 4000)],
+    [(0, 0), (0, -12_000)],
+    [(30_000, 0), (31_000, 0)],
+]
+NODES = _frame(
+    [
+        {"node_id": "VT-1", "operator": "Viettel", "node_type": "OLT"},
+        {"node_id": "VN-1", "operator": "VinaPhone", "node_type": "cabinet"},
+        {"node_id": "VN-X", "operator": "VinaPhone", "node_type": "splice"},
+    ],
+    [(-4000, 50), (4000, 0), (0, 3000)],
+)
+HAMLETS = _frame(
+    [
+        {"hamlet_id": "H-west", "households": 100},  # 300 m from VT-1 along the road + 20 m spur
+        {"hamlet_id": "H-north", "households": 60},  # on the north arm
+        {"hamlet_id": "H-south", "households": 40},  # 10 km down the south arm
+        {"hamlet_id": "H-far", "households": 10},  # on the separate road
+        {"hamlet_id": "H-mid", "households": 80},  # south arm 2 km
+    ],
+    [(-3700, 20), (15, 3500), (0, -10_000), (30_500, 0), (-5, -2000)],
+)
 
 
 def _independent_distances(node_xy: dict[str, tuple[float, float]]) -> dict[str, float]:
@@ -54,9 +67,12 @@ def _independent_distances(node_xy: dict[str, tuple[float, float]]) -> dict[str,
     for a, b in ("WO", "OE", "ON", "OS"):
         g.add_edge(a, b, w=math.dist(pts[a], pts[b]))
     feet = {  # name: (edge, offset from first end, spur)
-        "VT-1": ("W", "O", 0.0, 50.0), "VN-1": ("E", "O", 0.0, 0.0),
-        "H-west": ("W", "O", 300.0, 20.0), "H-north": ("O", "N", 3500.0, 15.0),
-        "H-south": ("O", "S", 10_000.0, 0.0), "H-mid": ("O", "S", 2000.0, 5.0),
+        "VT-1": ("W", "O", 0.0, 50.0),
+        "VN-1": ("E", "O", 0.0, 0.0),
+        "H-west": ("W", "O", 300.0, 20.0),
+        "H-north": ("O", "N", 3500.0, 15.0),
+        "H-south": ("O", "S", 10_000.0, 0.0),
+        "H-mid": ("O", "S", 2000.0, 5.0),
     }
     by_edge: dict[tuple[str, str], list[tuple[float, str]]] = {}
     for name, (a, b, off, spur) in feet.items():
@@ -99,22 +115,32 @@ def test_reach_of_one_operator() -> None:
 
 def test_node_types_filter() -> None:
     road = build_road_graph(_roads(PLUS), UTM)
-    with_splice = compute_reach(road, HAMLETS, NODES, params=ReachParams(node_types=("OLT", "cabinet", "splice")))
+    with_splice = compute_reach(
+        road, HAMLETS, NODES, params=ReachParams(node_types=("OLT", "cabinet", "splice"))
+    )
     assert with_splice.table.loc["H-north", "fibre_node_id"] == "VN-X"
 
 
 def test_reach_classes_at_the_boundaries() -> None:
     p = ReachParams(drop_reach_m=1000, extendable_m=5000)
     got = reach_class(np.array([0, 1000, 1000.01, 5000, 5000.01, np.nan, np.inf]), p)
-    assert list(got) == ["drop", "drop", "extendable", "extendable", "out_of_reach", "out_of_reach",
-                         "out_of_reach"]
+    assert list(got) == [
+        "drop",
+        "drop",
+        "extendable",
+        "extendable",
+        "out_of_reach",
+        "out_of_reach",
+        "out_of_reach",
+    ]
 
 
 def test_extension_plan_is_the_exact_tree_on_a_tree_network() -> None:
     road = build_road_graph(_roads(PLUS), UTM)
     reach = compute_reach(road, HAMLETS, NODES, params=ReachParams())
-    costs = UnitCosts(cable_vnd_per_km=10_000_000, drop_vnd=1_000_000, cabinet_vnd=5_000_000,
-                      drop_takeup_share=0.5)
+    costs = UnitCosts(
+        cable_vnd_per_km=10_000_000, drop_vnd=1_000_000, cabinet_vnd=5_000_000, drop_takeup_share=0.5
+    )
     plan = plan_extension(reach, HAMLETS, costs=costs)
     # targets: H-north, H-south, H-mid (all beyond 5 km); H-far has no road path. On a tree
     # network the optimal Steiner tree is unique and the approximation must find it: from VN-1
@@ -122,8 +148,7 @@ def test_extension_plan_is_the_exact_tree_on_a_tree_network() -> None:
     # north arm, plus the hamlets' spurs 15 + 5 + 0 m. (VT-1 is as far from O, plus a 50 m spur.)
     assert plan.length_m == pytest.approx(4000 + 10_000 + 3500 + 15 + 5, abs=0.05)
     status = plan.hamlets.set_index("hamlet_id")["plan_status"].to_dict()
-    assert status == {"H-north": "planned", "H-south": "planned", "H-far": "no_road_path",
-                      "H-mid": "planned"}
+    assert status == {"H-north": "planned", "H-south": "planned", "H-far": "no_road_path", "H-mid": "planned"}
     assert plan.n_cabinets == 3 and plan.n_drops == 30 + 20 + 40
     assert plan.cable_cost_vnd == pytest.approx(plan.length_m / 1000 * 10_000_000)
     assert plan.total_cost_vnd == pytest.approx(plan.cable_cost_vnd + 3 * 5_000_000 + 90 * 1_000_000)
@@ -140,11 +165,17 @@ def test_empty_plan_when_everything_is_in_reach() -> None:
     assert plan.length_m == 0 and plan.routes.empty and plan.total_cost_vnd == 0
 
 
-def test_fibre_command_writes_reach_and_plan(tiny_package: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_fibre_command_writes_reach_and_plan(
+    tiny_package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "fibre.gpkg"
     assert main(["fibre", str(tiny_package), "--out", str(out)]) == 0
-    assert [name for name, _ in pyogrio.list_layers(out)] == ["reach", "extension_plan", "access_nodes", "metadata"]
+    assert [name for name, _ in pyogrio.list_layers(out)] == [
+        "reach",
+        "extension_plan",
+        "access_nodes",
+        "metadata",
+    ]
     reach = pyogrio.read_dataframe(out, layer="reach")
     assert set(reach["fibre_reach_class"]) <= {"drop", "extendable", "out_of_reach"}
     assert (reach["fibre_distance_m"] > 0).all()

@@ -39,43 +39,104 @@ def mini_province() -> SimpleNamespace:
     """Two communes, five hamlets, one road with a fibre node at its west end, one stray road."""
     roads = gpd.GeoDataFrame(
         {"road_id": ["main", "stray"], "highway": ["tertiary", "track"]},
-        geometry=[shapely.LineString([(X0, Y0), (X0 + 10_000, Y0)]),
-                  shapely.LineString([(X0 + 20_000, Y0), (X0 + 21_000, Y0)])], crs=UTM).to_crs(4326)
-    hamlets = _gdf([
-        {"hamlet_id": "C1-A", "hamlet_name": "Ấp Chợ", "commune_id": "C1", "households": 100, "population": 400},
-        {"hamlet_id": "C1-B", "hamlet_name": "Ấp Bến Đình", "commune_id": "C1", "households": 200, "population": 800},
-        {"hamlet_id": "C1-C", "hamlet_name": "Ấp Sóc Ruộng", "commune_id": "C1", "households": 50, "population": 200},
-        {"hamlet_id": "C2-D", "hamlet_name": "Khóm Đầu Giồng", "commune_id": "C2", "households": 80, "population": 300},
-        {"hamlet_id": "C2-E", "hamlet_name": "Khóm 3", "commune_id": "C2", "households": 120, "population": 500},
-    ], [(500, 0), (3000, 200), (9000, 0), (20_500, 0), (800, 0)])
+        geometry=[
+            shapely.LineString([(X0, Y0), (X0 + 10_000, Y0)]),
+            shapely.LineString([(X0 + 20_000, Y0), (X0 + 21_000, Y0)]),
+        ],
+        crs=UTM,
+    ).to_crs(4326)
+    hamlets = _gdf(
+        [
+            {
+                "hamlet_id": "C1-A",
+                "hamlet_name": "Ấp Chợ",
+                "commune_id": "C1",
+                "households": 100,
+                "population": 400,
+            },
+            {
+                "hamlet_id": "C1-B",
+                "hamlet_name": "Ấp Bến Đình",
+                "commune_id": "C1",
+                "households": 200,
+                "population": 800,
+            },
+            {
+                "hamlet_id": "C1-C",
+                "hamlet_name": "Ấp Sóc Ruộng",
+                "commune_id": "C1",
+                "households": 50,
+                "population": 200,
+            },
+            {
+                "hamlet_id": "C2-D",
+                "hamlet_name": "Khóm Đầu Giồng",
+                "commune_id": "C2",
+                "households": 80,
+                "population": 300,
+            },
+            {
+                "hamlet_id": "C2-E",
+                "hamlet_name": "Khóm 3",
+                "commune_id": "C2",
+                "households": 120,
+                "population": 500,
+            },
+        ],
+        [(500, 0), (3000, 200), (9000, 0), (20_500, 0), (800, 0)],
+    )
     communes = gpd.GeoDataFrame(
-        {"commune_id": ["C1", "C2"], "commune_name": ["Xã Long Đức", "Phường 1"],
-         "district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh"]},
-        geometry=[shapely.box(X0 - 100, Y0 - 1000, X0 + 10_000, Y0 + 1000),
-                  shapely.box(X0 + 10_000, Y0 - 1000, X0 + 22_000, Y0 + 1000)], crs=UTM).to_crs(4326)
+        {
+            "commune_id": ["C1", "C2"],
+            "commune_name": ["Xã Long Đức", "Phường 1"],
+            "district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh"],
+        },
+        geometry=[
+            shapely.box(X0 - 100, Y0 - 1000, X0 + 10_000, Y0 + 1000),
+            shapely.box(X0 + 10_000, Y0 - 1000, X0 + 22_000, Y0 + 1000),
+        ],
+        crs=UTM,
+    ).to_crs(4326)
     nodes = _gdf([{"node_id": "OLT-1", "operator": "VinaPhone", "node_type": "OLT"}], [(0, 0)])
-    survey = pd.DataFrame({
-        "hamlet_id": ["C1-A", "C1-B", "", "C2-E", "C1-A"],
-        "commune_id": ["C1", "C1", "C2", "C2", "C1"],
-        "hamlet_name": ["", "", "Khóm Đầu Giồng", "", ""],
-        "households": [100, 200, 80, 120, 100],
-        "households_ftth": [50, 20, 72, 110, 10],
-        "adults": [100, 100, 100, 100, 100],
-        "adults_with_smartphone": [90, 60, 85, 95, 10],
-        "survey_date": ["2025-06-01", "2025-06-01", "2025-06-01", "2025-06-01", "2024-01-01"],
-        "source": ["synthetic"] * 5,
-    })
-    signal = pd.DataFrame({
-        "share_hh_good_4g": [1.0, 0.5, 0.7, 0.9, 1.0],
-        "share_hh_no_4g": [0.0, 0.4, 0.1, 0.0, 0.0],
-        "good_4g_operators": ["Viettel", "Viettel", "", "MobiFone", "Viettel;VinaPhone"],
-    }, index=pd.Index(["C1-A", "C1-B", "C1-C", "C2-D", "C2-E"], name="hamlet_id"))
+    survey = pd.DataFrame(
+        {
+            "hamlet_id": ["C1-A", "C1-B", "", "C2-E", "C1-A"],
+            "commune_id": ["C1", "C1", "C2", "C2", "C1"],
+            "hamlet_name": ["", "", "Khóm Đầu Giồng", "", ""],
+            "households": [100, 200, 80, 120, 100],
+            "households_ftth": [50, 20, 72, 110, 10],
+            "adults": [100, 100, 100, 100, 100],
+            "adults_with_smartphone": [90, 60, 85, 95, 10],
+            "survey_date": ["2025-06-01", "2025-06-01", "2025-06-01", "2025-06-01", "2024-01-01"],
+            "source": ["synthetic"] * 5,
+        }
+    )
+    signal = pd.DataFrame(
+        {
+            "share_hh_good_4g": [1.0, 0.5, 0.7, 0.9, 1.0],
+            "share_hh_no_4g": [0.0, 0.4, 0.1, 0.0, 0.0],
+            "good_4g_operators": ["Viettel", "Viettel", "", "MobiFone", "Viettel;VinaPhone"],
+        },
+        index=pd.Index(["C1-A", "C1-B", "C1-C", "C2-D", "C2-E"], name="hamlet_id"),
+    )
     meta = SimpleNamespace(name="Mini province", boundary_vintage="test", layers={})
-    cells = gpd.GeoDataFrame({"operator": [], "status": [], "technology": [], "band_mhz": [],
-                              "height_m": []}, geometry=[], crs=4326)
-    return SimpleNamespace(meta=meta, version="t1", roads=roads, hamlets=hamlets, communes=communes,
-                           fibre_nodes=nodes, survey=survey, cells=cells, metric_crs=UTM,
-                           signal=signal)
+    cells = gpd.GeoDataFrame(
+        {"operator": [], "status": [], "technology": [], "band_mhz": [], "height_m": []},
+        geometry=[],
+        crs=4326,
+    )
+    return SimpleNamespace(
+        meta=meta,
+        version="t1",
+        roads=roads,
+        hamlets=hamlets,
+        communes=communes,
+        fibre_nodes=nodes,
+        survey=survey,
+        cells=cells,
+        metric_crs=UTM,
+        signal=signal,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,17 +154,19 @@ EXPECTED_FLAGS = {
 }
 # priority = Σ households affected × severity (defaults: 1.0, 0.5, 0.8/0.4, 0.3, 0.5)
 EXPECTED_PRIORITY = {
-    "C1-A": 100 * (0.8 - 0.5) * 0.3,                                  # 9.0
-    "C1-B": 200 * 0.4 * 1.0 + 200 * 0.4 + 200 * (0.8 - 0.6) * 0.5,    # 180.0
-    "C1-C": 50 * (1 - 0.7) * 0.5 + 50 * 0.8,                          # 47.5
-    "C2-D": 80 * 0.8,                                                 # 64.0
+    "C1-A": 100 * (0.8 - 0.5) * 0.3,  # 9.0
+    "C1-B": 200 * 0.4 * 1.0 + 200 * 0.4 + 200 * (0.8 - 0.6) * 0.5,  # 180.0
+    "C1-C": 50 * (1 - 0.7) * 0.5 + 50 * 0.8,  # 47.5
+    "C2-D": 80 * 0.8,  # 64.0
     "C2-E": 0.0,
 }
 
 
 def test_every_flag_as_known(gaps: gpd.GeoDataFrame) -> None:
     assert gaps["flags"].to_dict() == EXPECTED_FLAGS
-    assert gaps["n_flags"].to_dict() == {k: len([f for f in v.split(";") if f]) for k, v in EXPECTED_FLAGS.items()}
+    assert gaps["n_flags"].to_dict() == {
+        k: len([f for f in v.split(";") if f]) for k, v in EXPECTED_FLAGS.items()
+    }
 
 
 def test_priority_and_ranks(gaps: gpd.GeoDataFrame) -> None:
@@ -144,10 +207,12 @@ def test_actors(gaps: gpd.GeoDataFrame) -> None:
 def test_explanations(gaps: gpd.GeoDataFrame) -> None:
     assert gaps.loc["C1-B", "explanation_vi"] == (
         "Ấp Bến Đình: 40% hộ chưa có sóng 4G; nút cáp quang gần nhất cách 3,2 km theo đường bộ; "
-        "60% người lớn có điện thoại thông minh (ngưỡng 80%)")
+        "60% người lớn có điện thoại thông minh (ngưỡng 80%)"
+    )
     assert gaps.loc["C1-B", "explanation_en"] == (
         "Ấp Bến Đình: 40% of households without 4G signal; nearest fibre node 3.2 km by road; "
-        "60% of adults own a smartphone (threshold 80%)")
+        "60% of adults own a smartphone (threshold 80%)"
+    )
     assert "không có đường bộ tới nút cáp quang" in gaps.loc["C2-D", "explanation_vi"]
     assert gaps.loc["C1-C", "explanation_en"].endswith("no survey data")
     assert gaps.loc["C2-E", "explanation_en"] == "Khóm 3: no gap at the current thresholds"
@@ -165,15 +230,17 @@ def test_columns_names_and_metadata(gaps: gpd.GeoDataFrame) -> None:
 def test_province_average_basis() -> None:
     pkg = mini_province()
     params = GapParams().with_overrides(
-        thresholds=GapParams().thresholds.with_overrides(basis="province_average"))
+        thresholds=GapParams().thresholds.with_overrides(basis="province_average")
+    )
     ind = hamlet_survey_indicators(pkg.hamlets, pkg.survey)
     th = resolve_thresholds(ind, params)
     # distinct rows in use: A(50/100), B(20/200), D(72/80), E(110/120) -> 252/500
     assert th.province_ftth_share == pytest.approx(252 / 500)
     assert th.ftth_min_share == pytest.approx(252 / 500)
     assert th.province_smartphone_share == pytest.approx((90 + 60 + 85 + 95) / 400)
-    lower = resolve_thresholds(ind, params.with_overrides(
-        thresholds=params.thresholds.with_overrides(basis="lower_of_both")))
+    lower = resolve_thresholds(
+        ind, params.with_overrides(thresholds=params.thresholds.with_overrides(basis="lower_of_both"))
+    )
     assert lower.ftth_min_share == pytest.approx(252 / 500)
     out = compute_gaps(pkg, params, signal=pkg.signal).set_index("hamlet_id")
     assert out.loc["C1-A", "low_ftth_flag"]  # 0.50 is just below the 0.504 province average
@@ -183,10 +250,25 @@ def test_province_average_basis() -> None:
 
 def test_commune_fallback_rows() -> None:
     pkg = mini_province()
-    survey = pd.concat([pkg.survey, pd.DataFrame({
-        "hamlet_id": [""], "commune_id": ["C1"], "hamlet_name": [""], "households": [1000],
-        "households_ftth": [300], "adults": [2000], "adults_with_smartphone": [1000],
-        "survey_date": ["2025-01-01"], "source": ["commune office"]})], ignore_index=True)
+    survey = pd.concat(
+        [
+            pkg.survey,
+            pd.DataFrame(
+                {
+                    "hamlet_id": [""],
+                    "commune_id": ["C1"],
+                    "hamlet_name": [""],
+                    "households": [1000],
+                    "households_ftth": [300],
+                    "adults": [2000],
+                    "adults_with_smartphone": [1000],
+                    "survey_date": ["2025-01-01"],
+                    "source": ["commune office"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     ind = hamlet_survey_indicators(pkg.hamlets, survey)
     assert ind.loc["C1-C", "survey_level"] == "commune" and ind.loc["C1-C", "ftth_share"] == 0.3
     assert ind.loc["C1-A", "survey_level"] == "hamlet"
@@ -215,10 +297,25 @@ def test_thresholds_change_flags() -> None:
 
 def test_standin_signal_decreases_with_distance() -> None:
     pkg = mini_province()
-    cells = _gdf([{"operator": "Viettel", "status": "active", "technology": "4G", "band_mhz": 1800.0,
-                   "height_m": 30.0},
-                  {"operator": "MobiFone", "status": "planned", "technology": "4G", "band_mhz": 1800.0,
-                   "height_m": 30.0}], [(500, 0), (20_500, 0)])
+    cells = _gdf(
+        [
+            {
+                "operator": "Viettel",
+                "status": "active",
+                "technology": "4G",
+                "band_mhz": 1800.0,
+                "height_m": 30.0,
+            },
+            {
+                "operator": "MobiFone",
+                "status": "planned",
+                "technology": "4G",
+                "band_mhz": 1800.0,
+                "height_m": 30.0,
+            },
+        ],
+        [(500, 0), (20_500, 0)],
+    )
     sig = standin_hamlet_signal(pkg.hamlets, cells, UTM)
     assert sig.loc["C1-A", "share_hh_good_4g"] == 1.0 and sig.loc["C1-A", "good_4g_operators"] == "Viettel"
     assert sig.loc["C2-D", "share_hh_no_4g"] == 1.0  # only a planned cell nearby
@@ -240,11 +337,13 @@ def test_default_config_matches_dataclasses() -> None:
 
 
 def test_signal_from_coverage_engine_statistics() -> None:
-    stats = pd.DataFrame({
-        "hamlet_id": ["H1", "H1", "H1", "H2", "H2", "H2", "H3", "H3", "H4"],
-        "operator": ["all", "Viettel", "MobiFone", "all", "Viettel", "MobiFone", "all", "Viettel", "all"],
-        "coverage_class": ["good", "good", "fair", "none", "none", "none", "fair", "fair", "outside"],
-    })
+    stats = pd.DataFrame(
+        {
+            "hamlet_id": ["H1", "H1", "H1", "H2", "H2", "H2", "H3", "H3", "H4"],
+            "operator": ["all", "Viettel", "MobiFone", "all", "Viettel", "MobiFone", "all", "Viettel", "all"],
+            "coverage_class": ["good", "good", "fair", "none", "none", "none", "fair", "fair", "outside"],
+        }
+    )
     sig = signal_from_coverage_stats(stats)
     assert sig.loc["H1", "share_hh_good_4g"] == 1.0 and sig.loc["H1", "good_4g_operators"] == "Viettel"
     assert sig.loc["H2", "share_hh_no_4g"] == 1.0 and sig.loc["H2", "share_hh_good_4g"] == 0.0
@@ -252,9 +351,16 @@ def test_signal_from_coverage_engine_statistics() -> None:
     assert np.isnan(sig.loc["H4", "share_hh_good_4g"])
     assert set(sig["signal_source"]) == {"coverage_engine"}
     pkg = mini_province()
-    frame = pd.DataFrame({"hamlet_id": ["C1-A", "C1-B"] * 2, "operator": ["all", "all", "Viettel", "Viettel"],
-                          "coverage_class": ["fair", "none", "fair", "none"]})
+    frame = pd.DataFrame(
+        {
+            "hamlet_id": ["C1-A", "C1-B"] * 2,
+            "operator": ["all", "all", "Viettel", "Viettel"],
+            "coverage_class": ["fair", "none", "fair", "none"],
+        }
+    )
     out = compute_gaps(pkg, GapParams(), signal=signal_from_coverage_stats(frame)).set_index("hamlet_id")
     assert out.loc["C1-A", "weak_mobile_flag"] and out.loc["C1-B", "no_mobile_flag"]
-    assert out.loc["C2-E", "signal_source"] == "none" and "no signal data" in out.loc["C2-E", "explanation_en"]
+    assert (
+        out.loc["C2-E", "signal_source"] == "none" and "no signal data" in out.loc["C2-E", "explanation_en"]
+    )
     assert out.attrs["phusong"]["signal_source"].startswith("coverage engine")

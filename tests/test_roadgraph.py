@@ -30,19 +30,31 @@ def _roads(lines: list[list[tuple[float, float]]], *, wgs84: bool = True) -> gpd
 # A crossing without a shared vertex (L1 x L2), a shared interior vertex (L3), a near miss to snap
 # (L4 starts 1 m from L1's end), a T junction on a segment interior (L6) and a separate piece (L5).
 HAND_LINES = [
-    [(0, 0), (1000, 0), (2000, 0)],        # L1
-    [(1500, -500), (1500, 500)],           # L2
-    [(1000, 0), (1000, 800)],              # L3
-    [(2000, 1), (2600, 1)],                # L4
-    [(5000, 0), (6000, 0)],                # L5
-    [(500, 300), (500, 0)],                # L6
+    [(0, 0), (1000, 0), (2000, 0)],  # L1
+    [(1500, -500), (1500, 500)],  # L2
+    [(1000, 0), (1000, 800)],  # L3
+    [(2000, 1), (2600, 1)],  # L4
+    [(5000, 0), (6000, 0)],  # L5
+    [(500, 300), (500, 0)],  # L6
 ]
 
 
 def hand_graph() -> nx.Graph:
     """The same network drawn by hand (coordinates after snapping C to the middle of the gap)."""
-    pts = {"A": (0, 0), "T": (500, 0), "B": (1000, 0), "X": (1500, 0), "C": (2000, 0.5), "D": (1000, 800),
-           "E": (1500, -500), "F": (1500, 500), "G": (2600, 1), "H": (500, 300), "P": (5000, 0), "Q": (6000, 0)}
+    pts = {
+        "A": (0, 0),
+        "T": (500, 0),
+        "B": (1000, 0),
+        "X": (1500, 0),
+        "C": (2000, 0.5),
+        "D": (1000, 800),
+        "E": (1500, -500),
+        "F": (1500, 500),
+        "G": (2600, 1),
+        "H": (500, 300),
+        "P": (5000, 0),
+        "Q": (6000, 0),
+    }
     g = nx.Graph()
     for a, b in ["AT", "TB", "BX", "XC", "BD", "EX", "XF", "CG", "TH", "PQ"]:
         g.add_edge(a, b, w=math.dist(pts[a], pts[b]))
@@ -86,8 +98,9 @@ def test_snap_tolerance_decides_the_near_miss() -> None:
 
 
 def test_crossings_can_be_left_unnoded() -> None:
-    rg = build_road_graph(_roads(HAND_LINES[:2], wgs84=False), UTM,
-                          params=RoadGraphParams(node_crossings=False))
+    rg = build_road_graph(
+        _roads(HAND_LINES[:2], wgs84=False), UTM, params=RoadGraphParams(node_crossings=False)
+    )
     assert rg.components.n_components == 2  # an overpass: no junction
 
 
@@ -104,8 +117,13 @@ def test_spur_distances_match_independent_networkx() -> None:
     got = dijkstra(net.csr, directed=False, indices=net.point_node)[:, net.point_node]
     # independent: split the hand graph's edges at the spur feet by hand
     g = hand_graph()
-    splits = {"p0": ("A", "T", 250, 40), "p1": ("X", "F", 300, 10), "p2": ("P", "Q", 500, 20),
-              "p3": ("B", "D", 400, 30), "p4": ("T", "B", 200, 5)}
+    splits = {
+        "p0": ("A", "T", 250, 40),
+        "p1": ("X", "F", 300, 10),
+        "p2": ("P", "Q", 500, 20),
+        "p3": ("B", "D", 400, 30),
+        "p4": ("T", "B", 200, 5),
+    }
     for name, (a, b, off, spur) in splits.items():
         w = g.edges[a, b]["w"]
         g.remove_edge(a, b)
@@ -130,16 +148,21 @@ def test_two_points_on_one_edge_go_straight_along_it() -> None:
     assert d[0, 1] == pytest.approx(10 + 400 + 10, abs=0.01)
     assert d[0, 2] == pytest.approx(10 + 200, abs=0.01)
     g = net.to_networkx()
-    assert nx.shortest_path_length(g, int(net.point_node[0]), int(net.point_node[1]),
-                                   weight="weight_m") == pytest.approx(d[0, 1])
+    assert nx.shortest_path_length(
+        g, int(net.point_node[0]), int(net.point_node[1]), weight="weight_m"
+    ) == pytest.approx(d[0, 1])
 
 
 def test_bad_geometry_names_the_road() -> None:
     roads = _roads([[(0, 0), (10, 0)]])
     bad = gpd.GeoDataFrame({"road_id": ["R9"]}, geometry=[shapely.Point(106.3, 9.9)], crs=4326)
     with pytest.raises(InvalidGeometryError, match="R9"):
-        build_road_graph(gpd.GeoDataFrame(
-            {"road_id": ["R0", "R9"]}, geometry=list(roads.geometry) + list(bad.geometry), crs=4326), UTM)
+        build_road_graph(
+            gpd.GeoDataFrame(
+                {"road_id": ["R0", "R9"]}, geometry=list(roads.geometry) + list(bad.geometry), crs=4326
+            ),
+            UTM,
+        )
     with pytest.raises(DataNotFoundError):
         build_road_graph(gpd.GeoDataFrame({"road_id": []}, geometry=[], crs=4326), UTM)
 
@@ -152,8 +175,11 @@ def grid_roads(draw: st.DrawFn) -> tuple[list[list[tuple[float, float]]], list[t
     lines = [[(x, 0.0), (x, xs[-1])] for x in xs] + [[(0.0, y), (xs[-1], y)] for y in xs]
     drop = draw(st.sets(st.integers(0, len(lines) - 1), max_size=len(lines) - 2))
     lines = [ln for i, ln in enumerate(lines) if i not in drop]
-    pts = draw(st.lists(st.tuples(st.floats(-200, xs[-1] + 200), st.floats(-200, xs[-1] + 200)),
-                        min_size=2, max_size=5))
+    pts = draw(
+        st.lists(
+            st.tuples(st.floats(-200, xs[-1] + 200), st.floats(-200, xs[-1] + 200)), min_size=2, max_size=5
+        )
+    )
     return lines, pts
 
 

@@ -40,17 +40,22 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     pkg = load_package(args.data_dir.resolve())
     result = analyse_fibre(pkg, params)
-    layers = {"reach": result.reach_layer, "extension_plan": result.plan.routes,
-              "access_nodes": result.access_nodes}
+    layers = {
+        "reach": result.reach_layer,
+        "extension_plan": result.plan.routes,
+        "access_nodes": result.access_nodes,
+    }
     try:
         write_export(layers, args.out, metadata=result.metadata, overwrite=args.force)
     except OSError as exc:
         raise ParameterError(f"cannot write {str(args.out)!r}: {exc.strerror}") from None
     classes = result.reach_layer["fibre_reach_class"].value_counts()
     s = result.plan.summary()
-    print(f"wrote {args.out}: {len(result.reach_layer)} hamlets "
-          f"(drop {classes.get('drop', 0)}, extendable {classes.get('extendable', 0)}, "
-          f"out of reach {classes.get('out_of_reach', 0)}); plan {s['route_length_km']} km to "
-          f"{s['hamlets_planned']} hamlets, {s['total_cost_vnd']:,} VND "
-          f"in {time.perf_counter() - start:.1f} s")
+    print(
+        f"wrote {args.out}: {len(result.reach_layer)} hamlets "
+        f"(drop {classes.get('drop', 0)}, extendable {classes.get('extendable', 0)}, "
+        f"out of reach {classes.get('out_of_reach', 0)}); plan {s['route_length_km']} km to "
+        f"{s['hamlets_planned']} hamlets, {s['total_cost_vnd']:,} VND "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
     return EXIT_OK

@@ -29,25 +29,42 @@ _MULTI_LAYER = ("gpkg", "kml", "shp.zip", "xlsx")
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, out_help: str) -> None:
     """``DATA_DIR``, ``--out``, ``--force``, ``--config``, ``--operator`` (shared with ``fibre``)."""
-    parser.add_argument("data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)")
+    parser.add_argument(
+        "data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)"
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="FILE", help=out_help)
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
-    parser.add_argument("--config", type=Path, metavar="GAPS.toml",
-                        help="parameters in the shape of analysis/config/gaps.toml (missing entries keep defaults)")
-    parser.add_argument("--operator", metavar="NAME",
-                        help="count only this operator's fibre access nodes (e.g. Viettel)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="GAPS.toml",
+        help="parameters in the shape of analysis/config/gaps.toml (missing entries keep defaults)",
+    )
+    parser.add_argument(
+        "--operator", metavar="NAME", help="count only this operator's fibre access nodes (e.g. Viettel)"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the arguments of ``gaps``."""
     add_common_arguments(parser, out_help="output file: .gpkg, .geojson, .kml, .shp.zip, .csv or .xlsx")
-    parser.add_argument("--basis", choices=("national_target", "province_average", "lower_of_both"),
-                        help="FTTH/smartphone threshold basis (default from the config: national_target)")
-    parser.add_argument("--signal", choices=("coverage", "standin"), default="coverage",
-                        help="4G signal per hamlet: the coverage engine (default, slower) or the "
-                             "documented Hata stand-in (fast, cruder)")
-    parser.add_argument("--with-communes", action="store_true",
-                        help="add a commune roll-up layer (.gpkg, .kml, .shp.zip, .xlsx only)")
+    parser.add_argument(
+        "--basis",
+        choices=("national_target", "province_average", "lower_of_both"),
+        help="FTTH/smartphone threshold basis (default from the config: national_target)",
+    )
+    parser.add_argument(
+        "--signal",
+        choices=("coverage", "standin"),
+        default="coverage",
+        help="4G signal per hamlet: the coverage engine (default, slower) or the "
+        "documented Hata stand-in (fast, cruder)",
+    )
+    parser.add_argument(
+        "--with-communes",
+        action="store_true",
+        help="add a commune roll-up layer (.gpkg, .kml, .shp.zip, .xlsx only)",
+    )
 
 
 def check_inputs(args: argparse.Namespace, *, formats: tuple[str, ...]) -> str:
@@ -56,8 +73,10 @@ def check_inputs(args: argparse.Namespace, *, formats: tuple[str, ...]) -> str:
 
     root: Path = args.data_dir
     if not root.is_dir():
-        raise ParameterError(f"data folder {str(root)!r} does not exist or is not a folder; "
-                             "give the folder that holds dataset.toml")
+        raise ParameterError(
+            f"data folder {str(root)!r} does not exist or is not a folder; "
+            "give the folder that holds dataset.toml"
+        )
     out: Path = args.out
     fmt = format_from_path(out)
     if fmt not in formats:
@@ -87,8 +106,10 @@ def params_from_args(args: argparse.Namespace) -> GapParams:
 
         op = parse_category(Operator, args.operator)
         if op is None:
-            raise ParameterError(f"--operator {args.operator!r} is not a known operator; use one of "
-                                 f"{', '.join(o.value for o in Operator)}")
+            raise ParameterError(
+                f"--operator {args.operator!r} is not a known operator; use one of "
+                f"{', '.join(o.value for o in Operator)}"
+            )
         params = params.with_overrides(reach=params.reach.with_overrides(operator=op.value))
     if getattr(args, "basis", None):
         params = params.with_overrides(thresholds=params.thresholds.with_overrides(basis=args.basis))
@@ -103,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
 
     fmt = check_inputs(args, formats=("gpkg", "geojson", "kml", "shp.zip", "csv", "xlsx"))
     if args.with_communes and fmt not in _MULTI_LAYER:
-        raise ParameterError(f"--with-communes needs a multi-layer format ({', '.join(_MULTI_LAYER)}), "
-                             f"not .{fmt}")
+        raise ParameterError(
+            f"--with-communes needs a multi-layer format ({', '.join(_MULTI_LAYER)}), not .{fmt}"
+        )
     params = params_from_args(args)
     start = time.perf_counter()
     pkg = load_package(args.data_dir.resolve())
@@ -119,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"cannot write {str(args.out)!r}: {exc.strerror}") from None
     counts = ", ".join(f"{f.value} {int(gaps[FLAG_INFO[f].key + '_flag'].sum())}" for f in GapFlag)
     flagged = int((gaps["n_flags"] > 0).sum())
-    print(f"wrote {args.out}: {len(gaps)} hamlets, {flagged} flagged ({counts}) "
-          f"in {time.perf_counter() - start:.1f} s")
+    print(
+        f"wrote {args.out}: {len(gaps)} hamlets, {flagged} flagged ({counts}) "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
     return EXIT_OK
