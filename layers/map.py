@@ -354,3 +354,371 @@ def province_map(
     add_commune_layer(m, display, lang=lang)
     folium.LayerControl(collapsed=False).add_to(m)
     return localize_assets(m)
+
+
+# --------------------------------------------------------------------------- thematic layers
+
+#: Colour of a hamlet by its main flag ("" = no flag).
+FLAG_COLOURS: dict[str, str] = {
+    "NO_MOBILE_COVERAGE": "#d7191c",
+    "WEAK_MOBILE_COVERAGE": "#fdae61",
+    "NO_FIBRE_REACH": "#7b3294",
+    "LOW_FTTH_TAKEUP": "#2c7bb6",
+    "LOW_SMARTPHONE": "#e7298a",
+    "": "#1a9641",
+}
+OPERATOR_COLOURS: dict[str, str] = {
+    "Viettel": "#c62828",
+    "VinaPhone": "#1565c0",
+    "MobiFone": "#00897b",
+    "Vietnamobile": "#f9a825",
+    "Gmobile": "#6d4c41",
+}
+#: Coverage class code -> RGBA (classes of analysis.coverage_params.CLASS_NAMES: none, poor, fair, good).
+COVERAGE_RGBA: dict[int, tuple[int, int, int, int]] = {
+    0: (215, 25, 28, 150),
+    1: (253, 174, 97, 150),
+    2: (255, 255, 140, 140),
+    3: (26, 150, 65, 140),
+}
+#: Sequential palette (light -> dark) for choropleths.
+SEQUENTIAL: tuple[str, ...] = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One swatch of an HTML legend."""
+
+    colour: str
+    label: str
+
+
+def add_legend(m: folium.Map, title: str, entries: list[LegendEntry], *, position: str = "bottomleft") -> None:
+    """Add a plain-HTML legend (no branca colour map, no CDN) to ``m``."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
+        f'background:{e.colour};border:1px solid #555"></span>{_html_escape(e.label)}</div>'
+        for e in entries
+    )
+    vertical = "bottom:24px" if position.startswith("bottom") else ("top:80px" if position == "topleft" else "top:10px")
+    horizontal = "left:10px" if position.endswith("left") else "right:10px"
+    html = (
+        f'<div class="phusong-legend" style="position:absolute;{vertical};{horizontal};z-index:800;'
+        'background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;font:12px sans-serif;'
+        f'box-shadow:0 1px 4px rgba(0,0,0,.3)"><b>{_html_escape(title)}</b>{rows}</div>'
+    )
+    m.get_root().html.add_child(branca.element.Element(html))
+
+
+def _html_escape(text: object) -> str:
+    return (
+        str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def class_breaks(values: Any, *, n: int = 5) -> list[float]:
+    """Quantile class breaks (``n + 1`` increasing edges) of the finite ``values``."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return [0.0, 1.0]
+    edges = np.unique(np.quantile(arr, np.linspace(0, 1, n + 1)))
+    if edges.size < 2:
+        edges = np.array([edges[0], edges[0] + 1e-9])
+    return [float(e) for e in edges]
+
+
+def _bin_colour(value: float | None, edges: list[float]) -> str:
+    if value is None or value != value:  # NaN
+        return "#d9d9d9"
+    for i in range(len(edges) - 1):
+        if value <= edges[i + 1]:
+            return SEQUENTIAL[min(i, len(SEQUENTIAL) - 1) if len(edges) > 2 else -1]
+    return SEQUENTIAL[-1]
+
+
+def add_choropleth(
+    m: folium.Map,
+    communes: gpd.GeoDataFrame,
+    column: str,
+    *,
+    title: str,
+    lang: Lang = "vi",
+    share: bool = True,
+    name: str | None = None,
+) -> folium.GeoJson:
+    """Communes coloured by ``column`` in quantile classes, with a tooltip and an HTML legend.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        EPSG:4326 polygons with ``commune_name``, ``district_name`` and ``column``.
+    column : str
+        Indicator to map; NaN is drawn grey ("no data").
+    title : str
+        Indicator label (legend title and tooltip field).
+    share : bool, default True
+        Values are shares 0–1 (shown as percentages) rather than counts.
+    """
+    from layers.i18n import format_percent
+
+    def fmt(value: float) -> str:
+        if value is None or value != value:
+            return "—"
+        return format_percent(value, lang) if share else format_number(value, lang, decimals=0)
+
+    edges = class_breaks(communes[column])
+    frame = communes[["commune_name", "district_name", "geometry"]].copy()
+    frame["_fill"] = [_bin_colour(v, edges) for v in communes[column].astype(float)]
+    label_cols = {"commune_name": t("map.commune", lang), "district_name": t("map.district", lang)}
+    frame = frame.rename(columns=label_cols)
+    frame[title] = [fmt(v) for v in communes[column].astype(float)]
+    layer = folium.GeoJson(
+        frame.__geo_interface__,
+        name=name or title,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_fill"], "color": "#3d3d3d", "weight": 0.7, "fillOpacity": 0.75,
+        },
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=[*label_cols.values(), title], localize=False),
+    )
+    layer.add_to(m)
+    entries = [LegendEntry(_bin_colour(edges[i + 1], edges), f"{fmt(edges[i])} – {fmt(edges[i + 1])}")
+               for i in range(len(edges) - 1)]
+    if communes[column].isna().any():
+        entries.append(LegendEntry("#d9d9d9", t("map.no_data", lang)))
+    add_legend(m, title, entries)
+    return layer
+
+
+def add_hamlets(
+    m: folium.Map, hamlets: gpd.GeoDataFrame, *, lang: Lang = "vi", synthetic: bool = True
+) -> folium.FeatureGroup:
+    """Hamlet points coloured by their main gap flag, with a popup of values and the explanation.
+
+    Parameters
+    ----------
+    hamlets : GeoDataFrame
+        :func:`analysis.gaps.compute_gaps` rows (EPSG:4326): ``hamlet_name``, ``commune_name``,
+        ``households``, ``main_flag``, indicator shares and ``explanation_vi``/``explanation_en``.
+    synthetic : bool
+        Label the layer "(synthetic)".
+    """
+    from layers.i18n import format_percent
+
+    points = hamlets.copy()
+    points["geometry"] = points.geometry.representative_point()
+    explanation = "explanation_en" if lang == "en" else "explanation_vi"
+    popup = gpd.GeoDataFrame(
+        {
+            t("map.hamlet", lang): points["hamlet_name"],
+            t("map.commune", lang): points["commune_name"],
+            t("map.households", lang): [format_number(v, lang) for v in points["households"]],
+            t("ind.good_4g", lang): [format_percent(v, lang) for v in points["share_hh_good_4g"].astype(float)],
+            t("ind.ftth", lang): [format_percent(v, lang) for v in points["ftth_share"].astype(float)],
+            t("ind.smartphone", lang): [format_percent(v, lang) for v in points["smartphone_share"].astype(float)],
+            t("map.flags", lang): [flag_labels(f, lang) for f in points["flags"]],
+            t("map.explanation", lang): points[explanation].fillna(""),
+            "_colour": [FLAG_COLOURS.get(str(f or ""), FLAG_COLOURS[""]) for f in points["main_flag"]],
+        },
+        geometry=points.geometry.values,
+        crs=4326,
+    )
+    fields = [c for c in popup.columns if not c.startswith("_") and c != "geometry"]
+    name = t("map.hamlets", lang) + (f" {t('map.synthetic_suffix', lang)}" if synthetic else "")
+    group = folium.FeatureGroup(name=name)
+    folium.GeoJson(
+        popup.__geo_interface__,
+        marker=folium.CircleMarker(radius=5, weight=1, color="#222222", fill=True, fill_opacity=0.9),
+        style_function=lambda f: {"fillColor": f["properties"]["_colour"]},
+        tooltip=folium.GeoJsonTooltip(fields=fields[:2], localize=False),
+        popup=folium.GeoJsonPopup(fields=fields, localize=False, max_width=360),
+    ).add_to(group)
+    group.add_to(m)
+    present = {str(f or "") for f in hamlets["main_flag"]}
+    entries = [LegendEntry(colour, flag_label(flag, lang)) for flag, colour in FLAG_COLOURS.items() if flag in present]
+    add_legend(m, name, entries, position="bottomright")
+    return group
+
+
+def flag_label(flag: str, lang: Lang = "vi") -> str:
+    """Human label of a gap flag (``""`` = no flag)."""
+    return t(f"flag.{flag}" if flag else "flag.none", lang)
+
+
+def flag_labels(flags: object, lang: Lang = "vi") -> str:
+    """Labels of ``;``-joined flags, comma-separated (``—`` when none)."""
+    items = [f for f in str(flags or "").split(";") if f]
+    return ", ".join(flag_label(f, lang) for f in items) if items else "—"
+
+
+def sites_from_cells(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per site (EPSG:4326 point): ``site_id``, ``operator``, ``technologies`` ("2G/4G"), ``status``, ``cells``."""
+    grouped = cells.groupby("site_id", sort=True)
+    first = grouped.first()
+    techs = grouped["technology"].agg(lambda s: "/".join(sorted({str(v) for v in s})))
+    status = grouped["status"].agg(lambda s: "active" if (s.astype(str) == "active").any() else str(s.iloc[0]))
+    out = gpd.GeoDataFrame(
+        {
+            "site_id": first.index.astype(str),
+            "operator": first["operator"].astype(str).to_numpy(),
+            "technologies": techs.to_numpy(),
+            "status": status.to_numpy(),
+            "cells": grouped.size().to_numpy(),
+        },
+        geometry=gpd.GeoSeries(first.geometry.to_numpy(), crs=cells.crs).to_crs(4326).to_numpy(),
+        crs=4326,
+    )
+    return out.reset_index(drop=True)
+
+
+def add_sites(
+    m: folium.Map, sites: gpd.GeoDataFrame, *, lang: Lang = "vi", synthetic: bool = True, cluster: bool = True
+) -> list[folium.FeatureGroup]:
+    """Base-station sites, one layer per operator, clustered at low zoom (vendored markercluster).
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        :func:`sites_from_cells` rows (EPSG:4326).
+    """
+    import folium.plugins
+
+    groups = []
+    suffix = f" {t('map.synthetic_suffix', lang)}" if synthetic else ""
+    for operator, frame in sites.groupby("operator", sort=True):
+        colour = OPERATOR_COLOURS.get(str(operator), "#555555")
+        group = folium.FeatureGroup(name=f"{t('map.sites', lang)}: {operator}{suffix}")
+        parent: Any = folium.plugins.MarkerCluster(
+            options={"disableClusteringAtZoom": 13, "maxClusterRadius": 50}
+        ).add_to(group) if cluster else group
+        data = gpd.GeoDataFrame(
+            {
+                t("map.site", lang): frame["site_id"],
+                t("map.operator", lang): frame["operator"],
+                t("map.technology", lang): frame["technologies"],
+                t("map.status", lang): [t(f"status.{s}", lang) if f"status.{s}" in _STATUS_KEYS else s
+                                        for s in frame["status"]],
+            },
+            geometry=frame.geometry.values,
+            crs=4326,
+        )
+        folium.GeoJson(
+            data.__geo_interface__,
+            marker=folium.CircleMarker(radius=4, weight=1, color="#ffffff", fill=True, fill_color=colour,
+                                       fill_opacity=0.95),
+            tooltip=folium.GeoJsonTooltip(fields=[c for c in data.columns if c != "geometry"], localize=False),
+        ).add_to(parent)
+        group.add_to(m)
+        groups.append(group)
+    return groups
+
+
+_STATUS_KEYS = frozenset({"status.active", "status.planned"})
+
+
+def add_fibre(
+    m: folium.Map,
+    *,
+    nodes: gpd.GeoDataFrame | None,
+    routes: gpd.GeoDataFrame | None,
+    plan_routes: gpd.GeoDataFrame | None,
+    lang: Lang = "vi",
+    synthetic: bool = True,
+) -> None:
+    """Fibre access nodes, existing cable routes and the planned extension (dashed)."""
+    suffix = f" {t('map.synthetic_suffix', lang)}" if synthetic else ""
+    if routes is not None and not routes.empty:
+        folium.GeoJson(
+            routes[["geometry"]].to_crs(4326).__geo_interface__,
+            name=t("map.fibre_routes", lang) + suffix,
+            style_function=lambda _f: {"color": "#6a3d9a", "weight": 2, "opacity": 0.8},
+        ).add_to(m)
+    if plan_routes is not None and not plan_routes.empty:
+        plan = plan_routes.to_crs(4326)
+        cols = [c for c in ("route_id", "length_m") if c in plan]
+        folium.GeoJson(
+            plan[cols + ["geometry"]].__geo_interface__,
+            name=t("map.fibre_plan", lang),
+            style_function=lambda _f: {"color": "#ff7f00", "weight": 3, "dashArray": "6 4"},
+            tooltip=folium.GeoJsonTooltip(fields=cols, localize=False) if cols else None,
+        ).add_to(m)
+    if nodes is not None and not nodes.empty:
+        data = nodes.to_crs(4326)
+        cols = [c for c in ("node_id", "operator", "node_type") if c in data]
+        folium.GeoJson(
+            data[cols + ["geometry"]].__geo_interface__,
+            name=t("map.fibre_nodes", lang) + suffix,
+            marker=folium.CircleMarker(radius=3, weight=1, color="#3f007d", fill=True, fill_color="#9e9ac8",
+                                       fill_opacity=1.0),
+            tooltip=folium.GeoJsonTooltip(fields=cols, localize=False) if cols else None,
+            show=False,
+        ).add_to(m)
+
+
+def coverage_png(
+    classes: Any, *, transform: Any, crs: Any, max_width_px: int = 900
+) -> tuple[bytes, tuple[float, float, float, float]]:
+    """Colour a coverage-class raster and warp it to EPSG:4326 for a map overlay.
+
+    Parameters
+    ----------
+    classes : ndarray of uint8
+        Class codes (0 none … 3 good), 255 outside the province, on a metric grid.
+    transform : affine.Affine
+        Pixel-to-CRS transform of ``classes``.
+    crs : pyproj.CRS
+        Metric CRS of the grid.
+    max_width_px : int
+        Width of the warped image (nearest-neighbour), which bounds the payload.
+
+    Returns
+    -------
+    (bytes, (minx, miny, maxx, maxy))
+        PNG bytes and the image bounds in degrees.
+    """
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from rasterio.crs import CRS as RioCRS
+    from rasterio.transform import from_bounds
+    from rasterio.warp import Resampling, reproject, transform_bounds
+
+    rows, cols = classes.shape
+    left, top = transform.c, transform.f
+    right, bottom = left + cols * transform.a, top + rows * transform.e
+    src_crs = RioCRS.from_wkt(crs.to_wkt())
+    minx, miny, maxx, maxy = transform_bounds(src_crs, "EPSG:4326", left, bottom, right, top)
+    width = min(max_width_px, cols)
+    height = max(1, round(width * (maxy - miny) / (maxx - minx)))
+    dst = np.full((height, width), 255, dtype=np.uint8)
+    reproject(
+        np.ascontiguousarray(classes, dtype=np.uint8), dst, src_transform=transform, src_crs=src_crs,
+        dst_transform=from_bounds(minx, miny, maxx, maxy, width, height), dst_crs="EPSG:4326",
+        src_nodata=255, dst_nodata=255, resampling=Resampling.nearest,
+    )
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    for code, colour in COVERAGE_RGBA.items():
+        rgba[dst == code] = colour
+    buf = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=True)
+    return buf.getvalue(), (minx, miny, maxx, maxy)
+
+
+def add_coverage_overlay(
+    m: folium.Map, png: bytes, bounds_deg: tuple[float, float, float, float], *, title: str, lang: Lang = "vi"
+) -> None:
+    """Add a coverage PNG (from :func:`coverage_png`) as an image overlay with a legend."""
+    minx, miny, maxx, maxy = bounds_deg
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    folium.raster_layers.ImageOverlay(
+        image=uri, bounds=[[miny, minx], [maxy, maxx]], name=title, opacity=0.8, interactive=False
+    ).add_to(m)
+    entries = [
+        LegendEntry("#%02x%02x%02x" % rgba[:3], t(f"coverage.{name}", lang))
+        for (code, rgba), name in zip(COVERAGE_RGBA.items(), ("none", "poor", "fair", "good"), strict=True)
+    ][::-1]
+    add_legend(m, title, entries, position="topleft")

@@ -1,23 +1,28 @@
-"""Shared UI helpers: language, data package, basemap and cached loaders.
+"""Shared UI helpers: language, data package, parameters, cached analysis and the map widget.
 
-Session-state keys used here are prefixed ``app_``. Cached wrappers are keyed by the data
-package path and version; large frames are passed as ``_underscore`` arguments (not hashed).
+Session-state keys used here are prefixed ``app_`` (language, basemap) or ``settings_`` (parameters,
+written by the settings page). Cached wrappers are keyed by the data package ``version`` and the
+parameters; large objects are passed as ``_underscore`` arguments so they are never hashed.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import folium
 import geopandas as gpd
+import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
+from analysis.kpi import KpiSnapshot, KpiTargets, compute_kpis, targets_from_gap_params
+from analysis.params import GapParams, default_gap_params
 from geo.errors import PhuSongError
-from layers.data_source import files_version, read_communes
+from geo.package import DataPackage, load_package, package_version
 from layers.i18n import LANGUAGES, Lang, t
-from layers.map import TileSource, tiles_from_env, tiles_from_setting
+from layers.map import TileSource, coverage_png, sites_from_cells, simplify_for_display, tiles_from_env, tiles_from_setting
 
 DATA_ENV = "PHUSONG_DATA"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +49,12 @@ def language_selector() -> Lang:
 def tiles() -> TileSource:
     """Basemap chosen in settings, else ``$PHUSONG_TILES``, else none (offline)."""
     setting = st.session_state.get("app_tiles")
-    if setting is None:
-        return tiles_from_env()
+    if not setting:
+        try:
+            return tiles_from_env()
+        except PhuSongError as exc:
+            st.sidebar.error(str(exc))
+            return TileSource()
     try:
         return tiles_from_setting(setting)
     except PhuSongError as exc:
@@ -53,26 +62,146 @@ def tiles() -> TileSource:
         return TileSource()
 
 
-@st.cache_data(show_spinner=False)
-def data_version(root: str) -> str:
-    """Content hash of the data package (cheap enough to compute once per process)."""
-    return files_version(root)
+def gap_params() -> GapParams:
+    """Gap parameters from the settings page (defaults until changed)."""
+    params = st.session_state.get("settings_params")
+    return params if isinstance(params, GapParams) else default_gap_params()
 
 
-@st.cache_resource(show_spinner=False)
-def communes(root: str, version: str) -> gpd.GeoDataFrame:
-    """Commune polygons of the package (shared, never mutate)."""
-    return read_communes(root)
+def kpi_targets() -> KpiTargets:
+    """KPI targets from the settings page (defaults from the gap parameters)."""
+    targets = st.session_state.get("settings_targets")
+    return targets if isinstance(targets, KpiTargets) else targets_from_gap_params(gap_params())
 
 
-def load_communes() -> gpd.GeoDataFrame | None:
-    """Communes of the current package, or ``None`` after showing the error."""
-    root = str(data_root())
+# --------------------------------------------------------------------------- cached loaders
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _package(root: str, version: str) -> DataPackage:
+    return load_package(root)
+
+
+def package() -> DataPackage | None:
+    """The current data package (shared, read-only), or ``None`` after showing why it failed."""
+    root = data_root()
     try:
-        return communes(root, data_version(root))
+        return _package(str(root), package_version(root))
     except PhuSongError as exc:
         st.error(f"{t('app.load_error', lang())}: {exc}")
         return None
+    except FileNotFoundError as exc:
+        st.error(f"{t('app.load_error', lang())}: {exc}")
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def display_communes(version: str, _pkg: DataPackage) -> gpd.GeoDataFrame:
+    """Communes simplified for display (topology-preserving, ~30 m)."""
+    return simplify_for_display(_pkg.communes)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def sites(version: str, _pkg: DataPackage) -> gpd.GeoDataFrame:
+    """One row per base-station site."""
+    return sites_from_cells(_pkg.cells)
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageResult:
+    """4G coverage of the package: per-hamlet signal, class raster and its map overlay."""
+
+    signal: object  # pandas DataFrame indexed by hamlet_id (analysis.gaps.SIGNAL_COLUMNS)
+    classes: np.ndarray
+    transform: object
+    crs: object
+    overlay_png: bytes
+    overlay_bounds: tuple[float, float, float, float]
+    classes_by_operator: dict[str, np.ndarray]
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def coverage(version: str, _pkg: DataPackage) -> CoverageResult:
+    """Run the coverage engine once per package version (tens of seconds, then shared)."""
+    from analysis.coverage import build_scene, compute_coverage_by_operator
+    from analysis.coverage_params import default_coverage_params
+    from analysis.coverage_stats import coverage_statistics
+    from analysis.gaps import signal_from_coverage_stats
+
+    cparams = default_coverage_params()
+    scene = build_scene(_pkg.communes, _pkg.metric_crs, resolution_m=cparams.resolution_m, params=cparams)
+    result = compute_coverage_by_operator(scene, _pkg.cells, technology="4G", params=cparams)
+    stats = coverage_statistics(scene, result, _pkg.hamlets, params=cparams)
+    classes = result.combined.classes(cparams.tech("4G"))
+    png, bounds = coverage_png(classes, transform=scene.grid.transform, crs=scene.grid.crs)
+    return CoverageResult(signal_from_coverage_stats(stats.hamlets), classes, scene.grid.transform,
+                          scene.grid.crs, png, bounds,
+                          dict(result.classes_by_operator))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def fibre(version: str, params: GapParams, _pkg: DataPackage):  # -> analysis.fibre.FibreAnalysis
+    """Fibre reach and extension plan for these parameters."""
+    from analysis.fibre import analyse_fibre
+
+    return analyse_fibre(_pkg, params)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def gaps(version: str, params: GapParams, _pkg: DataPackage) -> gpd.GeoDataFrame:
+    """Hamlet gap table (shared; copy before changing)."""
+    from analysis.gaps import compute_gaps
+
+    cov = coverage(version, _pkg)
+    fib = fibre(version, params, _pkg)
+    return compute_gaps(_pkg, params, signal=cov.signal, reach=fib.reach)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def commune_table(version: str, params: GapParams, _pkg: DataPackage) -> gpd.GeoDataFrame:
+    """Commune roll-up of the gaps (EPSG:4326 polygons)."""
+    from analysis.gaps import commune_indicators
+
+    return commune_indicators(gaps(version, params, _pkg), _pkg.communes)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def kpis(version: str, params: GapParams, targets: KpiTargets, _pkg: DataPackage) -> KpiSnapshot:
+    """Province, district and commune KPIs against ``targets``."""
+    return compute_kpis(gaps(version, params, _pkg), communes=_pkg.communes, survey=_pkg.survey,
+                        fibre_nodes=_pkg.fibre_nodes, targets=targets)
+
+
+def is_ready(pkg: DataPackage, params: GapParams) -> bool:
+    """True when this session already has the gap table of this package version and parameters."""
+    return st.session_state.get("app_ready") == (pkg.version, params)
+
+
+def analysis_ready(pkg: DataPackage, params: GapParams) -> gpd.GeoDataFrame:
+    """The gap table, computing coverage, fibre reach and flags with visible progress when cold."""
+    key = (pkg.version, params)
+    if is_ready(pkg, params):
+        return gaps(pkg.version, params, pkg)
+    lang_ = lang()
+    with st.status(t("app.computing", lang_), expanded=False) as status:
+        status.update(label=t("app.step_coverage", lang_))
+        coverage(pkg.version, pkg)
+        status.update(label=t("app.step_fibre", lang_))
+        fibre(pkg.version, params, pkg)
+        status.update(label=t("app.step_gaps", lang_))
+        table = gaps(pkg.version, params, pkg)
+        status.update(label=t("app.ready", lang_), state="complete")
+    st.session_state["app_ready"] = key
+    return table
+
+
+def synthetic_note(pkg: DataPackage) -> None:
+    """Caption naming the synthetic layers of the package (shown on every page)."""
+    if pkg.synthetic_layers:
+        st.caption("⚠️ " + t("app.synthetic_note", lang(), layers=", ".join(pkg.synthetic_layers)))
+
+
+# --------------------------------------------------------------------------- map widget
 
 
 def show_map(fmap: folium.Map, *, key: str, height: int = 620, returned: tuple[str, ...] = ()) -> dict:
