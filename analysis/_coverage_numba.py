@@ -32,16 +32,21 @@ def _signal(flat, off, r, n, e, a, brg, inv, am):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _tile(ti0, ti1, tj0, tj1, env, inside, bearing, radius, flat, table_off, rows, cols, ref, az, bw, am,
-          boxes_count, boxes_floor, best, server, count, count_thr):  # pragma: no cover - compiled
+def _tile(ti0, ti1, tj0, tj1, env_g, inside_g, bearing, radius, flat, table_off, rows, cols, ref, az, bw, am,
+          boxes_count, boxes_floor, best_g, server_g, count_g, count_thr):  # pragma: no cover - compiled
+    # contiguous copies of the tile's state: fewer cache lines and TLB entries per row
+    env = np.where(inside_g[ti0:ti1, tj0:tj1], env_g[ti0:ti1, tj0:tj1], np.uint8(255))
+    best = best_g[ti0:ti1, tj0:tj1].copy()
+    server = server_g[ti0:ti1, tj0:tj1].copy()
+    count = count_g[ti0:ti1, tj0:tj1].copy()
     evaluations = 0
     for k in range(rows.shape[0]):
-        sr = rows[k]
-        sc = cols[k]
-        i0 = max(sr + boxes_count[k, 0], ti0)
-        i1 = min(sr + boxes_count[k, 1] + 1, ti1)
-        j0 = max(sc + boxes_count[k, 2], tj0)
-        j1 = min(sc + boxes_count[k, 3] + 1, tj1)
+        sr = rows[k] - ti0
+        sc = cols[k] - tj0
+        i0 = max(sr + boxes_count[k, 0], 0)
+        i1 = min(sr + boxes_count[k, 1] + 1, ti1 - ti0)
+        j0 = max(sc + boxes_count[k, 2], 0)
+        j1 = min(sc + boxes_count[k, 3] + 1, tj1 - tj0)
         if i0 >= i1 or j0 >= j1:
             continue
         off = table_off[k]
@@ -52,54 +57,56 @@ def _tile(ti0, ti1, tj0, tj1, env, inside, bearing, radius, flat, table_off, row
         for i in range(i0, i1):
             di = i - sr
             for j in range(j0, j1):
-                if not inside[i, j]:
+                e = env[i, j]
+                if e == 255:
                     continue
                 dj = j - sc
-                v = _signal(flat, off, r, di * di + dj * dj, env[i, j], a,
-                            bearing[di + radius, dj + radius], inv, am)
+                v = _signal(flat, off, r, di * di + dj * dj, e, a, bearing[di + radius, dj + radius], inv, am)
                 evaluations += 1
                 count[i, j] += np.uint16(v >= count_thr)
                 b = best[i, j]
                 better = v > b
                 best[i, j] = v if better else b
                 server[i, j] = kk if better else server[i, j]
-    weak_rows = np.zeros(ti1 - ti0, dtype=np.bool_)
     any_weak = False
-    for i in range(ti0, ti1):
-        for j in range(tj0, tj1):
-            if inside[i, j] and best[i, j] < count_thr:
-                weak_rows[i - ti0] = True
+    weak_rows = np.zeros(ti1 - ti0, dtype=np.bool_)
+    for i in range(ti1 - ti0):
+        for j in range(tj1 - tj0):
+            if env[i, j] != 255 and best[i, j] < count_thr:
+                weak_rows[i] = True
                 any_weak = True
                 break
-    if not any_weak:
-        return evaluations
-    for k in range(rows.shape[0]):
-        sr = rows[k]
-        sc = cols[k]
-        i0 = max(sr + boxes_floor[k, 0], ti0)
-        i1 = min(sr + boxes_floor[k, 1] + 1, ti1)
-        j0 = max(sc + boxes_floor[k, 2], tj0)
-        j1 = min(sc + boxes_floor[k, 3] + 1, tj1)
-        if i0 >= i1 or j0 >= j1:
-            continue
-        off = table_off[k]
-        r = ref[k]
-        a = az[k]
-        inv = np.float32(1.0) / bw[k]
-        for i in range(i0, i1):
-            if not weak_rows[i - ti0]:
+    if any_weak:
+        for k in range(rows.shape[0]):
+            sr = rows[k] - ti0
+            sc = cols[k] - tj0
+            i0 = max(sr + boxes_floor[k, 0], 0)
+            i1 = min(sr + boxes_floor[k, 1] + 1, ti1 - ti0)
+            j0 = max(sc + boxes_floor[k, 2], 0)
+            j1 = min(sc + boxes_floor[k, 3] + 1, tj1 - tj0)
+            if i0 >= i1 or j0 >= j1:
                 continue
-            di = i - sr
-            for j in range(j0, j1):
-                if not inside[i, j] or best[i, j] >= count_thr:
+            off = table_off[k]
+            r = ref[k]
+            a = az[k]
+            inv = np.float32(1.0) / bw[k]
+            for i in range(i0, i1):
+                if not weak_rows[i]:
                     continue
-                dj = j - sc
-                v = _signal(flat, off, r, di * di + dj * dj, env[i, j], a,
-                            bearing[di + radius, dj + radius], inv, am)
-                evaluations += 1
-                if v > best[i, j]:
-                    best[i, j] = v
-                    server[i, j] = k
+                di = i - sr
+                for j in range(j0, j1):
+                    e = env[i, j]
+                    if e == 255 or best[i, j] >= count_thr:
+                        continue
+                    dj = j - sc
+                    v = _signal(flat, off, r, di * di + dj * dj, e, a, bearing[di + radius, dj + radius], inv, am)
+                    evaluations += 1
+                    if v > best[i, j]:
+                        best[i, j] = v
+                        server[i, j] = k
+    best_g[ti0:ti1, tj0:tj1] = best
+    server_g[ti0:ti1, tj0:tj1] = server
+    count_g[ti0:ti1, tj0:tj1] = count
     return evaluations
 
 
