@@ -160,9 +160,14 @@ def select_access_nodes(nodes: gpd.GeoDataFrame, params: ReachParams) -> gpd.Geo
                 f"no fibre access node of operator {params.operator!r} "
                 f"(types {', '.join(params.node_types)}); operators in the layer: {', '.join(ops) or 'none'}"
             )
+    if nodes.empty:
+        log.warning("the fibre nodes layer is empty: every hamlet is out of fibre reach")
+        return nodes
     if sel.empty:
+        types = ", ".join(sorted(set(nodes["node_type"].astype(str))))
         raise DataNotFoundError(
-            f"fibre nodes layer has no access node of type {', '.join(params.node_types)}"
+            f"fibre nodes layer has no access node of type {', '.join(params.node_types)} "
+            f"(its types: {types}); change [reach] node_types"
         )
     sel = sel[~(sel.geometry.isna() | sel.geometry.is_empty)]
     return sel
@@ -224,9 +229,14 @@ def compute_reach(
         _warn_far(attachment.spur_m[:k], hamlets["hamlet_id"], "hamlet", max_spur_m)
         _warn_far(attachment.spur_m[k:], access["node_id"], "fibre node", max_spur_m)
     hamlet_nodes, access_nodes = net.point_node[:k], net.point_node[k:]
-    dist, pred, src = dijkstra(
-        net.csr, directed=False, indices=access_nodes, min_only=True, return_predecessors=True
-    )
+    if len(access_nodes):
+        dist, pred, src = dijkstra(
+            net.csr, directed=False, indices=access_nodes, min_only=True, return_predecessors=True
+        )
+    else:  # no fibre at all: nothing is reachable
+        dist = np.full(net.n_nodes, np.inf)
+        pred = np.full(net.n_nodes, -9999)
+        src = np.full(net.n_nodes, -9999)
     d_h = dist[hamlet_nodes]
     node_of = np.full(net.n_nodes, -1)
     node_of[access_nodes] = np.arange(len(access_nodes))
@@ -272,8 +282,9 @@ def _reach_table(
     idx = np.maximum(nearest, 0)
 
     def pick(col: str) -> np.ndarray:
-        vals = access[col].astype(str).to_numpy()[idx] if col in access else np.full(len(idx), "")
-        return np.where(found, vals, "")
+        if col not in access or access.empty:
+            return np.full(len(idx), "", dtype=object)
+        return np.where(found, access[col].astype(str).to_numpy()[idx], "")
 
     return pd.DataFrame(
         {

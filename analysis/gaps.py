@@ -599,7 +599,7 @@ def _join_inputs(
     missing = [c for c in SIGNAL_COLUMNS[:2] if c not in signal.columns]
     if missing:
         raise SchemaError(f"signal statistics lack column(s) {', '.join(missing)}; expected {SIGNAL_COLUMNS}")
-    base = hamlets.copy()
+    base = hamlets.reset_index(drop=True)
     base["hamlet_id"] = _text(base["hamlet_id"])
     base["households"] = pd.to_numeric(base["households"], errors="coerce").fillna(0).astype(int)
     for col in ("commune_name", "district_name"):

@@ -436,7 +436,7 @@ def _kml(layers: dict[str, gpd.GeoDataFrame], meta: dict[str, str]) -> bytes:
     doc = _sub(root, "Document")
     _sub(doc, "name", meta.get("title", "PhuSong export"))
     _sub(doc, "description", "\n".join(f"{k}: {v}" for k, v in meta.items()))
-    _extended(doc, meta)
+    # KML 2.2 schema order within a Feature: name, description, StyleSelector, ExtendedData
     for sid, colour in _STYLES.items():
         style = _sub(doc, "Style", id=sid)
         _sub(_sub(style, "IconStyle"), "color", colour)
@@ -444,6 +444,7 @@ def _kml(layers: dict[str, gpd.GeoDataFrame], meta: dict[str, str]) -> bytes:
         _sub(line, "color", colour)
         _sub(line, "width", "3" if sid == "line" else "2")
         _sub(_sub(style, "PolyStyle"), "color", "40" + colour[2:])
+    _extended(doc, meta)
     for name, gdf in layers.items():
         folder = _sub(doc, "Folder")
         _sub(folder, "name", name)

@@ -109,6 +109,21 @@ def test_kml_is_kml22_with_metadata_and_placemarks(files: dict[str, Path]) -> No
     assert [m.findtext("k:name", namespaces=ns) for m in marks] == NAMES
     assert marks[1].findtext("k:styleUrl", namespaces=ns) == "#gap"
     assert marks[4].findtext("k:styleUrl", namespaces=ns) == "#ok"
+    # KML 2.2 schema order (Google Earth is lenient, validators are not)
+    order = [c.tag.split("}")[1] for c in doc]
+    assert (
+        order.index("description")
+        < order.index("Style")
+        < order.index("ExtendedData")
+        < order.index("Folder")
+    )
+    assert [c.tag.split("}")[1] for c in marks[1]] == [
+        "name",
+        "description",
+        "styleUrl",
+        "ExtendedData",
+        "Point",
+    ]
 
 
 def test_shapefile_zip_cpg_fields_and_mapping(files: dict[str, Path]) -> None:

@@ -191,3 +191,14 @@ def test_fibre_command_writes_reach_and_plan(
     assert ".gpkg" in capsys.readouterr().err
     assert main(["fibre", str(tiny_package), "--out", str(out), "--force", "--operator", "Nokia"]) == 2
     assert "not a known operator" in capsys.readouterr().err
+
+
+def test_no_fibre_at_all_means_everything_out_of_reach() -> None:
+    road = build_road_graph(_roads(PLUS), UTM)
+    reach = compute_reach(road, HAMLETS, NODES.iloc[0:0], params=ReachParams())
+    assert set(reach.table["fibre_reach_class"]) == {"out_of_reach"}
+    assert reach.table["fibre_distance_m"].isna().all()
+    plan = plan_extension(reach, HAMLETS, costs=UnitCosts())
+    assert set(plan.hamlets["plan_status"]) == {"no_road_path"} and plan.length_m == 0
+    with pytest.raises(DataNotFoundError, match="node_types"):
+        compute_reach(road, HAMLETS, NODES, params=ReachParams(node_types=("POP",)))
