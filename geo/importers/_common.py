@@ -167,27 +167,37 @@ def _xlsx_rows(data: bytes, filename: str, limits: ImportLimits) -> list[list[An
     import openpyxl  # local: only spreadsheets need it
 
     safe_zip_members(data, filename, limits=limits)
+    xml_errors = (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, SyntaxError)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+    except xml_errors as exc:
         raise ImportRejectedError(
             f"{filename}: not a readable XLSX workbook ({exc}) -> save it again from Excel"
         ) from exc
     try:
         for ws in wb.worksheets:
-            rows: list[list[Any]] = []
-            for row in ws.iter_rows(values_only=True):
-                if len(rows) > limits.max_features + 1:
-                    check_feature_count(len(rows), filename, limits=limits)
-                if any(v is not None and str(v).strip() != "" for v in row):
-                    rows.append(list(row))
+            rows = _sheet_rows(ws, filename, limits)
             if rows:
                 return rows
+    except xml_errors as exc:  # read-only sheets are parsed lazily
+        raise ImportRejectedError(
+            f"{filename}: not a readable XLSX workbook ({exc}) -> save it again from Excel"
+        ) from exc
     finally:
         wb.close()
     raise ImportRejectedError(
         f"{filename}: the workbook has no sheet with data -> put the table on the first sheet"
     )
+
+
+def _sheet_rows(ws: Any, filename: str, limits: ImportLimits) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for row in ws.iter_rows(values_only=True):
+        if any(v is not None and str(v).strip() != "" for v in row):
+            rows.append(list(row))
+            if len(rows) > limits.max_features + 1:
+                check_feature_count(len(rows) - 1, filename, limits=limits)
+    return rows
 
 
 def _cell_text(value: Any) -> str:

@@ -378,11 +378,45 @@ def table_cases() -> None:
     vni = "Ma ap,Ten ap,Xa,So ho\n,AÁp Chôï,Xaõ Long Ñöùc,10\n,Khoùm 3,Phöôøng 1,20\n"
     case("survey_vni.csv", "survey", "legacy VNI encoding", vni.encode("latin-1"))
     case("xlsx_empty_sheet.xlsx", "towers", "has no sheet with data", xlsx([]))
+    case("xlsx_entity_bomb.xlsx", "towers", "not a readable XLSX workbook", xlsx_entity_bomb())
+    rows = [[f"S{i}", "Viettel", 106.31, 9.92] for i in range(9)]
+    case(
+        "xlsx_too_many_rows.xlsx",
+        "towers",
+        "more than the limit of 5",
+        xlsx([["Mã trạm", "Nhà mạng", "Kinh độ", "Vĩ độ"], *rows]),
+        ("--max-features", "5"),
+    )
+    case(
+        "csv_too_many_rows.csv",
+        "towers",
+        "more than the limit of 5",
+        (OP_HEADER + "".join(f"S{i},Viettel,106.31,9.92,30,4G,1800,0\n" for i in range(6))).encode(),
+        ("--max-features", "5"),
+    )
     case(
         "xlsx_header_only.xlsx",
         "towers",
         "header but no data rows",
         xlsx([["Mã trạm", "Nhà mạng", "Kinh độ", "Vĩ độ"]]),
+    )
+
+
+def xlsx_entity_bomb() -> bytes:
+    """An XLSX whose sheet XML declares nested entities (billion laughs)."""
+    clean = zipfile.ZipFile(io.BytesIO(xlsx([["Mã trạm", "Nhà mạng"], ["S1", "Viettel"]])))
+    dtd = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "'
+        + b"&lol;" * 10
+        + b'"><!ENTITY lol3 "'
+        + b"&lol2;" * 10
+        + b'">]>'
+    )
+    return zip_bytes(
+        {
+            n: (dtd + clean.read(n)) if n == "xl/worksheets/sheet1.xml" else clean.read(n)
+            for n in clean.namelist()
+        }
     )
 
 
