@@ -181,8 +181,13 @@ def _text(series: pd.Series) -> pd.Series:
         finite = series.dropna()
         if len(finite) and np.all(np.mod(finite.to_numpy(dtype=float), 1.0) == 0):
             series = series.astype("Int64")
-    out = series.astype(object).map(lambda v: None if _is_missing(v) else str(v).strip())
-    return out.map(lambda v: v if v else None).astype(object)
+    return _map_obj(series, lambda v: (str(v).strip() or None) if not _is_missing(v) else None)
+
+
+def _map_obj(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """Apply ``func`` to every cell; return an object Series that keeps None (no dtype inference)."""
+    values = [func(v) for v in series.to_numpy(dtype=object)]
+    return pd.Series(values, index=series.index, dtype=object)
 
 
 def _is_missing(value: Any) -> bool:
@@ -201,6 +206,7 @@ def _numbers(text: pd.Series, *, decimal_comma: bool) -> pd.Series:
 def _check_numeric(layer: _Layer, col: Column, text: pd.Series, found: _Findings) -> pd.Series:
     decimal_comma = layer.read.decimal_comma if layer.read is not None else False
     values = _numbers(text, decimal_comma=decimal_comma)
+    values = values.where(np.isfinite(values.to_numpy(dtype=float)))  # "1e999", "inf": not usable numbers
     present = text.notna().to_numpy()
     bad = np.flatnonzero(present & values.isna().to_numpy())
     found.rows(
@@ -264,7 +270,7 @@ def _check_category(layer: _Layer, col: Column, text: pd.Series, found: _Finding
     for value in text.dropna().unique():
         member = parse_category(cls, value)
         uniques[value] = None if member is None else str(member.value)
-    parsed = text.map(lambda v: None if v is None else uniques[v]).astype(object)
+    parsed = _map_obj(text, lambda v: None if _is_missing(v) else uniques[v])
     bad = np.flatnonzero(text.notna().to_numpy() & parsed.isna().to_numpy())
     found.rows(
         "error",
@@ -278,7 +284,7 @@ def _check_category(layer: _Layer, col: Column, text: pd.Series, found: _Finding
 
 def _check_highway(layer: _Layer, text: pd.Series, found: _Findings) -> pd.Series:
     known = {alias_key(h): h for h in HIGHWAY_CLASSES}
-    mapped = text.map(lambda v: None if v is None else known.get(alias_key(v), v)).astype(object)
+    mapped = _map_obj(text, lambda v: None if _is_missing(v) else known.get(alias_key(v), v))
     unknown = np.flatnonzero(text.notna().to_numpy() & ~mapped.isin(HIGHWAY_CLASSES).to_numpy())
     found.rows(
         "warning",
@@ -546,6 +552,16 @@ def _read(schema: LayerSchema, path: Path, rel: str, found: _Findings) -> _Layer
         lonlat = lonlat_columns(frame.columns)
         if lonlat is not None:
             frame = frame.rename(columns={lonlat[0]: "lon", lonlat[1]: "lat"})
+    twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if twice:
+        found.add(
+            "error",
+            rel,
+            "header",
+            f"column(s) named more than once: {', '.join(twice)}",
+            "give every column its own name (names are compared in lower case); only the first is read",
+        )
+        frame = frame.loc[:, ~frame.columns.duplicated()]
     unit = "row" if path.name.lower().endswith(".csv") else "feature"
     return _Layer(schema, rel, frame.reset_index(drop=True), unit, read)
 
@@ -565,7 +581,7 @@ def _finish(layer: _Layer, geometry: gpd.GeoSeries | None) -> pd.DataFrame:
                 index=frame.index,
                 dtype=float if col.kind in ("int", "float", "share") else object,
             )
-        elif col.kind == "int" and value.notna().all():
+        elif col.kind == "int" and np.isfinite(value.to_numpy(dtype=float)).all():
             value = value.astype("int64")
         frame[col.name] = value
     if layer.schema.geometry == "latlon" and "lon" in layer.clean:
@@ -830,7 +846,7 @@ def _commune_keys(layer: _Layer, communes: _Layer | None, found: _Findings, *, r
         codes = communes.cleaned.dropna(subset=["commune_code"])
         codes = codes[~codes["commune_code"].duplicated(keep=False)]
         by_code = dict(zip(codes["commune_code"], codes["commune_id"], strict=True))
-        from_code = code.map(lambda c: by_code.get(c) if c is not None else None)
+        from_code = _map_obj(code, lambda c: None if _is_missing(c) else by_code.get(c))
         bad_code = np.flatnonzero((cid.isna() & code.notna() & from_code.isna()).to_numpy())
         found.rows(
             "error",
@@ -961,7 +977,7 @@ def _check_survey(survey: _Layer, hamlets: _Layer | None, communes: _Layer | Non
             f"fix the hamlet_name or give the hamlet_id from {hamlets.rel}",
         )
         hid = hid.where(hid.notna(), resolved)
-        own = hid.map(lambda h: ham_commune.get(h) if h is not None else None)
+        own = _map_obj(hid, lambda h: None if _is_missing(h) else ham_commune.get(h))
         clash = np.flatnonzero((own.notna() & cid.notna() & (own != cid)).to_numpy())
         found.rows(
             "error",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import subprocess
 import sys
 import warnings
@@ -279,6 +280,35 @@ def test_any_truncated_file_gives_exit_2_without_traceback(
     code, out = run_validate(tiny_package, capsys)
     assert code == 2
     assert f"ERROR {rel}" in out
+
+
+def _damage(data: bytes, rng: random.Random) -> bytes:
+    """One random edit: flip a byte, insert a troublesome token, cut a slice, or truncate."""
+    buf = bytearray(data)
+    op, i = rng.randrange(4), rng.randrange(len(buf) + 1)
+    if op == 0 and i < len(buf):
+        buf[i] = rng.randrange(256)
+    elif op == 1:
+        buf[i:i] = rng.choice([b",", b'"', b"-", b"\n", b"{", b"]", b"nan", b"1e999", b"\xc3", b";"])
+    elif op == 2:
+        del buf[i : i + rng.randint(1, 20)]
+    else:
+        del buf[i:]
+    return bytes(buf)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_damage_never_raises(tiny_package: Path, seed: int) -> None:
+    """Whatever the damage, validation reports problems; it never raises (no traceback)."""
+    rng = random.Random(seed)
+    pristine = {p: p.read_bytes() for p in sorted(tiny_package.rglob("*")) if p.is_file()}
+    for _ in range(10):
+        for path, data in pristine.items():
+            path.write_bytes(data)
+        for path in rng.sample(sorted(pristine), k=2):
+            path.write_bytes(_damage(path.read_bytes(), rng))
+        problems = validate_package(tiny_package)
+        assert all(p.file and p.message for p in problems)
 
 
 # --------------------------------------------------------------------------- encodings
