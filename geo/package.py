@@ -19,6 +19,7 @@ import pyproj
 from geo.crs import metric_crs_for
 from geo.errors import Problem, ValidationError
 from geo.schema import DatasetMeta
+from geo.store import JOURNAL_NAME, recover
 from geo.validate import check_package
 
 __all__ = ["DataPackage", "load_package", "package_version"]
@@ -134,6 +135,8 @@ def load_package(root: Path | str) -> DataPackage:
         When validation finds at least one error; ``problems`` lists all findings.
     """
     root = Path(root)
+    if (root / JOURNAL_NAME).is_file():  # an import was killed mid-way: roll it back or complete it
+        recover(root)
     check = check_package(root)
     if not check.usable or check.meta is None:
         raise ValidationError(list(check.problems))

@@ -233,3 +233,12 @@ def test_kill_during_import_leaves_old_or_new_version(tiny_package: Path, tmp_pa
         "swap-2": "old",
         "committed": "new",
     }
+
+
+def test_load_package_recovers_an_interrupted_import(tiny_package: Path) -> None:
+    from geo.package import load_package
+
+    old, _ = _fake_interrupted(tiny_package, "swapping")
+    load_package(tiny_package)
+    assert store.file_hashes(tiny_package) == old
+    assert not (tiny_package / store.JOURNAL_NAME).exists()
