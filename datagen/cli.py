@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --communes-source: dvhcvn ward_mapping_old_to_new_2025-07-01.csv to add 2025 codes",
     )
+    parser.add_argument(
+        "--sites", type=int, default=None, help="number of active sites (default 1227, the published figure)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     return parser
 
@@ -57,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
-        params = GeneratorParams(seed=args.seed)
+        params = GeneratorParams(seed=args.seed, **({} if args.sites is None else {"n_sites": args.sites}))
         if args.communes_source is not None:
             communes = rebuild_communes(
                 args.communes_source, params=params, code_mapping_2025=args.code_mapping_2025
@@ -67,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = generate_package(args.out, params=params, communes=communes)
     except PhuSongError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"error: cannot read or write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 2
     for key, value in summary.items():
         print(f"{key}: {value}")

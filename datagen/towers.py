@@ -9,6 +9,7 @@ typical Vietnamese deployments; none of it describes a real site.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -19,6 +20,9 @@ from shapely.geometry.base import BaseGeometry
 
 from datagen.geometry import METRIC_EPSG, sample_points_in_polygon
 from datagen.params import GeneratorParams
+from geo.errors import ParameterError
+
+log = logging.getLogger(__name__)
 
 SITE_COLUMNS: tuple[str, ...] = (
     "site_id",
@@ -62,6 +66,9 @@ URBAN_FACTOR = {"phường": 2.4, "thị trấn": 1.6, "xã": 1.0}
 """Sites per person relative to rural communes (traffic, not only coverage, drives urban sites)."""
 
 FLOOR_SITES_PER_COMMUNE = 3
+
+MAX_PLACEMENT_FAILURES = 400
+"""Consecutive hamlets without room for a site after which placement gives up (area is full)."""
 
 
 @dataclass(frozen=True)
@@ -163,34 +170,41 @@ def in_gap_zone(x: float, y: float, zones: list[GapZone]) -> bool:
     return any(np.hypot(x - z.x, y - z.y) < z.radius_m for z in zones)
 
 
-@dataclass
 class _Placer:
-    """Rejection sampler of site positions around hamlets."""
+    """Rejection sampler of site positions around hamlets (positions kept in growing arrays)."""
 
-    area: BaseGeometry  # province shrunk by 50 m, EPSG:32648
-    zones: list[GapZone]
-    rng: np.random.Generator
-    xy: list[tuple[float, float]]
-    ops: list[str]
+    def __init__(self, area: BaseGeometry, zones: list[GapZone], rng: np.random.Generator) -> None:
+        self.area = area  # province shrunk by 50 m, EPSG:32648
+        self.zones = zones
+        self.rng = rng
+        self.xy = np.empty((64, 2))
+        self.ops = np.empty(64, dtype=object)
+        self.n = 0
 
     def place(self, hx: float, hy: float, operator: str, *, urban: bool) -> tuple[float, float] | None:
         """Return a position near ``(hx, hy)`` for ``operator`` or ``None`` after 40 failed tries."""
         sigma = 260.0 if urban else 750.0
         spacing = 300.0 if urban else 1100.0
+        xy, same = self.xy[: self.n], self.ops[: self.n] == operator
         for _ in range(40):
             x, y = hx + self.rng.normal(0, sigma), hy + self.rng.normal(0, sigma)
             if in_gap_zone(x, y, self.zones) or not shapely.contains_xy(self.area, x, y):
                 continue
-            if self.xy:
-                arr = np.asarray(self.xy)
-                d = np.hypot(arr[:, 0] - x, arr[:, 1] - y)
-                same = np.asarray(self.ops) == operator
+            if self.n:
+                d = np.hypot(xy[:, 0] - x, xy[:, 1] - y)
                 if d.min() < 60.0 or (same.any() and d[same].min() < spacing):
                     continue
-            self.xy.append((x, y))
-            self.ops.append(operator)
+            self._append(x, y, operator)
             return x, y
         return None
+
+    def _append(self, x: float, y: float, operator: str) -> None:
+        if self.n == len(self.xy):
+            self.xy = np.vstack([self.xy, np.empty_like(self.xy)])
+            self.ops = np.concatenate([self.ops, np.empty(len(self.ops), dtype=object)])
+        self.xy[self.n] = (x, y)
+        self.ops[self.n] = operator
+        self.n += 1
 
 
 def _site_weights(hamlets: pd.DataFrame, commune_type: pd.Series) -> np.ndarray:
@@ -270,7 +284,7 @@ def place_sites(
     counts = operator_counts(n_active)
     operators = np.array([op for op, c in counts.items() for _ in range(c)])
     rng.shuffle(operators)
-    placer = _Placer(province.buffer(-50.0), zones, rng, [], [])
+    placer = _Placer(province.buffer(-50.0), zones, rng)
     weights = _site_weights(hamlets, communes.set_index("commune_id")["commune_type"])
     outside = np.array(
         [not in_gap_zone(x, y, zones) for x, y in zip(hamlets["x"], hamlets["y"], strict=True)]
@@ -280,7 +294,13 @@ def place_sites(
     p = p / p.sum()
     rows: list[dict[str, object]] = []
     i = 0
+    failures = max_failures = 0
     while len(rows) < n_active:
+        if failures > MAX_PLACEMENT_FAILURES:
+            raise ParameterError(
+                f"could place only {len(rows)} of {n_active} sites at the minimum spacing in this area; "
+                "ask for fewer sites (--sites)"
+            )
         if i < len(queue):
             x, y, h = queue[i]
         else:
@@ -290,6 +310,8 @@ def place_sites(
         op = str(operators[len(rows)])
         urban = bool(hamlets.at[h, "urban"])
         pos = placer.place(x, y, op, urban=urban)
+        failures = failures + 1 if pos is None else 0
+        max_failures = max(max_failures, failures)
         if pos is not None:
             rows.append(
                 {
@@ -300,6 +322,7 @@ def place_sites(
                     "urban": urban,
                 }
             )
+    log.info("placed %d sites; longest run of hamlets without room: %d", len(rows), max_failures)
     return pd.DataFrame(rows)
 
 

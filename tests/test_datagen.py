@@ -479,3 +479,114 @@ def test_bundled_data_is_what_the_generator_writes(communes: gpd.GeoDataFrame, t
         assert (tmp_path / rel).read_bytes() == (DATA / rel).read_bytes(), (
             f"{rel} is stale: run python -m datagen"
         )
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def _square(lon: float, lat: float, size_deg: float = 0.04) -> dict[str, object]:
+    ring = [
+        [lon, lat],
+        [lon + size_deg, lat],
+        [lon + size_deg, lat + size_deg],
+        [lon, lat + size_deg],
+        [lon, lat],
+    ]
+    return {"type": "MultiPolygon", "coordinates": [[ring]]}
+
+
+def _census_file(path: Path) -> Path:
+    """A censusVN2009-like province file with three communes (two districts)."""
+    import json
+
+    rows = [
+        (8170101, "Phường 1", "Thành phố Trà Vinh", 7708, "29239", 106.30, 9.90),
+        (8170115, "Xã Long Đức", "Thành phố Trà Vinh", 15074, None, 106.34, 9.90),
+        (8170701, "Thị trấn Cầu Kè", "Huyện Cầu Kè", 6343, "29308", 106.30, 9.94),
+    ]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "commune_id": cid,
+                "commune_vn": name,
+                "district_vn": district,
+                "pop_2009": pop,
+                "gso_ma_xa": code,
+            },
+            "geometry": _square(lon, lat),
+        }
+        for cid, name, district, pop, code, lon, lat in rows
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
+
+
+def test_cli_reimports_communes_and_generates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datagen.cli import main
+
+    src = _census_file(tmp_path / "census.geojson")
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text(
+        "old_ma_tinh,old_ten_tinh,new_ma_tinh,old_ma_xa,old_ten_xa,new_ma_xa,new_ten_xa,n_targets\n"
+        "84,Tỉnh Trà Vinh,86,29239,Phường 1,29242,Phường Trà Vinh,1\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "pkg"
+    code = main(
+        [
+            "--communes-source",
+            str(src),
+            "--code-mapping-2025",
+            str(mapping),
+            "--out",
+            str(out),
+            "--seed",
+            "3",
+            "--sites",
+            "25",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    communes = load_bundled_communes(out)
+    assert communes["commune_code"].tolist() == ["29239", "", "29308"]
+    assert communes["commune_code_2025"].tolist() == ["29242", "", ""]
+    assert communes["commune_type"].tolist() == ["phường", "xã", "thị trấn"]
+    assert communes["households"].tolist() == [2028, 3967, 1669]
+    cells = pd.read_csv(out / "towers/sites.csv")
+    assert cells.loc[cells["status"] == "active", "site_id"].nunique() == 25
+    meta = tomllib.loads((out / "dataset.toml").read_text(encoding="utf-8"))
+    assert meta["calibration"]["achieved"]["fibre_commune_share"] == 1.0
+
+
+def test_cli_reports_missing_communes_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datagen.cli import main
+
+    assert main(["--out", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert "communes.geojson not found" in err and "--communes-source" in err
+
+
+def test_site_placement_refuses_more_sites_than_fit() -> None:
+    from datagen.towers import place_sites
+
+    square = Polygon([(0, 0), (1000, 0), (1000, 1000), (0, 1000)])
+    communes = gpd.GeoDataFrame(
+        {"commune_id": ["c1"], "commune_type": ["phường"]}, geometry=[square], crs=METRIC
+    )
+    hamlets = pd.DataFrame(
+        {
+            "hamlet_id": ["c1-01", "c1-02"],
+            "commune_id": ["c1", "c1"],
+            "population": [900, 700],
+            "urban": [True, True],
+            "x": [300.0, 700.0],
+            "y": [500.0, 500.0],
+        }
+    )
+    sites = place_sites(hamlets, communes, square, [], n_active=12, rng=np.random.default_rng(2))
+    assert len(sites) == 12 and sites["operator"].value_counts()["Viettel"] == 5
+    with pytest.raises(ParameterError, match="ask for fewer sites"):
+        place_sites(hamlets, communes, square, [], n_active=500, rng=np.random.default_rng(2))
