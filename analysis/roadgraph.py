@@ -13,6 +13,7 @@ trees) and as arrays / a SciPy CSR matrix (for fast multi-source Dijkstra).
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -85,11 +86,12 @@ class ComponentReport:
 class RoadGraph:
     """The road network of a province in a metric CRS.
 
+    The arrays and the SciPy CSR matrix ``csr`` are built at once; the :class:`networkx.Graph`
+    view (:attr:`graph`) is built from them on first use and then kept (it costs about as much as
+    the rest of the build on a 100,000-edge network and is not needed for reach).
+
     Parameters
     ----------
-    graph
-        Undirected graph; nodes ``0..n-1`` with ``x``, ``y`` (m); edges with ``length_m``,
-        ``edge_id`` (index into the arrays below) and ``road_id``.
     node_xy_m
         (n, 2) node coordinates in ``crs`` (metres).
     edge_u, edge_v, edge_length_m
@@ -104,9 +106,10 @@ class RoadGraph:
         Component label per node.
     components
         Report of disconnected pieces.
+    csr
+        Symmetric adjacency, weights in metres.
     """
 
-    graph: nx.Graph
     node_xy_m: np.ndarray
     edge_u: np.ndarray
     edge_v: np.ndarray
@@ -116,7 +119,22 @@ class RoadGraph:
     crs: pyproj.CRS
     component: np.ndarray
     components: ComponentReport
+    csr: sp.csr_array = field(repr=False)
     _tree: shapely.STRtree = field(repr=False)
+
+    @functools.cached_property
+    def graph(self) -> nx.Graph:
+        """Undirected networkx graph: nodes ``0..n-1`` with ``x``, ``y`` (m); edges with
+        ``length_m``, ``edge_id`` (index into the edge arrays) and ``road_id``."""
+        graph = nx.Graph()
+        graph.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(self.node_xy_m))
+        graph.add_edges_from(
+            (int(a), int(b), {"length_m": float(w), "edge_id": k, "road_id": str(r)})
+            for k, (a, b, w, r) in enumerate(
+                zip(self.edge_u, self.edge_v, self.edge_length_m, self.edge_road_id, strict=True)
+            )
+        )
+        return graph
 
     @property
     def n_nodes(self) -> int:
@@ -233,6 +251,41 @@ def _ids(frame: gpd.GeoDataFrame, mask: object) -> str:
     return ", ".join(vals[:10]) + (f" (+{len(vals) - 10} more)" if len(vals) > 10 else "")
 
 
+def _cross2(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+
+
+def _segment_intersections(
+    coords: np.ndarray, seg_start: np.ndarray, tree: shapely.STRtree, segs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of segments that meet other than at a shared end vertex, and where.
+
+    Candidates come from a bounding-box query (no GEOS predicate: fast); the meeting point is
+    solved in NumPy: ``P1 + t (P2 - P1) = Q1 + u (Q2 - Q1)`` with ``t, u`` in [0, 1]. This finds
+    proper crossings and a vertex of one road lying on another road's segment (a T junction);
+    collinear overlaps are ignored. Which of the points are new vertices is decided by the caller.
+
+    Returns (segment a, segment b, (k, 2) meeting points).
+    """
+    a, b = tree.query(segs)
+    keep = (a < b) & ~((b == a + 1) & (seg_start[b] == seg_start[a] + 1))
+    a, b = a[keep], b[keep]
+    p1, p2 = coords[seg_start[a]], coords[seg_start[a] + 1]
+    q1, q2 = coords[seg_start[b]], coords[seg_start[b] + 1]
+    shared = np.zeros(len(a), bool)
+    for p, q in ((p1, q1), (p1, q2), (p2, q1), (p2, q2)):
+        shared |= np.all(p == q, axis=1)
+    r, s_, qp = p2 - p1, q2 - q1, q1 - p1
+    denom = _cross2(r, s_)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = _cross2(qp, s_) / denom
+        u = _cross2(qp, r) / denom
+    eps = 1e-9
+    hit = ~shared & (denom != 0) & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
+    pts = p1[hit] + t[hit, None] * r[hit]
+    return a[hit], b[hit], pts
+
+
 def _crossing_points(
     coords: np.ndarray, seg_start: np.ndarray, line_end_vertex: np.ndarray, tol_m: float, node_crossings: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -246,25 +299,9 @@ def _crossing_points(
     tree = shapely.STRtree(segs)
     seg_idx_parts, xy_parts = [], []
     if node_crossings:
-        # "intersects", not "crosses": a vertex of one road on the interior of another road's
-        # segment is a junction too; pairs of consecutive segments of one line are skipped
-        a, b = tree.query(segs, predicate="intersects")
-        keep = (a < b) & ~((b == a + 1) & (seg_start[b] == seg_start[a] + 1))
-        a, b = a[keep], b[keep]
-        # pairs that meet at a shared end vertex need no new vertex
-        pa0, pa1 = coords[seg_start[a]], coords[seg_start[a] + 1]
-        pb0, pb1 = coords[seg_start[b]], coords[seg_start[b] + 1]
-        shared = np.zeros(len(a), bool)
-        for p, q in ((pa0, pb0), (pa0, pb1), (pa1, pb0), (pa1, pb1)):
-            shared |= np.all(p == q, axis=1)
-        a, b = a[~shared], b[~shared]
-        if a.size:
-            pts = shapely.intersection(segs[a], segs[b])
-            ok = shapely.get_type_id(pts) == 0  # Point
-            pxy = shapely.get_coordinates(pts[ok])
-            for side in (a[ok], b[ok]):
-                seg_idx_parts.append(side)
-                xy_parts.append(pxy)
+        a, b, pxy = _segment_intersections(coords, seg_start, tree, segs)
+        seg_idx_parts += [a, b]
+        xy_parts += [pxy, pxy]
     # a line end on (or within tolerance of) another segment's interior: a T junction
     ends = shapely.points(coords[line_end_vertex])
     pi, si = tree.query(ends, predicate="dwithin", distance=max(tol_m, 0.0))
@@ -468,17 +505,10 @@ def graph_from_edges(
     n = len(node_xy)
     csr = _csr(n, u, v, length)
     n_comp, comp = connected_components(csr, directed=False)
-    graph = nx.Graph()
-    graph.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(node_xy))
-    graph.add_edges_from(
-        (int(a), int(b), {"length_m": float(w), "edge_id": k, "road_id": str(r)})
-        for k, (a, b, w, r) in enumerate(zip(u, v, length, rid, strict=True))
-    )
     report = _component_report(n_comp, comp, u, length)
     if report.n_components > 1:
         log.info("%s", report.summary())
     return RoadGraph(
-        graph=graph,
         node_xy_m=node_xy,
         edge_u=u,
         edge_v=v,
@@ -488,6 +518,7 @@ def graph_from_edges(
         crs=crs,
         component=comp,
         components=report,
+        csr=csr,
         _tree=shapely.STRtree(lines),
     )
 
