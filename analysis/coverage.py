@@ -118,7 +118,9 @@ class Grid:
         row = np.floor((self.top_m - np.asarray(y_m)) / r).astype(np.int64)
         return row, col
 
-    def centres(self, rows: NDArray[np.integer], cols: NDArray[np.integer]) -> tuple[NDArray[np.float64], ...]:
+    def centres(
+        self, rows: NDArray[np.integer], cols: NDArray[np.integer]
+    ) -> tuple[NDArray[np.float64], ...]:
         """CRS coordinates (x, y) of pixel centres, m."""
         r = self.resolution_m
         return self.left_m + (np.asarray(cols) + 0.5) * r, self.top_m - (np.asarray(rows) + 0.5) * r
@@ -135,7 +137,8 @@ class Grid:
         height = max(1, math.ceil((top - miny) / resolution_m))
         if width * height > 400_000_000:
             raise ParameterError(
-                f"grid of {width} x {height} pixels at {resolution_m:g} m is too large; use a coarser resolution"
+                f"grid of {width} x {height} pixels at {resolution_m:g} m is too large; "
+                "use a coarser resolution"
             )
         return cls(pyproj.CRS.from_user_input(crs), left, top, float(resolution_m), width, height)
 
@@ -165,8 +168,12 @@ class Scene:
 
 
 def build_scene(
-    communes: gpd.GeoDataFrame, metric_crs: pyproj.CRS, *, resolution_m: float,
-    params: CoverageParams, clutter: NDArray[np.integer] | None = None,
+    communes: gpd.GeoDataFrame,
+    metric_crs: pyproj.CRS,
+    *,
+    resolution_m: float,
+    params: CoverageParams,
+    clutter: NDArray[np.integer] | None = None,
 ) -> Scene:
     """Rasterise the communes onto a grid and derive the environment of every pixel.
 
@@ -290,7 +297,9 @@ def select_cells(
     return out
 
 
-def _prepare_cells(cells: gpd.GeoDataFrame, grid: Grid, tech: TechnologyParams, params: CoverageParams) -> _Cells:
+def _prepare_cells(
+    cells: gpd.GeoDataFrame, grid: Grid, tech: TechnologyParams, params: CoverageParams
+) -> _Cells:
     metric = cells.to_crs(grid.crs)
     x = metric.geometry.x.to_numpy()
     y = metric.geometry.y.to_numpy()
@@ -335,7 +344,7 @@ class _LossTable:
     """
 
     loss_db: NDArray[np.float32]
-    min_loss_db: NDArray[np.float64]   # per step, least lossy environment, monotone (for reach)
+    min_loss_db: NDArray[np.float64]  # per step, least lossy environment, monotone (for reach)
 
     def lookup(self, dist_px: NDArray[np.floating], env: NDArray[np.integer]) -> NDArray[np.float32]:
         """Interpolated loss at distances (pixels) for environment codes."""
@@ -353,8 +362,14 @@ def _loss_table(f_mhz: float, hb_m: float, max_px: float, res_m: float, params: 
     d_km = np.maximum(q / _TABLE_STEPS_PER_PX, 0.5) * res_m / 1000.0
     per_env = np.stack(
         [
-            path_loss_db(d_km, f_mhz, hb_m, params.receiver_height_m, np.full(q.shape, env, dtype=np.uint8),
-                         c_urban_db=params.cost231_urban_c_db)
+            path_loss_db(
+                d_km,
+                f_mhz,
+                hb_m,
+                params.receiver_height_m,
+                np.full(q.shape, env, dtype=np.uint8),
+                c_urban_db=params.cost231_urban_c_db,
+            )
             for env in (0, 1, 2)
         ],
         axis=-1,
@@ -363,23 +378,36 @@ def _loss_table(f_mhz: float, hb_m: float, max_px: float, res_m: float, params: 
     return _LossTable(per_env.astype(np.float32).ravel(), min_loss)
 
 
-def _reach_px(f_mhz: float, hb_m: float, budget_db: float, cap_px: int, res_m: float,
-              params: CoverageParams) -> int:
+def _reach_px(
+    f_mhz: float, hb_m: float, budget_db: float, cap_px: int, res_m: float, params: CoverageParams
+) -> int:
     """Largest distance (pixels, capped) at which the least lossy environment stays within budget."""
     r = np.arange(cap_px + 1, dtype=np.float64)
     d_km = np.maximum(r, 0.5) * res_m / 1000.0
-    least = np.min([
-        path_loss_db(d_km, f_mhz, hb_m, params.receiver_height_m, np.full(r.shape, env, dtype=np.uint8),
-                     c_urban_db=params.cost231_urban_c_db)
-        for env in (0, 1, 2)
-    ], axis=0)
+    least = np.min(
+        [
+            path_loss_db(
+                d_km,
+                f_mhz,
+                hb_m,
+                params.receiver_height_m,
+                np.full(r.shape, env, dtype=np.uint8),
+                c_urban_db=params.cost231_urban_c_db,
+            )
+            for env in (0, 1, 2)
+        ],
+        axis=0,
+    )
     within = np.nonzero(least <= budget_db)[0]
     return int(within[-1]) if within.size else 0
 
 
 def _reach_boxes(
-    table: _LossTable, budgets_db: NDArray[np.float64], azimuth_deg: NDArray[np.float64],
-    beamwidth_deg: NDArray[np.float64], params: CoverageParams,
+    table: _LossTable,
+    budgets_db: NDArray[np.float64],
+    azimuth_deg: NDArray[np.float64],
+    beamwidth_deg: NDArray[np.float64],
+    params: CoverageParams,
 ) -> NDArray[np.int64]:
     """Per cell, pixel offsets (r0, r1, c0, c1) around the site bounding where it can reach its budget.
 
@@ -388,8 +416,11 @@ def _reach_boxes(
     """
     rel = np.arange(0.0, 360.0, 1.0)
     omni = np.isnan(azimuth_deg)
-    gain = sector_gain_db(rel[None, :], beamwidth_deg=np.where(omni, 65.0, beamwidth_deg)[:, None],
-                          max_attenuation_db=params.max_attenuation_db)
+    gain = sector_gain_db(
+        rel[None, :],
+        beamwidth_deg=np.where(omni, 65.0, beamwidth_deg)[:, None],
+        max_attenuation_db=params.max_attenuation_db,
+    )
     allowed = budgets_db[:, None] + np.where(omni[:, None], 0.0, gain)
     q_reach = np.searchsorted(table.min_loss_db, allowed, side="right") - 1
     r = np.where(q_reach < 0, 0.0, q_reach / _TABLE_STEPS_PER_PX + 1.5)
@@ -397,15 +428,22 @@ def _reach_boxes(
     east = r * np.sin(brg)
     north = r * np.cos(brg)
     clip = int((len(table.min_loss_db) - 3) / _TABLE_STEPS_PER_PX / math.sqrt(2.0))
-    boxes = np.stack([np.floor(-north.max(axis=1)), np.ceil(-north.min(axis=1)),
-                      np.floor(east.min(axis=1)), np.ceil(east.max(axis=1))], axis=1)
+    boxes = np.stack(
+        [
+            np.floor(-north.max(axis=1)),
+            np.ceil(-north.min(axis=1)),
+            np.floor(east.min(axis=1)),
+            np.ceil(east.max(axis=1)),
+        ],
+        axis=1,
+    )
     return np.clip(boxes, -clip, clip).astype(np.int64)
 
 
 def _kernels(radius_px: int) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.uint16]]:
     """Distance (pixels), bearing (deg from north) and bearing index (0.1 deg) kernels."""
     off = np.arange(-radius_px, radius_px + 1, dtype=np.int64)
-    di = off[:, None]   # rows: south positive
+    di = off[:, None]  # rows: south positive
     dj = off[None, :]
     dist = np.sqrt(di * di + dj * dj).astype(np.float32)
     bearing = np.degrees(np.arctan2(dj.astype(float), -di.astype(float))) % 360.0
@@ -415,13 +453,20 @@ def _kernels(radius_px: int) -> tuple[NDArray[np.float32], NDArray[np.float32], 
 
 def _pattern_table(azimuth_deg: float, beamwidth_deg: float, params: CoverageParams) -> NDArray[np.float32]:
     brg = np.arange(_BEARING_STEPS) * (360.0 / _BEARING_STEPS)
-    return sector_gain_db(brg - azimuth_deg, beamwidth_deg=beamwidth_deg,
-                          max_attenuation_db=params.max_attenuation_db).astype(np.float32)
+    return sector_gain_db(
+        brg - azimuth_deg, beamwidth_deg=beamwidth_deg, max_attenuation_db=params.max_attenuation_db
+    ).astype(np.float32)
 
 
 def compute_coverage(
-    scene: Scene, cells: gpd.GeoDataFrame, *, technology: str, params: CoverageParams,
-    operator: str | None = None, include_planned: bool = False, dem_m: NDArray[np.floating] | None = None,
+    scene: Scene,
+    cells: gpd.GeoDataFrame,
+    *,
+    technology: str,
+    params: CoverageParams,
+    operator: str | None = None,
+    include_planned: bool = False,
+    dem_m: NDArray[np.floating] | None = None,
 ) -> CoverageRaster:
     """Best-server RSRP, server index and server count for one technology.
 
@@ -463,10 +508,27 @@ def compute_coverage(
     best[~scene.inside] = NODATA_RSRP
     server[~scene.inside] = NODATA_SERVER
     count[~scene.inside] = NODATA_COUNT
-    log.info("coverage %s %s: %d cells, %.3g evaluations in %.2f s", technology, operator or "all",
-             len(prepared.frame), evaluations, elapsed)
-    return CoverageRaster(scene.grid, technology, operator, best, server, count, prepared.frame,
-                          float(floor), float(count_thr), evaluations, elapsed)
+    log.info(
+        "coverage %s %s: %d cells, %.3g evaluations in %.2f s",
+        technology,
+        operator or "all",
+        len(prepared.frame),
+        evaluations,
+        elapsed,
+    )
+    return CoverageRaster(
+        scene.grid,
+        technology,
+        operator,
+        best,
+        server,
+        count,
+        prepared.frame,
+        float(floor),
+        float(count_thr),
+        evaluations,
+        elapsed,
+    )
 
 
 def _numba_kernel() -> Callable[..., int] | None:
@@ -485,10 +547,10 @@ class _Plan:
 
     keys: list[tuple[float, float]]
     tables: dict[tuple[float, float], _LossTable]
-    boxes_floor: NDArray[np.int64]    # (K, 4) windows where a cell can reach the floor
-    boxes_count: NDArray[np.int64]    # (K, 4) windows where it can reach the count threshold
+    boxes_floor: NDArray[np.int64]  # (K, 4) windows where a cell can reach the floor
+    boxes_count: NDArray[np.int64]  # (K, 4) windows where it can reach the count threshold
     radius_px: int
-    ref_dbm: NDArray[np.float64]      # reference power less indoor loss and margin
+    ref_dbm: NDArray[np.float64]  # reference power less indoor loss and margin
 
 
 def _plan(cells: _Cells, floor_dbm: float, count_dbm: float, res: float, params: CoverageParams) -> _Plan:
@@ -512,7 +574,11 @@ def _plan(cells: _Cells, floor_dbm: float, count_dbm: float, res: float, params:
 
 
 def _accumulate(
-    scene: Scene, cells: _Cells, floor_dbm: float, count_dbm: float, params: CoverageParams,
+    scene: Scene,
+    cells: _Cells,
+    floor_dbm: float,
+    count_dbm: float,
+    params: CoverageParams,
     dem_m: NDArray[np.floating] | None,
 ) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8], int]:
     grid = scene.grid
@@ -540,8 +606,15 @@ def _window(
 
 
 def _accumulate_numpy(
-    scene: Scene, cells: _Cells, plan: _Plan, best: NDArray[np.float32], server: NDArray[np.int32],
-    count: NDArray[np.uint16], count_dbm: float, params: CoverageParams, dem_m: NDArray[np.floating] | None,
+    scene: Scene,
+    cells: _Cells,
+    plan: _Plan,
+    best: NDArray[np.float32],
+    server: NDArray[np.int32],
+    count: NDArray[np.uint16],
+    count_dbm: float,
+    params: CoverageParams,
+    dem_m: NDArray[np.floating] | None,
 ) -> int:
     """Reference implementation (numpy, one window per cell); also the DEM path."""
     grid = scene.grid
@@ -557,12 +630,21 @@ def _accumulate_numpy(
         rs = plan.tables[plan.keys[k]].lookup(dist[kr, kc], env[win])
         np.subtract(np.float32(plan.ref_dbm[k]), rs, out=rs)
         if not np.isnan(cells.azimuth_deg[k]):
-            gain = _pattern_table(float(cells.azimuth_deg[k]), float(cells.beamwidth_deg[k]), params).take(brg[kr, kc])
-            gain[dist[kr, kc] == 0] = 0.0   # the site's own pixel gets boresight gain
+            gain = _pattern_table(float(cells.azimuth_deg[k]), float(cells.beamwidth_deg[k]), params).take(
+                brg[kr, kc]
+            )
+            gain[dist[kr, kc] == 0] = 0.0  # the site's own pixel gets boresight gain
             rs += gain
         if dem_m is not None:
-            rs -= diffraction_loss_db(dem_m, grid.resolution_m, (sr, sc), win, tx_height_m=float(cells.hb_m[k]),
-                                      rx_height_m=params.receiver_height_m, f_mhz=float(cells.f_mhz[k]))
+            rs -= diffraction_loss_db(
+                dem_m,
+                grid.resolution_m,
+                (sr, sc),
+                win,
+                tx_height_m=float(cells.hb_m[k]),
+                rx_height_m=params.receiver_height_m,
+                f_mhz=float(cells.f_mhz[k]),
+            )
         best_win = best[win]
         better = rs > best_win
         np.copyto(best_win, rs, where=better)
@@ -573,8 +655,14 @@ def _accumulate_numpy(
 
 
 def _accumulate_compiled(
-    scene: Scene, cells: _Cells, plan: _Plan, best: NDArray[np.float32], server: NDArray[np.int32],
-    count: NDArray[np.uint16], count_dbm: float, params: CoverageParams,
+    scene: Scene,
+    cells: _Cells,
+    plan: _Plan,
+    best: NDArray[np.float32],
+    server: NDArray[np.int32],
+    count: NDArray[np.uint16],
+    count_dbm: float,
+    params: CoverageParams,
 ) -> int:
     """Tiled, parallel compiled kernel: per tile, every cell where it can reach the count threshold
     (exact counts, exact best server wherever it is at least that strong), then, only on pixels still
@@ -588,12 +676,29 @@ def _accumulate_compiled(
         offsets[i + 1] = offsets[i] + plan.tables[key].loss_db.size
     flat = np.concatenate([plan.tables[key].loss_db for key in key_index])
     table_of_cell = np.array([offsets[key_index[k]] for k in plan.keys], dtype=np.int64)
+    cell_arrays = (
+        cells.row.astype(np.int64),
+        cells.col.astype(np.int64),
+        table_of_cell,
+        plan.ref_dbm.astype(np.float32),
+        np.nan_to_num(cells.azimuth_deg, nan=-1.0).astype(np.float32),
+        cells.beamwidth_deg.astype(np.float32),
+    )
     evaluations = kernel(
-        scene.environment, scene.inside, bearing, plan.radius_px, flat, table_of_cell,
-        cells.row.astype(np.int64), cells.col.astype(np.int64), plan.ref_dbm.astype(np.float32),
-        np.nan_to_num(cells.azimuth_deg, nan=-1.0).astype(np.float32), cells.beamwidth_deg.astype(np.float32),
-        np.float32(params.max_attenuation_db), plan.boxes_count, plan.boxes_floor, best, server, count,
-        np.float32(count_dbm), _TILE_PX,
+        scene.environment,
+        scene.inside,
+        bearing,
+        plan.radius_px,
+        flat,
+        cell_arrays,
+        np.float32(params.max_attenuation_db),
+        plan.boxes_count,
+        plan.boxes_floor,
+        best,
+        server,
+        count,
+        np.float32(count_dbm),
+        _TILE_PX,
     )
     return int(evaluations)
 
@@ -607,8 +712,13 @@ class OperatorCoverage:
 
 
 def compute_coverage_by_operator(
-    scene: Scene, cells: gpd.GeoDataFrame, *, technology: str, params: CoverageParams,
-    include_planned: bool = False, dem_m: NDArray[np.floating] | None = None,
+    scene: Scene,
+    cells: gpd.GeoDataFrame,
+    *,
+    technology: str,
+    params: CoverageParams,
+    include_planned: bool = False,
+    dem_m: NDArray[np.floating] | None = None,
 ) -> OperatorCoverage:
     """Run :func:`compute_coverage` once per operator and merge into the all-operator product.
 
@@ -621,14 +731,31 @@ def compute_coverage_by_operator(
     classes: dict[str, NDArray[np.uint8]] = {}
     merged: CoverageRaster | None = None
     for op in operators:
-        result = compute_coverage(scene, chosen, technology=technology, params=params, operator=op,
-                                  include_planned=True, dem_m=dem_m)
+        result = compute_coverage(
+            scene,
+            chosen,
+            technology=technology,
+            params=params,
+            operator=op,
+            include_planned=True,
+            dem_m=dem_m,
+        )
         classes[op] = classify_rsrp(result.rsrp_dbm, tech)
         merged = result if merged is None else _merge(merged, result)
     assert merged is not None  # select_cells guarantees at least one operator
-    merged = CoverageRaster(merged.grid, technology, None, merged.rsrp_dbm, merged.server, merged.server_count,
-                            merged.cells, merged.floor_dbm, merged.count_threshold_dbm, merged.evaluations,
-                            merged.compute_s)
+    merged = CoverageRaster(
+        merged.grid,
+        technology,
+        None,
+        merged.rsrp_dbm,
+        merged.server,
+        merged.server_count,
+        merged.cells,
+        merged.floor_dbm,
+        merged.count_threshold_dbm,
+        merged.evaluations,
+        merged.compute_s,
+    )
     return OperatorCoverage(merged, classes)
 
 
@@ -641,9 +768,19 @@ def _merge(a: CoverageRaster, b: CoverageRaster) -> CoverageRaster:
     count = a.server_count.astype(np.uint16) + b.server_count
     count = np.where(inside, np.minimum(count, 254), NODATA_COUNT).astype(np.uint8)
     cells = pd.concat([a.cells, b.cells], ignore_index=True)
-    return CoverageRaster(a.grid, a.technology, None, rsrp.astype(np.float32), server, count, cells,
-                          a.floor_dbm, a.count_threshold_dbm, a.evaluations + b.evaluations,
-                          a.compute_s + b.compute_s)
+    return CoverageRaster(
+        a.grid,
+        a.technology,
+        None,
+        rsrp.astype(np.float32),
+        server,
+        count,
+        cells,
+        a.floor_dbm,
+        a.count_threshold_dbm,
+        a.evaluations + b.evaluations,
+        a.compute_s + b.compute_s,
+    )
 
 
 def class_names() -> tuple[str, ...]:

@@ -100,7 +100,10 @@ class StatisticsParams:
             "served_min_class must not be below unserved_below_class",
         )
         _check(1 <= self.served_min_operators <= 10, "served_min_operators must be 1..10")
-        _check(0 < self.commune_operator_household_share <= 1, "commune_operator_household_share must be in (0, 1]")
+        _check(
+            0 < self.commune_operator_household_share <= 1,
+            "commune_operator_household_share must be in (0, 1]",
+        )
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,11 @@ class CoverageParams:
     pilot_share_db: float = -10.0
     max_radius_km: float = 30.0
     server_count_class: str = "fair"
-    environment: tuple[tuple[str, str], ...] = (("xã", "rural"), ("phường", "urban"), ("thị trấn", "suburban"))
+    environment: tuple[tuple[str, str], ...] = (
+        ("xã", "rural"),
+        ("phường", "urban"),
+        ("thị trấn", "suburban"),
+    )
     technologies: tuple[TechnologyParams, ...] = (
         TechnologyParams("2G", 56.0, 0.2, -75.0, -85.0, -95.0),
         TechnologyParams("3G", 56.0, 5.0, -85.0, -95.0, -105.0),
@@ -135,10 +142,15 @@ class CoverageParams:
         _check(0 <= self.margin_db < 40, "margin_db must be in [0, 40) dB")
         _check(self.cost231_urban_c_db in (0.0, 3.0), "cost231_urban_c_db must be 0 or 3")
         _check(-30 < self.pilot_share_db <= 0, "pilot_share_db must be in (-30, 0] dB")
-        _check(0 < self.max_radius_km <= 100 and math.isfinite(self.max_radius_km), "max_radius_km in (0, 100]")
+        _check(
+            0 < self.max_radius_km <= 100 and math.isfinite(self.max_radius_km), "max_radius_km in (0, 100]"
+        )
         _check(self.server_count_class in CLASS_NAMES[1:], "server_count_class must be poor/fair/good")
         for ctype, env in self.environment:
-            _check(env in ENVIRONMENT_NAMES, f"environment for {ctype!r} must be rural/suburban/urban, got {env!r}")
+            _check(
+                env in ENVIRONMENT_NAMES,
+                f"environment for {ctype!r} must be rural/suburban/urban, got {env!r}",
+            )
         names = [t.technology for t in self.technologies]
         _check(len(set(names)) == len(names), "technologies listed twice")
 
@@ -181,7 +193,9 @@ def coverage_params_from_mapping(data: Mapping[str, Any]) -> CoverageParams:
         techs = []
         for name, values in data["technology"].items():
             try:
-                techs.append(TechnologyParams(technology=str(name), **{k: float(v) for k, v in values.items()}))
+                techs.append(
+                    TechnologyParams(technology=str(name), **{k: float(v) for k, v in values.items()})
+                )
             except TypeError as exc:
                 raise ParameterError(f"[technology.{name}]: {exc}") from exc
         kwargs["technologies"] = tuple(techs)

@@ -41,13 +41,18 @@ class CoverageStats:
 
 
 def _class_shares(
-    unit: NDArray[np.int32], classes: NDArray[np.uint8], n_units: int, weights: NDArray[np.floating] | None = None
+    unit: NDArray[np.int32],
+    classes: NDArray[np.uint8],
+    n_units: int,
+    weights: NDArray[np.floating] | None = None,
 ) -> NDArray[np.float64]:
     """Per unit, share of (weighted) pixels in each class; NaN rows for units without pixels."""
     ok = (unit >= 0) & (classes != NODATA_CLASS)
     idx = unit[ok].astype(np.int64) * len(CLASS_NAMES) + classes[ok]
     w = None if weights is None else np.nan_to_num(weights[ok].astype(np.float64))
-    sums = np.bincount(idx, weights=w, minlength=n_units * len(CLASS_NAMES)).reshape(n_units, len(CLASS_NAMES))
+    sums = np.bincount(idx, weights=w, minlength=n_units * len(CLASS_NAMES)).reshape(
+        n_units, len(CLASS_NAMES)
+    )
     total = sums.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, sums / total, np.nan)
@@ -82,14 +87,17 @@ def _hamlet_classes(
     if (~is_point).any():
         pos = np.nonzero(~is_point)[0]
         shapes = ((geom, i) for i, geom in enumerate(hamlets.geometry.iloc[pos]) if geom is not None)
-        unit = features.rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=-1, dtype="int32")
+        unit = features.rasterize(
+            shapes, out_shape=grid.shape, transform=grid.transform, fill=-1, dtype="int32"
+        )
         for key, cls in rasters.items():
             out[key][pos] = _median_class(_class_shares(unit, cls, len(pos)))
     return out
 
 
-def hamlet_status(best_class: NDArray[np.integer], operators_good: NDArray[np.integer],
-                  params: CoverageParams) -> NDArray[np.object_]:
+def hamlet_status(
+    best_class: NDArray[np.integer], operators_good: NDArray[np.integer], params: CoverageParams
+) -> NDArray[np.object_]:
     """served / underserved / unserved (or "outside" where no class is known) per hamlet.
 
     served: at least ``served_min_operators`` operators reach ``served_min_class``;
@@ -97,14 +105,21 @@ def hamlet_status(best_class: NDArray[np.integer], operators_good: NDArray[np.in
     """
     st = params.statistics
     unserved_code = CLASS_NAMES.index(st.unserved_below_class)
-    status = np.where(operators_good >= st.served_min_operators, "served",
-                      np.where(best_class < unserved_code, "unserved", "underserved")).astype(object)
+    status = np.where(
+        operators_good >= st.served_min_operators,
+        "served",
+        np.where(best_class < unserved_code, "unserved", "underserved"),
+    ).astype(object)
     status[np.asarray(best_class) < 0] = "outside"
     return status
 
 
 def coverage_statistics(
-    scene: Scene, coverage: OperatorCoverage, hamlets: gpd.GeoDataFrame, *, params: CoverageParams,
+    scene: Scene,
+    coverage: OperatorCoverage,
+    hamlets: gpd.GeoDataFrame,
+    *,
+    params: CoverageParams,
     population: NDArray[np.floating] | None = None,
 ) -> CoverageStats:
     """Per-commune and per-hamlet coverage statistics of one technology.
@@ -141,7 +156,9 @@ def coverage_statistics(
     good = CLASS_NAMES.index("good")
     served_code = CLASS_NAMES.index(params.statistics.served_min_class)
     ops = list(coverage.classes_by_operator)
-    ham_ops_served = sum((ham_cls[op] >= served_code).astype(int) for op in ops) if ops else np.zeros(len(ham), int)
+    ham_ops_served = (
+        sum((ham_cls[op] >= served_code).astype(int) for op in ops) if ops else np.zeros(len(ham), int)
+    )
     ham_ops_good = sum((ham_cls[op] >= good).astype(int) for op in ops) if ops else np.zeros(len(ham), int)
 
     commune_frames, hamlet_frames = [], []
@@ -166,15 +183,18 @@ def coverage_statistics(
     all_h["operators_good"] = ham_ops_good
     all_h["status"] = hamlet_status(ham_cls[ALL_OPERATORS], ham_ops_served, params)
     _add_best_server(all_h, ham, scene, coverage)
-    communes_out = gpd.GeoDataFrame(pd.concat(commune_frames, ignore_index=True), geometry="geometry",
-                                    crs=scene.grid.crs).to_crs(4326)
-    hamlets_out = gpd.GeoDataFrame(pd.concat(hamlet_frames, ignore_index=True), geometry="geometry",
-                                   crs=scene.grid.crs).to_crs(4326)
+    communes_out = gpd.GeoDataFrame(
+        pd.concat(commune_frames, ignore_index=True), geometry="geometry", crs=scene.grid.crs
+    ).to_crs(4326)
+    hamlets_out = gpd.GeoDataFrame(
+        pd.concat(hamlet_frames, ignore_index=True), geometry="geometry", crs=scene.grid.crs
+    ).to_crs(4326)
     return CoverageStats(communes_out, hamlets_out)
 
 
-def _household_shares(cls: NDArray[np.int64], commune: NDArray[np.int64], hh: NDArray[np.float64],
-                      n: int) -> NDArray[np.float64]:
+def _household_shares(
+    cls: NDArray[np.int64], commune: NDArray[np.int64], hh: NDArray[np.float64], n: int
+) -> NDArray[np.float64]:
     ok = (cls >= 0) & (commune >= 0)
     idx = commune[ok] * len(CLASS_NAMES) + cls[ok]
     sums = np.bincount(idx, weights=hh[ok], minlength=n * len(CLASS_NAMES)).reshape(n, len(CLASS_NAMES))
@@ -183,10 +203,19 @@ def _household_shares(cls: NDArray[np.int64], commune: NDArray[np.int64], hh: ND
         return np.where(total > 0, sums / total, np.nan)
 
 
-def _commune_frame(communes: gpd.GeoDataFrame, technology: str, operator: str, area: NDArray[np.float64],
-                   hh_shares: NDArray[np.float64], scene: Scene) -> pd.DataFrame:
-    keep = [c for c in ("commune_id", "commune_name", "district_name", "commune_type", "households")
-            if c in communes.columns]
+def _commune_frame(
+    communes: gpd.GeoDataFrame,
+    technology: str,
+    operator: str,
+    area: NDArray[np.float64],
+    hh_shares: NDArray[np.float64],
+    scene: Scene,
+) -> pd.DataFrame:
+    keep = [
+        c
+        for c in ("commune_id", "commune_name", "district_name", "commune_type", "households")
+        if c in communes.columns
+    ]
     frame = pd.DataFrame(communes[keep]).copy()
     frame.insert(len(keep), "technology", technology)
     frame.insert(len(keep) + 1, "operator", operator)
@@ -200,8 +229,12 @@ def _commune_frame(communes: gpd.GeoDataFrame, technology: str, operator: str, a
     return frame
 
 
-def _hamlet_frame(ham: gpd.GeoDataFrame, technology: str, operator: str, cls: NDArray[np.int64]) -> pd.DataFrame:
-    keep = [c for c in ("hamlet_id", "hamlet_name", "commune_id", "households", "population") if c in ham.columns]
+def _hamlet_frame(
+    ham: gpd.GeoDataFrame, technology: str, operator: str, cls: NDArray[np.int64]
+) -> pd.DataFrame:
+    keep = [
+        c for c in ("hamlet_id", "hamlet_name", "commune_id", "households", "population") if c in ham.columns
+    ]
     frame = pd.DataFrame(ham[keep]).copy()
     frame["technology"] = technology
     frame["operator"] = operator
@@ -210,7 +243,9 @@ def _hamlet_frame(ham: gpd.GeoDataFrame, technology: str, operator: str, cls: ND
     return frame
 
 
-def _add_best_server(frame: pd.DataFrame, ham: gpd.GeoDataFrame, scene: Scene, coverage: OperatorCoverage) -> None:
+def _add_best_server(
+    frame: pd.DataFrame, ham: gpd.GeoDataFrame, scene: Scene, coverage: OperatorCoverage
+) -> None:
     pts = ham.geometry.representative_point()
     row, col = scene.grid.rowcol(pts.x.to_numpy(), pts.y.to_numpy())
     ok = (row >= 0) & (row < scene.grid.height) & (col >= 0) & (col < scene.grid.width)

@@ -136,8 +136,12 @@ def sector_gain_db(
 
 
 def rsrp_dbm(
-    reference_power_dbm: ArrayLike, path_loss_db: ArrayLike, *,
-    pattern_gain_db: ArrayLike = 0.0, indoor_loss_db: float = 0.0, margin_db: float = 0.0,
+    reference_power_dbm: ArrayLike,
+    path_loss_db: ArrayLike,
+    *,
+    pattern_gain_db: ArrayLike = 0.0,
+    indoor_loss_db: float = 0.0,
+    margin_db: float = 0.0,
 ) -> NDArray[np.floating]:
     """Received reference-signal power.
 
@@ -161,5 +165,10 @@ def rsrp_dbm(
     ndarray
         RSRP in dBm.
     """
-    return (np.asarray(reference_power_dbm) - np.asarray(path_loss_db) + np.asarray(pattern_gain_db)
-            - indoor_loss_db - margin_db)
+    return (
+        np.asarray(reference_power_dbm)
+        - np.asarray(path_loss_db)
+        + np.asarray(pattern_gain_db)
+        - indoor_loss_db
+        - margin_db
+    )

@@ -100,7 +100,9 @@ def _check_range(
     hb = np.asarray(hb_m, dtype=float)
     hm = np.asarray(hm_m, dtype=float)
     if np.any(hb <= 0) or np.any(hm <= 0):
-        raise ModelRangeError(f"{name}: antenna heights must be positive (hb {_span(hb)} m, hm {_span(hm)} m)")
+        raise ModelRangeError(
+            f"{name}: antenna heights must be positive (hb {_span(hb)} m, hm {_span(hm)} m)"
+        )
     if np.any(np.asarray(d_km) <= 0):
         raise ModelRangeError(f"{name}: distances must be positive")
     if not strict:
@@ -111,7 +113,9 @@ def _check_range(
         ("distance", np.asarray(d_km, dtype=float), rng.d_km, "km"),
     ):
         if np.any(values < lo) or np.any(values > hi):
-            raise ModelRangeError(f"{name}: {label} {_span(values)} {unit} outside validity range {lo:g}-{hi:g} {unit}")
+            raise ModelRangeError(
+                f"{name}: {label} {_span(values)} {unit} outside validity range {lo:g}-{hi:g} {unit}"
+            )
 
 
 def _span(values: NDArray[np.floating]) -> str:
@@ -173,8 +177,15 @@ def hata_area_correction_db(f_mhz: ArrayLike) -> NDArray[np.floating]:
 
 
 def _hata_family_db(
-    d: NDArray[np.floating], f_mhz: ArrayLike, hb_m: ArrayLike, hm_m: ArrayLike,
-    environment: ArrayLike, *, a_db: float, b_db: float, c_urban_db: float,
+    d: NDArray[np.floating],
+    f_mhz: ArrayLike,
+    hb_m: ArrayLike,
+    hm_m: ArrayLike,
+    environment: ArrayLike,
+    *,
+    a_db: float,
+    b_db: float,
+    c_urban_db: float,
 ) -> NDArray[np.floating]:
     f = np.asarray(f_mhz, dtype=float)
     hb = np.asarray(hb_m, dtype=float)
@@ -183,7 +194,9 @@ def _hata_family_db(
     slope = 44.9 - 6.55 * lhb
     env = np.asarray(environment)
     corrections = hata_area_correction_db(f)
-    corrections = corrections - np.stack([np.zeros_like(f), np.zeros_like(f), np.full_like(f, c_urban_db)], -1)
+    corrections = corrections - np.stack(
+        [np.zeros_like(f), np.zeros_like(f), np.full_like(f, c_urban_db)], -1
+    )
     if corrections.ndim == 1:
         corr = np.take(corrections, env)
     else:
@@ -193,8 +206,13 @@ def _hata_family_db(
 
 
 def okumura_hata_db(
-    d_km: ArrayLike, f_mhz: ArrayLike, hb_m: ArrayLike, hm_m: ArrayLike,
-    environment: ArrayLike = ENV_URBAN, *, strict: bool = True,
+    d_km: ArrayLike,
+    f_mhz: ArrayLike,
+    hb_m: ArrayLike,
+    hm_m: ArrayLike,
+    environment: ArrayLike = ENV_URBAN,
+    *,
+    strict: bool = True,
 ) -> NDArray[np.floating]:
     """Okumura-Hata median path loss (150-1500 MHz).
 
@@ -225,8 +243,14 @@ def okumura_hata_db(
 
 
 def cost231_hata_db(
-    d_km: ArrayLike, f_mhz: ArrayLike, hb_m: ArrayLike, hm_m: ArrayLike,
-    environment: ArrayLike = ENV_URBAN, *, c_urban_db: float = 0.0, strict: bool = True,
+    d_km: ArrayLike,
+    f_mhz: ArrayLike,
+    hb_m: ArrayLike,
+    hm_m: ArrayLike,
+    environment: ArrayLike = ENV_URBAN,
+    *,
+    c_urban_db: float = 0.0,
+    strict: bool = True,
 ) -> NDArray[np.floating]:
     """COST-231 Hata median path loss (1500-2000 MHz).
 
@@ -267,8 +291,15 @@ def _d3d_m(d_km: NDArray[np.floating], hb_m: ArrayLike, hm_m: ArrayLike) -> NDAr
 
 
 def tr38901_rma_db(
-    d_km: ArrayLike, f_mhz: ArrayLike, hb_m: ArrayLike, hm_m: ArrayLike, *,
-    los: bool = False, building_height_m: float = 5.0, street_width_m: float = 20.0, strict: bool = True,
+    d_km: ArrayLike,
+    f_mhz: ArrayLike,
+    hb_m: ArrayLike,
+    hm_m: ArrayLike,
+    *,
+    los: bool = False,
+    building_height_m: float = 5.0,
+    street_width_m: float = 20.0,
+    strict: bool = True,
 ) -> NDArray[np.floating]:
     """3GPP TR 38.901 (v17) Table 7.4.1-1 rural macro (RMa) path loss.
 
@@ -306,23 +337,38 @@ def tr38901_rma_db(
     d3 = _d3d_m(d, hb, hm)
 
     def pl1(dist: NDArray[np.floating]) -> NDArray[np.floating]:
-        return (20 * np.log10(40 * np.pi * dist * fc / 3) + min(0.03 * h**1.72, 10.0) * np.log10(dist)
-                - min(0.044 * h**1.72, 14.77) + 0.002 * np.log10(h) * dist)
+        return (
+            20 * np.log10(40 * np.pi * dist * fc / 3)
+            + min(0.03 * h**1.72, 10.0) * np.log10(dist)
+            - min(0.044 * h**1.72, 14.77)
+            + 0.002 * np.log10(h) * dist
+        )
 
     d_bp = 2 * np.pi * hb * hm * fc * 1e9 / _SPEED_OF_LIGHT_M_S
     d2 = d * 1000.0
     pl_los = np.where(d2 <= d_bp, pl1(d3), pl1(np.broadcast_to(d_bp, d3.shape)) + 40 * np.log10(d3 / d_bp))
     if los:
         return pl_los.astype(d.dtype, copy=False)
-    pl_n = (161.04 - 7.1 * np.log10(street_width_m) + 7.5 * np.log10(h)
-            - (24.37 - 3.7 * (h / hb) ** 2) * np.log10(hb) + (43.42 - 3.1 * np.log10(hb)) * (np.log10(d3) - 3)
-            + 20 * np.log10(fc) - (3.2 * np.log10(11.75 * hm) ** 2 - 4.97))
+    pl_n = (
+        161.04
+        - 7.1 * np.log10(street_width_m)
+        + 7.5 * np.log10(h)
+        - (24.37 - 3.7 * (h / hb) ** 2) * np.log10(hb)
+        + (43.42 - 3.1 * np.log10(hb)) * (np.log10(d3) - 3)
+        + 20 * np.log10(fc)
+        - (3.2 * np.log10(11.75 * hm) ** 2 - 4.97)
+    )
     return np.maximum(pl_los, pl_n).astype(d.dtype, copy=False)
 
 
 def tr38901_uma_db(
-    d_km: ArrayLike, f_mhz: ArrayLike, hb_m: ArrayLike, hm_m: ArrayLike, *,
-    los: bool = False, strict: bool = True,
+    d_km: ArrayLike,
+    f_mhz: ArrayLike,
+    hb_m: ArrayLike,
+    hm_m: ArrayLike,
+    *,
+    los: bool = False,
+    strict: bool = True,
 ) -> NDArray[np.floating]:
     """3GPP TR 38.901 (v17) Table 7.4.1-1 urban macro (UMa) path loss.
 
@@ -385,8 +431,15 @@ def model_for_band(f_mhz: float) -> ModelName:
 
 
 def path_loss_db(
-    d_km: ArrayLike, f_mhz: float, hb_m: float, hm_m: float, environment: ArrayLike, *,
-    model: ModelName | None = None, c_urban_db: float = 0.0, strict: bool = False,
+    d_km: ArrayLike,
+    f_mhz: float,
+    hb_m: float,
+    hm_m: float,
+    environment: ArrayLike,
+    *,
+    model: ModelName | None = None,
+    c_urban_db: float = 0.0,
+    strict: bool = False,
 ) -> NDArray[np.floating]:
     """Path loss of one transmitter with the model chosen for its band.
 

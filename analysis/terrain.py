@@ -45,26 +45,36 @@ def knife_edge_loss_db(nu: NDArray[np.floating]) -> NDArray[np.floating]:
 
 
 def _profile_nu(
-    dem_m: NDArray[np.floating], res_m: float, site_rc: tuple[int, int], rows: NDArray[np.int64],
-    cols: NDArray[np.int64], *, tx_height_m: float, rx_height_m: float, f_mhz: float, k_factor: float,
+    dem_m: NDArray[np.floating],
+    res_m: float,
+    site_rc: tuple[int, int],
+    rows: NDArray[np.int64],
+    cols: NDArray[np.int64],
+    *,
+    tx_height_m: float,
+    rx_height_m: float,
+    f_mhz: float,
+    k_factor: float,
     n_samples: int,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], float, NDArray]:
+) -> tuple[
+    NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], float, NDArray
+]:
     """Sample the profiles of many receivers; return ν, effective heights, distances, endpoints."""
     h, w = dem_m.shape
     sr, sc = site_rc
     z_tx = float(np.nan_to_num(dem_m[min(max(sr, 0), h - 1), min(max(sc, 0), w - 1)]))
     di = (rows - sr).astype(float)
     dj = (cols - sc).astype(float)
-    dist = np.maximum(np.hypot(di, dj), 0.5) * res_m                           # (P,)
-    t = np.arange(1, n_samples + 1, dtype=float) / (n_samples + 1)              # (S,)
+    dist = np.maximum(np.hypot(di, dj), 0.5) * res_m  # (P,)
+    t = np.arange(1, n_samples + 1, dtype=float) / (n_samples + 1)  # (S,)
     pr = np.clip(np.rint(sr + t[None, :] * di[:, None]), 0, h - 1).astype(np.intp)
     pc = np.clip(np.rint(sc + t[None, :] * dj[:, None]), 0, w - 1).astype(np.intp)
-    z = np.nan_to_num(dem_m[pr, pc].astype(float))                             # (P, S)
+    z = np.nan_to_num(dem_m[pr, pc].astype(float))  # (P, S)
     d1 = t[None, :] * dist[:, None]
     d2 = dist[:, None] - d1
     eff = z + d1 * d2 / (2.0 * k_factor * EARTH_RADIUS_M)
     h_tx = z_tx + tx_height_m
-    h_rx = np.nan_to_num(dem_m[rows, cols].astype(float)) + rx_height_m        # (P,)
+    h_rx = np.nan_to_num(dem_m[rows, cols].astype(float)) + rx_height_m  # (P,)
     line = h_tx + (h_rx - h_tx)[:, None] * t[None, :]
     wavelength = _SPEED_OF_LIGHT_M_S / (f_mhz * 1e6)
     nu = (eff - line) * np.sqrt(2.0 * dist[:, None] / (wavelength * d1 * d2))
@@ -72,8 +82,13 @@ def _profile_nu(
 
 
 def _sub_path_nu(
-    eff: NDArray[np.float64], x: NDArray[np.float64], x_a: NDArray[np.float64], h_a: NDArray[np.float64],
-    x_b: NDArray[np.float64], h_b: NDArray[np.float64], wavelength: float,
+    eff: NDArray[np.float64],
+    x: NDArray[np.float64],
+    x_a: NDArray[np.float64],
+    h_a: NDArray[np.float64],
+    x_b: NDArray[np.float64],
+    h_b: NDArray[np.float64],
+    wavelength: float,
 ) -> NDArray[np.float64]:
     """Max ν of samples strictly between points a and b (per row); -inf where there are none."""
     span = (x_b - x_a)[:, None]
@@ -88,9 +103,16 @@ def _sub_path_nu(
 
 
 def diffraction_loss_db(
-    dem_m: NDArray[np.floating], res_m: float, site_rc: tuple[int, int],
-    window: tuple[slice, slice], *, tx_height_m: float, rx_height_m: float, f_mhz: float,
-    k_factor: float = 4.0 / 3.0, method: str = "deygout",
+    dem_m: NDArray[np.floating],
+    res_m: float,
+    site_rc: tuple[int, int],
+    window: tuple[slice, slice],
+    *,
+    tx_height_m: float,
+    rx_height_m: float,
+    f_mhz: float,
+    k_factor: float = 4.0 / 3.0,
+    method: str = "deygout",
 ) -> NDArray[np.float32]:
     """Diffraction loss from transmitter ``site_rc`` to every pixel of ``window``.
 
@@ -128,17 +150,28 @@ def diffraction_loss_db(
     if out.size == 0:
         return out
     sr, sc = site_rc
-    max_px = int(np.ceil(max(abs(rr[0] - sr), abs(rr[-1] - sr), 1) + max(abs(cc[0] - sc), abs(cc[-1] - sc), 1)))
+    max_px = int(
+        np.ceil(max(abs(rr[0] - sr), abs(rr[-1] - sr), 1) + max(abs(cc[0] - sc), abs(cc[-1] - sc), 1))
+    )
     n_samples = max(4, min(max_px, 2048))
     rows_per_chunk = max(1, _MAX_SAMPLES_PER_CHUNK // (n_samples * cc.size))
     wavelength = _SPEED_OF_LIGHT_M_S / (f_mhz * 1e6)
     for start in range(0, rr.size, rows_per_chunk):
-        sub = rr[start:start + rows_per_chunk]
+        sub = rr[start : start + rows_per_chunk]
         rows = np.repeat(sub, cc.size)
         cols = np.tile(cc, sub.size)
         nu, eff, x, dist, h_tx, h_rx = _profile_nu(
-            dem_m, res_m, site_rc, rows, cols, tx_height_m=tx_height_m, rx_height_m=rx_height_m,
-            f_mhz=f_mhz, k_factor=k_factor, n_samples=n_samples)
+            dem_m,
+            res_m,
+            site_rc,
+            rows,
+            cols,
+            tx_height_m=tx_height_m,
+            rx_height_m=rx_height_m,
+            f_mhz=f_mhz,
+            k_factor=k_factor,
+            n_samples=n_samples,
+        )
         p = nu.argmax(axis=1)
         nu_p = nu[np.arange(nu.shape[0]), p]
         loss = np.where(nu_p > 0, knife_edge_loss_db(nu_p), 0.0)
@@ -150,15 +183,31 @@ def diffraction_loss_db(
             nu_r = _sub_path_nu(eff, x, x_p, e_p, dist, h_rx, wavelength)
             for nu_s in (nu_l, nu_r):
                 loss += np.where((nu_p > 0) & (nu_s > 0), knife_edge_loss_db(np.maximum(nu_s, -1.0)), 0.0)
-        out[start:start + sub.size] = loss.reshape(sub.size, cc.size)
+        out[start : start + sub.size] = loss.reshape(sub.size, cc.size)
     return out
 
 
 def line_of_sight(
-    dem_m: NDArray[np.floating], res_m: float, site_rc: tuple[int, int], window: tuple[slice, slice], *,
-    tx_height_m: float, rx_height_m: float, f_mhz: float = 1800.0, k_factor: float = 4.0 / 3.0,
+    dem_m: NDArray[np.floating],
+    res_m: float,
+    site_rc: tuple[int, int],
+    window: tuple[slice, slice],
+    *,
+    tx_height_m: float,
+    rx_height_m: float,
+    f_mhz: float = 1800.0,
+    k_factor: float = 4.0 / 3.0,
 ) -> NDArray[np.bool_]:
     """True where no terrain sample rises above the straight line between the antennas."""
-    loss = diffraction_loss_db(dem_m, res_m, site_rc, window, tx_height_m=tx_height_m,
-                               rx_height_m=rx_height_m, f_mhz=f_mhz, k_factor=k_factor, method="single")
+    loss = diffraction_loss_db(
+        dem_m,
+        res_m,
+        site_rc,
+        window,
+        tx_height_m=tx_height_m,
+        rx_height_m=rx_height_m,
+        f_mhz=f_mhz,
+        k_factor=k_factor,
+        method="single",
+    )
     return loss == 0.0

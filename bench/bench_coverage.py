@@ -45,8 +45,10 @@ def _peak_rss_mib() -> float:
 
 def _header() -> None:
     load = os.getloadavg()
-    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
-          "(other processes share the CPUs; wall times include their interference)")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+        "(other processes share the CPUs; wall times include their interference)"
+    )
 
 
 def bench_province(data: Path, resolution_m: float) -> None:
@@ -58,9 +60,11 @@ def bench_province(data: Path, resolution_m: float) -> None:
     t1 = time.perf_counter()
     scene = build_scene(package.communes, package.metric_crs, resolution_m=resolution_m, params=params)
     t2 = time.perf_counter()
-    print(f"load_package {t1 - t0:.2f} s; scene {scene.grid.width} x {scene.grid.height} px "
-          f"({int(scene.inside.sum()):,} inside) built in {t2 - t1:.2f} s")
-    warm = compute_coverage(scene, package.cells, technology="4G", params=params)   # loads the compiled kernel
+    print(
+        f"load_package {t1 - t0:.2f} s; scene {scene.grid.width} x {scene.grid.height} px "
+        f"({int(scene.inside.sum()):,} inside) built in {t2 - t1:.2f} s"
+    )
+    warm = compute_coverage(scene, package.cells, technology="4G", params=params)  # loads the compiled kernel
     cpu0 = time.process_time()
     t3 = time.perf_counter()
     result = compute_coverage(scene, package.cells, technology="4G", params=params)
@@ -69,36 +73,58 @@ def bench_province(data: Path, resolution_m: float) -> None:
     n_sector = int(result.cells["azimuth_deg"].notna().sum())
     print(f"4G cells: {len(result.cells):,} ({n_sector:,} sectors, {len(result.cells) - n_sector} omni)")
     print(f"first call (incl. kernel load/compile) {warm.compute_s:.2f} s engine")
-    print(f"computation: {t4 - t3:.2f} s wall (engine {result.compute_s:.2f} s, planning "
-          f"{t4 - t3 - result.compute_s:.2f} s), {cpu:.2f} s CPU")
-    print(f"evaluations: {result.evaluations:,} cell x pixel -> {result.evaluations / result.compute_s / 1e6:.0f} M/s "
-          f"(engine wall), {result.evaluations / cpu / 1e6:.0f} M/s per CPU-second")
+    print(
+        f"computation: {t4 - t3:.2f} s wall (engine {result.compute_s:.2f} s, planning "
+        f"{t4 - t3 - result.compute_s:.2f} s), {cpu:.2f} s CPU"
+    )
+    print(
+        f"evaluations: {result.evaluations:,} cell x pixel -> "
+        f"{result.evaluations / result.compute_s / 1e6:.0f} M/s "
+        f"(engine wall), {result.evaluations / cpu / 1e6:.0f} M/s per CPU-second"
+    )
     print(f"peak RSS of the bench process: {_peak_rss_mib():.0f} MiB")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cov.tif"
-        cmd = [sys.executable, "-m", "analysis", "coverage", str(data), "--out", str(out),
-               "--resolution", str(resolution_m)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "analysis",
+            "coverage",
+            str(data),
+            "--out",
+            str(out),
+            "--resolution",
+            str(resolution_m),
+        ]
         t5 = time.perf_counter()
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
         t6 = time.perf_counter()
         child = resource.getrusage(resource.RUSAGE_CHILDREN)
-        status = "ok" if done.returncode == 0 else f"FAILED rc={done.returncode}: {done.stderr.strip()[-300:]}"
-        print(f"whole CLI run (start-up, load, all operators + per-operator stats, 3 COGs, CSV, GPKG): "
-              f"{t6 - t5:.2f} s wall, {child.ru_utime + child.ru_stime:.2f} s CPU, peak RSS "
-              f"{child.ru_maxrss / 1024:.0f} MiB [{status}]")
+        status = (
+            "ok" if done.returncode == 0 else f"FAILED rc={done.returncode}: {done.stderr.strip()[-300:]}"
+        )
+        print(
+            f"whole CLI run (start-up, load, all operators + per-operator stats, 3 COGs, CSV, GPKG): "
+            f"{t6 - t5:.2f} s wall, {child.ru_utime + child.ru_stime:.2f} s CPU, peak RSS "
+            f"{child.ru_maxrss / 1024:.0f} MiB [{status}]"
+        )
 
 
 def _national_scene(params, resolution_m: float, seed: int):
     crs = pyproj.CRS.from_epsg(32648)
-    side_km = 331_000 ** 0.5                       # a square country of 331,000 km^2
-    n = int(round(side_km / 10.0))                 # 10 km communes
+    side_km = 331_000**0.5  # a square country of 331,000 km^2
+    n = int(round(side_km / 10.0))  # 10 km communes
     x0, y0 = 200_000.0, 1_000_000.0
     rng = np.random.default_rng(seed)
     kinds = rng.choice(["xã", "phường", "thị trấn"], size=n * n, p=[0.80, 0.12, 0.08])
-    geoms = [box(x0 + i * 10_000, y0 + j * 10_000, x0 + (i + 1) * 10_000, y0 + (j + 1) * 10_000)
-             for j in range(n) for i in range(n)]
-    communes = gpd.GeoDataFrame({"commune_id": [str(k) for k in range(n * n)], "commune_type": kinds},
-                                geometry=geoms, crs=crs)
+    geoms = [
+        box(x0 + i * 10_000, y0 + j * 10_000, x0 + (i + 1) * 10_000, y0 + (j + 1) * 10_000)
+        for j in range(n)
+        for i in range(n)
+    ]
+    communes = gpd.GeoDataFrame(
+        {"commune_id": [str(k) for k in range(n * n)], "commune_type": kinds}, geometry=geoms, crs=crs
+    )
     scene = build_scene(communes, crs, resolution_m=resolution_m, params=params)
     return scene, (x0, y0, n * 10_000.0)
 
@@ -110,15 +136,23 @@ def _national_cells(extent, n_sites: int, seed: int) -> gpd.GeoDataFrame:
     ys = np.repeat(rng.uniform(y0, y0 + size, n_sites), 3)
     site = np.repeat(np.arange(n_sites), 3)
     az = (np.tile([0.0, 120.0, 240.0], n_sites) + np.repeat(rng.uniform(0, 120, n_sites), 3)) % 360
-    return gpd.GeoDataFrame({
-        "site_id": site.astype(str), "cell_id": np.arange(3 * n_sites).astype(str),
-        "operator": np.repeat(rng.choice(["Viettel", "VinaPhone", "MobiFone"], n_sites), 3),
-        "status": "active", "technology": "4G",
-        "band_mhz": np.repeat(rng.choice([900.0, 1800.0, 2100.0], n_sites, p=[0.2, 0.7, 0.1]), 3),
-        "height_m": np.repeat(rng.integers(15, 46, n_sites).astype(float), 3),
-        "azimuth_deg": az, "beamwidth_deg": 65.0,
-        "eirp_dbm": np.repeat(rng.uniform(56.0, 61.0, n_sites), 3), "bandwidth_mhz": 20.0,
-    }, geometry=gpd.points_from_xy(xs, ys), crs="EPSG:32648")
+    return gpd.GeoDataFrame(
+        {
+            "site_id": site.astype(str),
+            "cell_id": np.arange(3 * n_sites).astype(str),
+            "operator": np.repeat(rng.choice(["Viettel", "VinaPhone", "MobiFone"], n_sites), 3),
+            "status": "active",
+            "technology": "4G",
+            "band_mhz": np.repeat(rng.choice([900.0, 1800.0, 2100.0], n_sites, p=[0.2, 0.7, 0.1]), 3),
+            "height_m": np.repeat(rng.integers(15, 46, n_sites).astype(float), 3),
+            "azimuth_deg": az,
+            "beamwidth_deg": 65.0,
+            "eirp_dbm": np.repeat(rng.uniform(56.0, 61.0, n_sites), 3),
+            "bandwidth_mhz": 20.0,
+        },
+        geometry=gpd.points_from_xy(xs, ys),
+        crs="EPSG:32648",
+    )
 
 
 def bench_national(resolution_m: float, n_sites: int, seed: int = 20261125) -> None:
@@ -127,18 +161,22 @@ def bench_national(resolution_m: float, n_sites: int, seed: int = 20261125) -> N
     scene, extent = _national_scene(params, resolution_m, seed)
     cells = _national_cells(extent, n_sites, seed)
     t1 = time.perf_counter()
-    print(f"national: {scene.grid.width} x {scene.grid.height} px at {resolution_m:g} m "
-          f"({scene.grid.width * scene.grid.height * resolution_m**2 / 1e6:,.0f} km^2), {n_sites:,} sites / "
-          f"{len(cells):,} cells; synthetic scene built in {t1 - t0:.1f} s")
+    print(
+        f"national: {scene.grid.width} x {scene.grid.height} px at {resolution_m:g} m "
+        f"({scene.grid.width * scene.grid.height * resolution_m**2 / 1e6:,.0f} km^2), {n_sites:,} sites / "
+        f"{len(cells):,} cells; synthetic scene built in {t1 - t0:.1f} s"
+    )
     cpu0 = time.process_time()
     result = compute_coverage(scene, cells, technology="4G", params=params)
     t2 = time.perf_counter()
     cpu = time.process_time() - cpu0
     inside = scene.inside
     covered = float((result.rsrp_dbm[inside] >= params.tech("4G").fair_dbm).mean())
-    print(f"national computation: {t2 - t1:.1f} s wall (engine {result.compute_s:.1f} s), {cpu:.1f} s CPU, "
-          f"{result.evaluations:,} evaluations ({result.evaluations / result.compute_s / 1e6:.0f} M/s); "
-          f"area at or above fair: {covered:.1%}")
+    print(
+        f"national computation: {t2 - t1:.1f} s wall (engine {result.compute_s:.1f} s), {cpu:.1f} s CPU, "
+        f"{result.evaluations:,} evaluations ({result.evaluations / result.compute_s / 1e6:.0f} M/s); "
+        f"area at or above fair: {covered:.1%}"
+    )
     print(f"national peak RSS: {_peak_rss_mib():.0f} MiB (target <= 4096 MiB)")
 
 
@@ -146,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "data", help="data package (default: bundled)")
     parser.add_argument("--resolution", type=float, default=None, help="metres (default 25; national 100)")
-    parser.add_argument("--national", action="store_true", help="run the synthetic national benchmark instead")
+    parser.add_argument(
+        "--national", action="store_true", help="run the synthetic national benchmark instead"
+    )
     parser.add_argument("--sites", type=int, default=100_000, help="national: number of sites")
     parser.add_argument("--threads", type=int, default=None, help="numba threads (default: all CPUs)")
     args = parser.parse_args(argv)

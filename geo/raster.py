@@ -30,13 +30,25 @@ __all__ = ["write_cog", "read_raster_to_grid"]
 
 log = logging.getLogger(__name__)
 
-_RESAMPLING = {"nearest": Resampling.nearest, "bilinear": Resampling.bilinear,
-               "average": Resampling.average, "mode": Resampling.mode, "sum": Resampling.sum}
+_RESAMPLING = {
+    "nearest": Resampling.nearest,
+    "bilinear": Resampling.bilinear,
+    "average": Resampling.average,
+    "mode": Resampling.mode,
+    "sum": Resampling.sum,
+}
 
 
 def write_cog(
-    path: Path | str, array: NDArray[np.generic], *, transform: Affine, crs: pyproj.CRS, nodata: float | int,
-    tags: Mapping[str, str] | None = None, band_description: str = "", overview_resampling: str = "nearest",
+    path: Path | str,
+    array: NDArray[np.generic],
+    *,
+    transform: Affine,
+    crs: pyproj.CRS,
+    nodata: float | int,
+    tags: Mapping[str, str] | None = None,
+    band_description: str = "",
+    overview_resampling: str = "nearest",
 ) -> Path:
     """Write one band as a Cloud-Optimized GeoTIFF with overviews.
 
@@ -71,9 +83,14 @@ def write_cog(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = {
-        "driver": "GTiff", "height": array.shape[0], "width": array.shape[1], "count": 1,
-        "dtype": array.dtype.name, "crs": rasterio.crs.CRS.from_wkt(pyproj.CRS(crs).to_wkt()),
-        "transform": transform, "nodata": nodata,
+        "driver": "GTiff",
+        "height": array.shape[0],
+        "width": array.shape[1],
+        "count": 1,
+        "dtype": array.dtype.name,
+        "crs": rasterio.crs.CRS.from_wkt(pyproj.CRS(crs).to_wkt()),
+        "transform": transform,
+        "nodata": nodata,
     }
     fd, tmp_name = tempfile.mkstemp(suffix=".tif", dir=path.parent)
     os.close(fd)
@@ -87,9 +104,15 @@ def write_cog(
                     dst.set_band_description(1, band_description)
             with mem.open() as src:
                 rasterio.shutil.copy(
-                    src, tmp_name, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=512,
-                    OVERVIEWS="AUTO", OVERVIEW_RESAMPLING=overview_resampling.upper(),
-                    PREDICTOR="YES" if array.dtype.kind == "f" else "NO", BIGTIFF="IF_SAFER",
+                    src,
+                    tmp_name,
+                    driver="COG",
+                    COMPRESS="DEFLATE",
+                    BLOCKSIZE=512,
+                    OVERVIEWS="AUTO",
+                    OVERVIEW_RESAMPLING=overview_resampling.upper(),
+                    PREDICTOR="YES" if array.dtype.kind == "f" else "NO",
+                    BIGTIFF="IF_SAFER",
                 )
         umask = os.umask(0)
         os.umask(umask)
@@ -105,8 +128,13 @@ def write_cog(
 
 
 def read_raster_to_grid(
-    path: Path | str, *, transform: Affine, crs: pyproj.CRS, shape: tuple[int, int],
-    resampling: str = "bilinear", fill: float = np.nan,
+    path: Path | str,
+    *,
+    transform: Affine,
+    crs: pyproj.CRS,
+    shape: tuple[int, int],
+    resampling: str = "bilinear",
+    fill: float = np.nan,
 ) -> NDArray[np.float32]:
     """Read band 1 of a raster and resample it onto a grid.
 
@@ -146,8 +174,11 @@ def read_raster_to_grid(
             if src.crs is None:
                 raise CRSError(f"{path}: raster has no CRS; write one (e.g. gdal_edit.py -a_srs EPSG:32648)")
             reproject(
-                source=rasterio.band(src, 1), destination=out, dst_transform=transform,
-                dst_crs=rasterio.crs.CRS.from_wkt(pyproj.CRS(crs).to_wkt()), dst_nodata=fill,
+                source=rasterio.band(src, 1),
+                destination=out,
+                dst_transform=transform,
+                dst_crs=rasterio.crs.CRS.from_wkt(pyproj.CRS(crs).to_wkt()),
+                dst_nodata=fill,
                 resampling=_RESAMPLING[resampling],
             )
     except RasterioError as exc:

@@ -34,14 +34,30 @@ def _communes(size_m: float = 12_000.0) -> gpd.GeoDataFrame:
     """A rural commune (west) and an urban ward (east), side by side."""
     half = size_m / 2
     return gpd.GeoDataFrame(
-        {"commune_id": ["A", "B"], "commune_name": ["Xã A", "Phường B"], "commune_type": ["xã", "phường"],
-         "households": [1000, 2000]},
-        geometry=[box(X0, Y0, X0 + half, Y0 + size_m), box(X0 + half, Y0, X0 + size_m, Y0 + size_m)], crs=CRS)
+        {
+            "commune_id": ["A", "B"],
+            "commune_name": ["Xã A", "Phường B"],
+            "commune_type": ["xã", "phường"],
+            "households": [1000, 2000],
+        },
+        geometry=[box(X0, Y0, X0 + half, Y0 + size_m), box(X0 + half, Y0, X0 + size_m, Y0 + size_m)],
+        crs=CRS,
+    )
 
 
 def _cells(rows: list[dict]) -> gpd.GeoDataFrame:
-    base = {"site_id": "S1", "operator": "Viettel", "status": "active", "technology": "4G", "band_mhz": 1800.0,
-            "height_m": 30.0, "azimuth_deg": np.nan, "beamwidth_deg": 65.0, "eirp_dbm": 59.0, "bandwidth_mhz": 20.0}
+    base = {
+        "site_id": "S1",
+        "operator": "Viettel",
+        "status": "active",
+        "technology": "4G",
+        "band_mhz": 1800.0,
+        "height_m": 30.0,
+        "azimuth_deg": np.nan,
+        "beamwidth_deg": 65.0,
+        "eirp_dbm": 59.0,
+        "bandwidth_mhz": 20.0,
+    }
     recs = [{**base, "cell_id": f"C{i}", **r} for i, r in enumerate(rows)]
     geoms = [Point(r.pop("x"), r.pop("y")) for r in recs]
     return gpd.GeoDataFrame(recs, geometry=geoms, crs=CRS)
@@ -69,22 +85,24 @@ def _expected(scene, cell_xy, *, band, hb, eirp, bw, azimuth, params):
     if not np.isnan(azimuth):
         bearing = np.degrees(np.arctan2(cols - sc[0], -(rows - sr[0]))) % 360
         gain = sector_gain_db(bearing - azimuth, beamwidth_deg=65.0, max_attenuation_db=20.0)
-        rsrp = rsrp + np.where(dist_px == 0, 0.0, gain)   # the site pixel gets boresight gain
+        rsrp = rsrp + np.where(dist_px == 0, 0.0, gain)  # the site pixel gets boresight gain
     return rsrp, dist_px
 
 
 @pytest.mark.parametrize("azimuth", [np.nan, 75.0])
 @pytest.mark.parametrize("band", [900.0, 1800.0, 2600.0])
 def test_one_site_scene_cell_by_cell(scene, params, band, azimuth):
-    xy = (X0 + 5_950.0, Y0 + 6_050.0)   # a pixel centre on the rural side of the border
+    xy = (X0 + 5_950.0, Y0 + 6_050.0)  # a pixel centre on the rural side of the border
     cells = _cells([{"x": xy[0], "y": xy[1], "band_mhz": band, "azimuth_deg": azimuth}])
     out = compute_coverage(scene, cells, technology="4G", params=params)
-    expected, dist_px = _expected(scene, xy, band=band, hb=30.0, eirp=59.0, bw=20.0, azimuth=azimuth, params=params)
+    expected, dist_px = _expected(
+        scene, xy, band=band, hb=30.0, eirp=59.0, bw=20.0, azimuth=azimuth, params=params
+    )
     inside = scene.inside
     reached = inside & (expected >= -115.0 + 0.2)
     assert reached.sum() > 150
     error = np.abs(out.rsrp_dbm - expected)[reached]
-    assert error.max() < 0.15            # 1/4-pixel loss table, interpolated (kinks, next to the site)
+    assert error.max() < 0.15  # 1/4-pixel loss table, interpolated (kinks, next to the site)
     assert np.median(error) < 0.002
     assert np.all(error[dist_px[reached] >= 3] < 0.1)
     assert np.all(out.server[reached] == 0)
@@ -103,13 +121,22 @@ def test_environment_changes_loss(scene):
 def _random_cells(seed: int, n: int) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     ops = ["Viettel", "VinaPhone", "MobiFone"]
-    return _cells([
-        {"x": X0 + rng.uniform(-2000, 14000), "y": Y0 + rng.uniform(-2000, 14000), "site_id": f"S{i}",
-         "operator": ops[i % 3], "band_mhz": float(rng.choice([900.0, 1800.0, 2100.0])),
-         "height_m": float(rng.integers(12, 46)), "eirp_dbm": float(rng.uniform(50, 62)),
-         "azimuth_deg": float(rng.choice([np.nan, rng.uniform(0, 360)])), "beamwidth_deg": float(rng.uniform(40, 90))}
-        for i in range(n)
-    ])
+    return _cells(
+        [
+            {
+                "x": X0 + rng.uniform(-2000, 14000),
+                "y": Y0 + rng.uniform(-2000, 14000),
+                "site_id": f"S{i}",
+                "operator": ops[i % 3],
+                "band_mhz": float(rng.choice([900.0, 1800.0, 2100.0])),
+                "height_m": float(rng.integers(12, 46)),
+                "eirp_dbm": float(rng.uniform(50, 62)),
+                "azimuth_deg": float(rng.choice([np.nan, rng.uniform(0, 360)])),
+                "beamwidth_deg": float(rng.uniform(40, 90)),
+            }
+            for i in range(n)
+        ]
+    )
 
 
 @settings(max_examples=12, deadline=None)
@@ -156,12 +183,14 @@ def test_flat_dem_equals_no_terrain_and_ridge_shadows(scene, params):
     xy = (X0 + 2_050.0, Y0 + 6_050.0)
     cells = _cells([{"x": xy[0], "y": xy[1], "height_m": 30.0}])
     plain = compute_coverage(scene, cells, technology="4G", params=params)
-    flat = compute_coverage(scene, cells, technology="4G", params=params, dem_m=np.full(scene.grid.shape, 5.0))
+    flat = compute_coverage(
+        scene, cells, technology="4G", params=params, dem_m=np.full(scene.grid.shape, 5.0)
+    )
     inside = scene.inside
     np.testing.assert_allclose(flat.rsrp_dbm[inside], plain.rsrp_dbm[inside], atol=0.03)
     dem = np.full(scene.grid.shape, 5.0)
     sr, sc = scene.grid.rowcol(np.array([xy[0]]), np.array([xy[1]]))
-    dem[:, sc[0] + 15] = 80.0                                   # a ridge 1.5 km east of the site
+    dem[:, sc[0] + 15] = 80.0  # a ridge 1.5 km east of the site
     ridge = compute_coverage(scene, cells, technology="4G", params=params, dem_m=dem)
     r = sr[0]
     assert ridge.rsrp_dbm[r, sc[0] + 10] == pytest.approx(plain.rsrp_dbm[r, sc[0] + 10], abs=0.03)
@@ -187,8 +216,19 @@ def test_bad_inputs(scene, params):
     with pytest.raises(ParameterError, match="commune_type 'huyện'"):
         build_scene(_communes().assign(commune_type="huyện"), CRS, resolution_m=RES, params=params)
     with pytest.raises(ParameterError):
-        coverage_params_from_mapping({"technology": {"4G": {"eirp_dbm": 59, "bandwidth_mhz": 20, "good_dbm": -120,
-                                                            "fair_dbm": -105, "poor_dbm": -115}}})
+        coverage_params_from_mapping(
+            {
+                "technology": {
+                    "4G": {
+                        "eirp_dbm": 59,
+                        "bandwidth_mhz": 20,
+                        "good_dbm": -120,
+                        "fair_dbm": -105,
+                        "poor_dbm": -115,
+                    }
+                }
+            }
+        )
 
 
 def test_planned_cells_only_on_request(scene, params):

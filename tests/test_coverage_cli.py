@@ -36,7 +36,9 @@ def test_cli_writes_cog_rasters_and_statistics(tiny_package: Path, tmp_path: Pat
         rsrp = src.read(1)
         inside = rsrp != src.nodata
         assert inside.mean() > 0.5 and rsrp[inside].max() > -80
-    communes = pd.read_csv(out.with_name("tiny_communes.csv"), encoding="utf-8-sig", dtype={"commune_id": str})
+    communes = pd.read_csv(
+        out.with_name("tiny_communes.csv"), encoding="utf-8-sig", dtype={"commune_id": str}
+    )
     assert set(communes["operator"]) == {"all", "Viettel"}
     shares = communes[[f"area_share_{c}" for c in ("none", "poor", "fair", "good")]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0)
@@ -63,8 +65,13 @@ def test_cli_3g_and_dem(tiny_package: Path, tmp_path: Path):
     import pyproj
     from affine import Affine
 
-    write_cog(dem, np.full((200, 200), 2.0, dtype=np.float32), transform=Affine(50, 0, 580_000, 0, -50, 1_105_000),
-              crs=pyproj.CRS.from_epsg(32648), nodata=-9999.0)
+    write_cog(
+        dem,
+        np.full((200, 200), 2.0, dtype=np.float32),
+        transform=Affine(50, 0, 580_000, 0, -50, 1_105_000),
+        crs=pyproj.CRS.from_epsg(32648),
+        nodata=-9999.0,
+    )
     out = tmp_path / "g3.tif"
     assert _run([tiny_package, "--out", out, "--tech", "3G", "--resolution", "100", "--dem", dem]) == 0
     with rasterio.open(out) as src:
@@ -97,7 +104,7 @@ def test_cli_refuses_overwrite_and_bad_out(tiny_package: Path, tmp_path: Path, c
 
 def test_cli_bad_data_exit_2(tiny_package: Path, tmp_path: Path, capsys):
     sites = tiny_package / "towers" / "sites.csv"
-    sites.write_text("site_id,cell_id\nS1,C1\n", encoding="utf-8")   # required columns missing
+    sites.write_text("site_id,cell_id\nS1,C1\n", encoding="utf-8")  # required columns missing
     assert _run([tiny_package, "--out", tmp_path / "d.tif"]) == 2
     err = capsys.readouterr().err
     assert "sites.csv" in err and "Traceback" not in err

@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.linkbudget import reference_power_dbm, relative_angle_deg, rsrp_dbm, sector_gain_db, subcarrier_count
+from analysis.linkbudget import (
+    reference_power_dbm,
+    relative_angle_deg,
+    rsrp_dbm,
+    sector_gain_db,
+    subcarrier_count,
+)
 from geo.errors import ParameterError
 
 
@@ -26,7 +32,9 @@ def test_reference_power_example_from_references():
 
 
 def test_sector_pattern_values():
-    g = sector_gain_db(np.array([0.0, 32.5, -32.5, 65.0, 180.0, 360.0]), beamwidth_deg=65.0, max_attenuation_db=20.0)
+    g = sector_gain_db(
+        np.array([0.0, 32.5, -32.5, 65.0, 180.0, 360.0]), beamwidth_deg=65.0, max_attenuation_db=20.0
+    )
     np.testing.assert_allclose(g, [0.0, -3.0, -3.0, -12.0, -20.0, 0.0])
 
 
@@ -34,7 +42,8 @@ def test_sector_pattern_values():
 @given(theta=st.floats(-720, 720), bw=st.floats(20, 120), am=st.floats(10, 30))
 def test_sector_gain_is_largest_on_boresight(theta, bw, am):
     assert sector_gain_db(theta, beamwidth_deg=bw, max_attenuation_db=am) <= sector_gain_db(
-        0.0, beamwidth_deg=bw, max_attenuation_db=am)
+        0.0, beamwidth_deg=bw, max_attenuation_db=am
+    )
     assert sector_gain_db(theta, beamwidth_deg=bw, max_attenuation_db=am) >= -am
 
 
@@ -43,4 +52,6 @@ def test_relative_angle_wraps():
 
 
 def test_rsrp_sum():
-    assert rsrp_dbm(31.2, 130.0, pattern_gain_db=-3.0, indoor_loss_db=12.0, margin_db=2.0) == pytest.approx(-115.8)
+    assert rsrp_dbm(31.2, 130.0, pattern_gain_db=-3.0, indoor_loss_db=12.0, margin_db=2.0) == pytest.approx(
+        -115.8
+    )

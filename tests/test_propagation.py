@@ -53,7 +53,13 @@ def test_hata_hand_computation_at_other_inputs():
     # 800 MHz, hb 50 m, hm 2 m, d 3 km computed term by term from Hata (1980)
     f, hb, hm, d = 800.0, 50.0, 2.0, 3.0
     a = (1.1 * math.log10(f) - 0.7) * hm - (1.56 * math.log10(f) - 0.8)
-    urban = 69.55 + 26.16 * math.log10(f) - 13.82 * math.log10(hb) - a + (44.9 - 6.55 * math.log10(hb)) * math.log10(d)
+    urban = (
+        69.55
+        + 26.16 * math.log10(f)
+        - 13.82 * math.log10(hb)
+        - a
+        + (44.9 - 6.55 * math.log10(hb)) * math.log10(d)
+    )
     assert okumura_hata_db(d, f, hb, hm, ENV_URBAN) == pytest.approx(urban, abs=1e-9)
 
 
@@ -67,8 +73,12 @@ def test_tr38901_hand_values():
     # RMa LOS below the breakpoint at 2.6 GHz, hBS 35 m, d 200 m
     d3 = math.hypot(200.0, 33.5)
     h = 5.0
-    pl1 = (20 * math.log10(40 * math.pi * d3 * 2.6 / 3) + min(0.03 * h**1.72, 10) * math.log10(d3)
-           - min(0.044 * h**1.72, 14.77) + 0.002 * math.log10(h) * d3)
+    pl1 = (
+        20 * math.log10(40 * math.pi * d3 * 2.6 / 3)
+        + min(0.03 * h**1.72, 10) * math.log10(d3)
+        - min(0.044 * h**1.72, 14.77)
+        + 0.002 * math.log10(h) * d3
+    )
     assert tr38901_rma_db(0.2, 2600, 35, 1.5, los=True) == pytest.approx(pl1, abs=1e-9)
 
 
@@ -87,7 +97,12 @@ def test_strict_ranges_raise_and_lenient_falls_back_to_free_space():
 
 def test_model_choice_by_band():
     assert [model_for_band(f) for f in (900, 1800, 2100, 2600, 3500)] == [
-        "hata", "cost231", "tr38901", "tr38901", "tr38901"]
+        "hata",
+        "cost231",
+        "tr38901",
+        "tr38901",
+        "tr38901",
+    ]
     with pytest.raises(ModelRangeError):
         model_for_band(100)
 
@@ -112,8 +127,12 @@ def test_loss_grows_with_distance(f, env, hb, d1, ratio):
 
 
 @settings(max_examples=60, deadline=None)
-@given(env=envs, hb=st.floats(15, 60), d=st.floats(0.02, 15),
-       pair=st.sampled_from([(200, 1400), (900, 1500), (1500, 1990), (2100, 3500), (2600, 6000)]))
+@given(
+    env=envs,
+    hb=st.floats(15, 60),
+    d=st.floats(0.02, 15),
+    pair=st.sampled_from([(200, 1400), (900, 1500), (1500, 1990), (2100, 3500), (2600, 6000)]),
+)
 def test_loss_grows_with_frequency_within_a_model(env, hb, d, pair):
     lo = path_loss_db(np.array([d]), pair[0], hb, 1.5, np.array([env]))
     hi = path_loss_db(np.array([d]), pair[1], hb, 1.5, np.array([env]))

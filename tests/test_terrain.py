@@ -24,34 +24,51 @@ def test_knife_edge_matches_p526():
 
 
 def _dem_with_ridge(height_m: float) -> np.ndarray:
-    dem = np.full((21, 81), 3.0)          # flat delta at 3 m
-    dem[:, 40] += height_m                  # a north-south ridge 2 km east of the site
+    dem = np.full((21, 81), 3.0)  # flat delta at 3 m
+    dem[:, 40] += height_m  # a north-south ridge 2 km east of the site
     return dem
 
 
-WINDOW = (slice(10, 11), slice(0, 81))   # the row of the site, west to east
+WINDOW = (slice(10, 11), slice(0, 81))  # the row of the site, west to east
 SITE = (10, 0)
 
 
 def test_flat_ground_adds_no_loss():
-    loss = diffraction_loss_db(np.full((21, 81), 7.0), RES_M, SITE, (slice(0, 21), slice(0, 81)),
-                               tx_height_m=30, rx_height_m=1.5, f_mhz=900)
+    loss = diffraction_loss_db(
+        np.full((21, 81), 7.0),
+        RES_M,
+        SITE,
+        (slice(0, 21), slice(0, 81)),
+        tx_height_m=30,
+        rx_height_m=1.5,
+        f_mhz=900,
+    )
     assert np.all(loss == 0.0)
 
 
 def test_ridge_puts_receiver_in_shadow():
-    loss = diffraction_loss_db(_dem_with_ridge(60.0), RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5,
-                               f_mhz=1800)[0]
-    assert np.all(loss[:40] == 0.0)         # in front of the ridge: clear
-    assert np.all(loss[42:] > 15.0)         # behind it: deep shadow
+    loss = diffraction_loss_db(
+        _dem_with_ridge(60.0), RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5, f_mhz=1800
+    )[0]
+    assert np.all(loss[:40] == 0.0)  # in front of the ridge: clear
+    assert np.all(loss[42:] > 15.0)  # behind it: deep shadow
     los = line_of_sight(_dem_with_ridge(60.0), RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5)[0]
     assert los[:40].all() and not los[42:].any()
 
 
 def test_single_edge_loss_equals_hand_computation():
     dem = _dem_with_ridge(60.0)
-    loss = diffraction_loss_db(dem, RES_M, SITE, (slice(10, 11), slice(80, 81)), tx_height_m=30,
-                               rx_height_m=1.5, f_mhz=1800, method="single", k_factor=1e9)[0, 0]
+    loss = diffraction_loss_db(
+        dem,
+        RES_M,
+        SITE,
+        (slice(10, 11), slice(80, 81)),
+        tx_height_m=30,
+        rx_height_m=1.5,
+        f_mhz=1800,
+        method="single",
+        k_factor=1e9,
+    )[0, 0]
     # edge at 2000 m of a 4000 m path: line height (33 + 4.5) / 2, edge top 63 m
     d, d1 = 4000.0, 2000.0
     h = 63.0 - (33.0 + 4.5) / 2
@@ -63,18 +80,29 @@ def test_single_edge_loss_equals_hand_computation():
 def test_deygout_adds_secondary_edges():
     dem = _dem_with_ridge(40.0)
     dem[:, 60] += 45.0
-    single = diffraction_loss_db(dem, RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5, f_mhz=900,
-                                 method="single")[0]
+    single = diffraction_loss_db(
+        dem, RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5, f_mhz=900, method="single"
+    )[0]
     deygout = diffraction_loss_db(dem, RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5, f_mhz=900)[0]
     assert deygout[75] > single[75] > 0
 
 
 def test_lower_ridge_less_loss_and_bad_input():
-    low = diffraction_loss_db(_dem_with_ridge(20.0), RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5,
-                              f_mhz=900)[0, 70]
-    high = diffraction_loss_db(_dem_with_ridge(60.0), RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5,
-                               f_mhz=900)[0, 70]
+    low = diffraction_loss_db(
+        _dem_with_ridge(20.0), RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5, f_mhz=900
+    )[0, 70]
+    high = diffraction_loss_db(
+        _dem_with_ridge(60.0), RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5, f_mhz=900
+    )[0, 70]
     assert high > low
     with pytest.raises(ParameterError):
-        diffraction_loss_db(_dem_with_ridge(1.0), RES_M, SITE, WINDOW, tx_height_m=30, rx_height_m=1.5,
-                            f_mhz=900, method="bullington")
+        diffraction_loss_db(
+            _dem_with_ridge(1.0),
+            RES_M,
+            SITE,
+            WINDOW,
+            tx_height_m=30,
+            rx_height_m=1.5,
+            f_mhz=900,
+            method="bullington",
+        )

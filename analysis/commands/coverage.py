@@ -22,7 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.coverage_params import TECHNOLOGIES, CoverageParams, coverage_params_from_toml, default_coverage_params
+from analysis.coverage_params import (
+    TECHNOLOGIES,
+    CoverageParams,
+    coverage_params_from_toml,
+    default_coverage_params,
+)
 from geo.errors import ParameterError
 
 NAME = "coverage"
@@ -33,19 +38,41 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the arguments of ``coverage``."""
-    parser.add_argument("data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)")
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE.tif", help="best-server raster to write")
+    parser.add_argument(
+        "data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)"
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="FILE.tif", help="best-server raster to write"
+    )
     parser.add_argument("--tech", default="4G", choices=TECHNOLOGIES, help="technology (default 4G)")
-    parser.add_argument("--operator", metavar="NAME", help="only this operator's cells (default: all operators)")
-    parser.add_argument("--resolution", type=float, metavar="METRES", help="pixel size in metres (default 25)")
-    parser.add_argument("--dem", type=Path, metavar="FILE.tif",
-                        help="terrain heights: adds line-of-sight / knife-edge diffraction (slow)")
-    parser.add_argument("--clutter", type=Path, metavar="FILE.tif",
-                        help="environment codes 0 rural, 1 suburban, 2 urban (default: from commune type)")
-    parser.add_argument("--indoor-loss", type=float, metavar="DB", help="outdoor-to-indoor loss in dB (default 0)")
+    parser.add_argument(
+        "--operator", metavar="NAME", help="only this operator's cells (default: all operators)"
+    )
+    parser.add_argument(
+        "--resolution", type=float, metavar="METRES", help="pixel size in metres (default 25)"
+    )
+    parser.add_argument(
+        "--dem",
+        type=Path,
+        metavar="FILE.tif",
+        help="terrain heights: adds line-of-sight / knife-edge diffraction (slow)",
+    )
+    parser.add_argument(
+        "--clutter",
+        type=Path,
+        metavar="FILE.tif",
+        help="environment codes 0 rural, 1 suburban, 2 urban (default: from commune type)",
+    )
+    parser.add_argument(
+        "--indoor-loss", type=float, metavar="DB", help="outdoor-to-indoor loss in dB (default 0)"
+    )
     parser.add_argument("--include-planned", action="store_true", help="also evaluate planned cells")
-    parser.add_argument("--config", type=Path, metavar="COVERAGE.toml",
-                        help="parameters in the shape of analysis/config/coverage.toml")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="COVERAGE.toml",
+        help="parameters in the shape of analysis/config/coverage.toml",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
 
 
@@ -95,8 +122,16 @@ def run(args: argparse.Namespace) -> int:
     outputs = _check_args(args)
     params = _params(args)
     started = time.perf_counter()
-    from analysis.coverage import (NODATA_COUNT, NODATA_RSRP, NODATA_SERVER, OperatorCoverage, build_scene,
-                                   classify_rsrp, compute_coverage, compute_coverage_by_operator)
+    from analysis.coverage import (
+        NODATA_COUNT,
+        NODATA_RSRP,
+        NODATA_SERVER,
+        OperatorCoverage,
+        build_scene,
+        classify_rsrp,
+        compute_coverage,
+        compute_coverage_by_operator,
+    )
     from analysis.coverage_stats import coverage_statistics
     from geo.package import load_package
     from geo.raster import read_raster_to_grid, write_cog
@@ -109,54 +144,113 @@ def run(args: argparse.Namespace) -> int:
     if args.clutter is not None:
         raw = read_raster_to_grid(args.clutter, resampling="nearest", fill=255, **on_grid)
         clutter = np.where(np.isnan(raw), 255, raw).astype(np.uint8)
-        scene = build_scene(package.communes, package.metric_crs, resolution_m=params.resolution_m,
-                            params=params, clutter=clutter)
+        scene = build_scene(
+            package.communes,
+            package.metric_crs,
+            resolution_m=params.resolution_m,
+            params=params,
+            clutter=clutter,
+        )
     dem = read_raster_to_grid(args.dem, resampling="bilinear", **on_grid) if args.dem else None
-    population = (read_raster_to_grid(package.population_raster, resampling="bilinear", fill=0.0, **on_grid)
-                  if package.population_raster else None)
+    population = (
+        read_raster_to_grid(package.population_raster, resampling="bilinear", fill=0.0, **on_grid)
+        if package.population_raster
+        else None
+    )
     if args.operator:
-        single = compute_coverage(scene, package.cells, technology=args.tech, params=params, operator=args.operator,
-                                  include_planned=args.include_planned, dem_m=dem)
+        single = compute_coverage(
+            scene,
+            package.cells,
+            technology=args.tech,
+            params=params,
+            operator=args.operator,
+            include_planned=args.include_planned,
+            dem_m=dem,
+        )
         op_name = str(single.cells["operator"].iloc[0])
         result = OperatorCoverage(single, {op_name: classify_rsrp(single.rsrp_dbm, params.tech(args.tech))})
     else:
-        result = compute_coverage_by_operator(scene, package.cells, technology=args.tech, params=params,
-                                              include_planned=args.include_planned, dem_m=dem)
+        result = compute_coverage_by_operator(
+            scene,
+            package.cells,
+            technology=args.tech,
+            params=params,
+            include_planned=args.include_planned,
+            dem_m=dem,
+        )
     stats = coverage_statistics(scene, result, package.hamlets, params=params, population=population)
     raster = result.combined
     tags = _tags(args, params, raster.floor_dbm, raster.count_threshold_dbm, package.version)
-    write_cog(outputs["rsrp"], raster.rsrp_dbm, transform=grid.transform, crs=grid.crs, nodata=float(NODATA_RSRP),
-              tags=tags, band_description=f"best-server {args.tech} level dBm", overview_resampling="average")
-    write_cog(outputs["server"], raster.server, transform=grid.transform, crs=grid.crs, nodata=int(NODATA_SERVER),
-              tags=tags, band_description="best-server row in _cells.csv (-1 none)")
-    write_cog(outputs["count"], raster.server_count, transform=grid.transform, crs=grid.crs,
-              nodata=int(NODATA_COUNT), tags=tags, band_description="servers at or above the count threshold")
+    write_cog(
+        outputs["rsrp"],
+        raster.rsrp_dbm,
+        transform=grid.transform,
+        crs=grid.crs,
+        nodata=float(NODATA_RSRP),
+        tags=tags,
+        band_description=f"best-server {args.tech} level dBm",
+        overview_resampling="average",
+    )
+    write_cog(
+        outputs["server"],
+        raster.server,
+        transform=grid.transform,
+        crs=grid.crs,
+        nodata=int(NODATA_SERVER),
+        tags=tags,
+        band_description="best-server row in _cells.csv (-1 none)",
+    )
+    write_cog(
+        outputs["count"],
+        raster.server_count,
+        transform=grid.transform,
+        crs=grid.crs,
+        nodata=int(NODATA_COUNT),
+        tags=tags,
+        band_description="servers at or above the count threshold",
+    )
     raster.cells.to_csv(outputs["cells"], index_label="index", encoding="utf-8")
     for key, frame in (("communes", stats.communes), ("hamlets", stats.hamlets)):
         frame.drop(columns="geometry").to_csv(outputs[key], index=False, encoding="utf-8-sig")
         frame.to_file(outputs["gpkg"], layer=key, driver="GPKG", mode="w" if key == "communes" else "a")
-    log.info("coverage %s: %d cells, %.3g evaluations, engine %.2f s, total %.2f s", args.tech, len(raster.cells),
-             raster.evaluations, raster.compute_s, time.perf_counter() - started)
+    log.info(
+        "coverage %s: %d cells, %.3g evaluations, engine %.2f s, total %.2f s",
+        args.tech,
+        len(raster.cells),
+        raster.evaluations,
+        raster.compute_s,
+        time.perf_counter() - started,
+    )
     _summary(stats.hamlets, outputs)
     return 0
 
 
-def _tags(args: argparse.Namespace, params: CoverageParams, floor: float, count_thr: float,
-          version: str) -> dict[str, str]:
+def _tags(
+    args: argparse.Namespace, params: CoverageParams, floor: float, count_thr: float, version: str
+) -> dict[str, str]:
     tech = params.tech(args.tech)
     return {
         "PHUSONG_TECHNOLOGY": args.tech,
         "PHUSONG_OPERATOR": args.operator or "all",
-        "PHUSONG_MODELS": "Okumura-Hata <1500 MHz; COST-231 Hata 1500-2000 MHz; 3GPP TR 38.901 UMa/RMa NLOS >2000 MHz",
+        "PHUSONG_MODELS": (
+            "Okumura-Hata <1500 MHz; COST-231 Hata 1500-2000 MHz; 3GPP TR 38.901 UMa/RMa NLOS >2000 MHz"
+        ),
         "PHUSONG_TERRAIN": f"DEM {args.dem.name} (Deygout, k=4/3)" if args.dem else "none (flat earth)",
         "PHUSONG_FLOOR_DBM": f"{floor:g} (pixels at the floor are at or below it)",
         "PHUSONG_COUNT_THRESHOLD_DBM": f"{count_thr:g}",
-        "PHUSONG_CLASSES_DBM": json.dumps({"good": tech.good_dbm, "fair": tech.fair_dbm, "poor": tech.poor_dbm}),
-        "PHUSONG_PARAMETERS": json.dumps({
-            "receiver_height_m": params.receiver_height_m, "resolution_m": params.resolution_m,
-            "indoor_loss_db": params.indoor_loss_db, "margin_db": params.margin_db,
-            "max_attenuation_db": params.max_attenuation_db, "max_radius_km": params.max_radius_km,
-        }),
+        "PHUSONG_CLASSES_DBM": json.dumps(
+            {"good": tech.good_dbm, "fair": tech.fair_dbm, "poor": tech.poor_dbm}
+        ),
+        "PHUSONG_PARAMETERS": json.dumps(
+            {
+                "receiver_height_m": params.receiver_height_m,
+                "resolution_m": params.resolution_m,
+                "indoor_loss_db": params.indoor_loss_db,
+                "margin_db": params.margin_db,
+                "max_attenuation_db": params.max_attenuation_db,
+                "max_radius_km": params.max_radius_km,
+            }
+        ),
         "PHUSONG_DATA_VERSION": version,
     }
 
@@ -167,5 +261,7 @@ def _summary(hamlets: object, outputs: dict[str, Path]) -> None:
     frame = pd.DataFrame(hamlets)
     all_rows = frame[frame["operator"] == "all"]
     counts = all_rows["status"].value_counts().to_dict()
-    print(f"wrote {outputs['rsrp']} (+ _server.tif, _count.tif, _cells.csv, _communes.csv, _hamlets.csv, "
-          f"_stats.gpkg); hamlets: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(
+        f"wrote {outputs['rsrp']} (+ _server.tif, _count.tif, _cells.csv, _communes.csv, _hamlets.csv, "
+        f"_stats.gpkg); hamlets: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    )
