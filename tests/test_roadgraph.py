@@ -198,3 +198,12 @@ def test_road_distance_matches_networkx_and_is_at_least_straight(case) -> None: 
             assert d[i, j] == pytest.approx(want, abs=1e-6)
             if math.isfinite(d[i, j]):
                 assert d[i, j] >= math.dist(pts[i], pts[j]) - 1e-6
+
+
+def test_diagonal_crossing_without_shared_vertex() -> None:
+    rg = build_road_graph(_roads([[(0, 0), (1000, 1000)], [(0, 1000), (1000, 0)]]), UTM)
+    assert rg.n_nodes == 5 and rg.n_edges == 4
+    np.testing.assert_allclose(rg.edge_length_m, [math.hypot(500, 500)] * 4, atol=0.01)
+    centre = rg.node_xy_m[np.argmax(np.bincount(np.concatenate([rg.edge_u, rg.edge_v])))] - [X0, Y0]
+    np.testing.assert_allclose(centre, [500, 500], atol=0.01)
+    assert nx.shortest_path_length(rg.graph, 0, 1, weight="length_m") > 0
