@@ -413,9 +413,14 @@ def commit_files(
             if any(p.severity == "error" for p in problems):
                 raise ValidationError(problems)
             _stage("validated")
-            info = _swap_in(
-                path, view, vid, files, action=action, layer=layer, source=source, summary=summary
-            )
+            try:
+                info = _swap_in(
+                    path, view, vid, files, action=action, layer=layer, source=source, summary=summary
+                )
+            except BaseException:
+                # disk full, permission denied, Ctrl-C mid-swap: put the old version back now
+                _recover_locked(path)
+                raise
         finally:
             shutil.rmtree(view, ignore_errors=True)
         _prune(path, keep)

@@ -242,3 +242,34 @@ def test_load_package_recovers_an_interrupted_import(tiny_package: Path) -> None
     load_package(tiny_package)
     assert store.file_hashes(tiny_package) == old
     assert not (tiny_package / store.JOURNAL_NAME).exists()
+
+
+def test_failure_during_swap_rolls_back_immediately(
+    tiny_package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = store.file_hashes(tiny_package)
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def flaky_replace(src: object, dst: object) -> None:
+        if str(dst).endswith("sites.csv") and not str(src).endswith(".tmp"):  # the swap, not the rollback
+            calls["n"] += 1
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.os, "replace", flaky_replace)
+    with pytest.raises(OSError, match="No space"):
+        store.commit_files(
+            tiny_package,
+            {"dataset.toml": b"x = 1\n", "towers/sites.csv": b"new"},
+            validate=_ok,
+            action="import",
+            layer="towers",
+            source="s",
+            summary="",
+        )
+    monkeypatch.undo()
+    assert calls["n"] == 1
+    assert store.file_hashes(tiny_package) == before  # dataset.toml was swapped first, then rolled back
+    assert not (tiny_package / store.JOURNAL_NAME).exists()
+    assert store.list_versions(tiny_package) == []
