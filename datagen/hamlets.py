@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
 
 from datagen.geometry import METRIC_EPSG, sample_points_in_polygon
 from datagen.names import hamlet_names
@@ -91,12 +92,12 @@ def hamlet_counts(population: np.ndarray, *, mean_per_commune: float, rng: np.ra
     return np.clip(np.rint(raw), 3, 16).astype(np.int64)
 
 
-def commune_centre(polygon: object) -> Point:
-    """Return the commune centre: the centroid when inside the polygon, else a representative point."""
-    centroid = polygon.centroid  # type: ignore[attr-defined]
-    if polygon.buffer(-150).contains(centroid):  # type: ignore[attr-defined]
+def commune_centre(polygon: BaseGeometry) -> Point:
+    """Return the commune centre: the centroid when 150 m inside the polygon, else a representative point."""
+    centroid = polygon.centroid
+    if polygon.buffer(-150).contains(centroid):
         return centroid
-    return polygon.representative_point()  # type: ignore[attr-defined]
+    return polygon.representative_point()
 
 
 def seat_commune_ids(communes: pd.DataFrame) -> dict[str, str]:
@@ -126,7 +127,7 @@ def commune_khmer_means(communes: pd.DataFrame, rng: np.random.Generator) -> np.
 
 def _hamlets_of_commune(
     row: pd.Series,
-    polygon: object,
+    polygon: BaseGeometry,
     n: int,
     khmer_mean: float,
     rng: np.random.Generator,
