@@ -156,10 +156,8 @@ def coverage_statistics(
     good = CLASS_NAMES.index("good")
     served_code = CLASS_NAMES.index(params.statistics.served_min_class)
     ops = list(coverage.classes_by_operator)
-    ham_ops_served = (
-        sum((ham_cls[op] >= served_code).astype(int) for op in ops) if ops else np.zeros(len(ham), int)
-    )
-    ham_ops_good = sum((ham_cls[op] >= good).astype(int) for op in ops) if ops else np.zeros(len(ham), int)
+    ham_ops_served = _operators_reaching(ham_cls, ops, served_code, len(ham))
+    ham_ops_good = _operators_reaching(ham_cls, ops, good, len(ham))
 
     commune_frames, hamlet_frames = [], []
     hh_good_share: dict[str, NDArray[np.float64]] = {}
@@ -190,6 +188,16 @@ def coverage_statistics(
         pd.concat(hamlet_frames, ignore_index=True), geometry="geometry", crs=scene.grid.crs
     ).to_crs(4326)
     return CoverageStats(communes_out, hamlets_out)
+
+
+def _operators_reaching(
+    classes: dict[str, NDArray[np.int64]], operators: list[str], code: int, n: int
+) -> NDArray[np.int64]:
+    """Per unit, number of operators whose class is at least ``code``."""
+    out = np.zeros(n, dtype=np.int64)
+    for op in operators:
+        out += classes[op] >= code
+    return out
 
 
 def _household_shares(

@@ -137,12 +137,16 @@ def run(args: argparse.Namespace) -> int:
     from geo.raster import read_raster_to_grid, write_cog
 
     package = load_package(args.data_dir)
-    clutter = None
     scene = build_scene(package.communes, package.metric_crs, resolution_m=params.resolution_m, params=params)
     grid = scene.grid
-    on_grid = {"transform": grid.transform, "crs": grid.crs, "shape": grid.shape}
+
+    def on_grid(path: Path, resampling: str, fill: float) -> np.ndarray:
+        return read_raster_to_grid(
+            path, transform=grid.transform, crs=grid.crs, shape=grid.shape, resampling=resampling, fill=fill
+        )
+
     if args.clutter is not None:
-        raw = read_raster_to_grid(args.clutter, resampling="nearest", fill=255, **on_grid)
+        raw = on_grid(args.clutter, "nearest", 255.0)
         clutter = np.where(np.isnan(raw), 255, raw).astype(np.uint8)
         scene = build_scene(
             package.communes,
@@ -151,12 +155,8 @@ def run(args: argparse.Namespace) -> int:
             params=params,
             clutter=clutter,
         )
-    dem = read_raster_to_grid(args.dem, resampling="bilinear", **on_grid) if args.dem else None
-    population = (
-        read_raster_to_grid(package.population_raster, resampling="bilinear", fill=0.0, **on_grid)
-        if package.population_raster
-        else None
-    )
+    dem = on_grid(args.dem, "bilinear", np.nan) if args.dem else None
+    population = on_grid(package.population_raster, "bilinear", 0.0) if package.population_raster else None
     if args.operator:
         single = compute_coverage(
             scene,
