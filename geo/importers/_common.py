@@ -269,6 +269,8 @@ def map_headers(
     """Map a table's header names to canonical names using an alias table.
 
     Matching ignores case, diacritics, spaces and punctuation ("Kinh độ" == "kinh_do" == "KINH DO").
+    A column named exactly like a canonical name wins over columns matching one of its aliases
+    (``commune_id`` next to ``commune_code``).
 
     Returns
     -------
@@ -280,12 +282,22 @@ def map_headers(
     ImportRejectedError
         If two columns map to the same canonical name.
     """
-    lookup = {alias_key(a): canon for canon, names in aliases.items() for a in (canon, *names)}
+    lookup: dict[str, str] = {}
+    for canon, names in aliases.items():
+        for a in names:
+            lookup.setdefault(alias_key(a), canon)
+    lookup.update({alias_key(canon): canon for canon in aliases})  # a canonical name is never an alias
+    cols = list(columns)
+    exact = {
+        lookup[alias_key(c)]
+        for c in cols
+        if alias_key(c) in lookup and alias_key(c) == alias_key(lookup[alias_key(c)])
+    }
     found: dict[str, str] = {}
-    for col in columns:
+    for col in cols:
         canon = lookup.get(alias_key(col))
-        if canon is None:
-            continue
+        if canon is None or (canon in exact and alias_key(col) != alias_key(canon)):
+            continue  # the column named exactly like the canonical one wins over an alias
         if canon in found:
             raise ImportRejectedError(
                 f"{filename}: columns '{found[canon]}' and '{col}' both mean '{canon}' -> keep one of them"
