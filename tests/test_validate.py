@@ -327,6 +327,20 @@ def test_windows_1258_csv_is_accepted_with_warning(
     assert len(pkg.warnings) == 1
 
 
+def test_excel_style_csv_semicolons_decimal_commas(
+    tiny_package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tiny_package / SITES
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    text = "\n".join(";".join(cell.replace(".", ",") for cell in row) for row in rows) + "\n"
+    path.write_bytes(encode_cp1258(text))
+    code, out = run_validate(tiny_package, capsys)
+    assert code == 0, out
+    pkg = load_package(tiny_package)
+    assert pkg.cells["lat"].tolist()[-1] == pytest.approx(9.93)
+    assert pkg.cells.geometry.iloc[0].x == pytest.approx(106.325)
+
+
 def test_utf8_bom_csv_is_clean(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tiny_package / SITES
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
