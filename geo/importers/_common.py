@@ -295,8 +295,11 @@ def map_headers(
     }
     found: dict[str, str] = {}
     for col in cols:
-        canon = lookup.get(alias_key(col))
-        if canon is None or (canon in exact and alias_key(col) != alias_key(canon)):
+        key = alias_key(col)
+        if key not in lookup:
+            continue
+        canon = lookup[key]
+        if canon in exact and alias_key(col) != alias_key(canon):
             continue  # the column named exactly like the canonical one wins over an alias
         if canon in found:
             raise ImportRejectedError(
@@ -316,7 +319,9 @@ def require_headers(
     """Refuse a table missing required columns, listing the accepted header names."""
     missing = [c for c in required if c not in found]
     if missing:
-        accepted = "; ".join(f"{m}: " + ", ".join(f"'{a}'" for a in (m, *aliases[m][:4])) for m in missing)
+        accepted = "; ".join(
+            f"{m}: " + ", ".join(f"'{a}'" for a in dict.fromkeys((m, *aliases[m][:4]))) for m in missing
+        )
         raise ImportRejectedError(
             f"{filename}: missing column(s) {', '.join(missing)} (file has: {', '.join(map(str, columns))}) "
             f"-> name them e.g. {accepted}"

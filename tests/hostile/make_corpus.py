@@ -352,7 +352,7 @@ def table_cases() -> None:
         "operator_duplicate_header.csv",
         "towers",
         "both mean",
-        b"Ma tram,Site ID,Kinh do,Vi do\nS1,S1,106.31,9.92\n",
+        b"Ma tram,Ten tram,Kinh do,Vi do\nS1,S1,106.31,9.92\n",
     )
     case(
         "survey_unmatched.csv",
