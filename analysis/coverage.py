@@ -26,6 +26,7 @@ environment). The site pixel itself uses a distance of half a pixel and boresigh
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -440,15 +441,25 @@ def _reach_boxes(
     return np.clip(boxes, -clip, clip).astype(np.int64)
 
 
+@functools.lru_cache(maxsize=2)
+def _bearing_kernel(radius_px: int) -> NDArray[np.float32]:
+    """Bearing (degrees clockwise from north, float32) from the centre of a (2r+1)^2 kernel.
+
+    Memoised (a pure function of the radius; callers never write to it).
+    """
+    off = np.arange(-radius_px, radius_px + 1, dtype=np.float32)
+    bearing = np.degrees(np.arctan2(off[None, :], -off[:, None]))  # rows: south positive
+    bearing[bearing < 0] += np.float32(360.0)
+    return bearing
+
+
 def _kernels(radius_px: int) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.uint16]]:
     """Distance (pixels), bearing (deg from north) and bearing index (0.1 deg) kernels."""
-    off = np.arange(-radius_px, radius_px + 1, dtype=np.int64)
-    di = off[:, None]  # rows: south positive
-    dj = off[None, :]
-    dist = np.sqrt(di * di + dj * dj).astype(np.float32)
-    bearing = np.degrees(np.arctan2(dj.astype(float), -di.astype(float))) % 360.0
-    idx = np.rint(bearing * (_BEARING_STEPS / 360.0)).astype(np.int64) % _BEARING_STEPS
-    return dist, bearing.astype(np.float32), idx.astype(np.uint16)
+    off = np.arange(-radius_px, radius_px + 1, dtype=np.float64)
+    dist = np.sqrt(off[:, None] ** 2 + off[None, :] ** 2).astype(np.float32)
+    bearing = _bearing_kernel(radius_px)
+    idx = np.rint(bearing.astype(np.float64) * (_BEARING_STEPS / 360.0)).astype(np.int64) % _BEARING_STEPS
+    return dist, bearing, idx.astype(np.uint16)
 
 
 def _pattern_table(azimuth_deg: float, beamwidth_deg: float, params: CoverageParams) -> NDArray[np.float32]:
@@ -570,6 +581,7 @@ def _plan(cells: _Cells, floor_dbm: float, count_dbm: float, res: float, params:
         boxes_floor[sel] = _reach_boxes(table, ref[sel] - floor_dbm, az, bw, params)
         boxes_count[sel] = _reach_boxes(table, ref[sel] - count_dbm, az, bw, params)
     radius = int(max(np.abs(boxes_floor).max(initial=1), 1))
+    radius = -(-radius // 128) * 128  # round up: one memoised bearing kernel serves every operator
     return _Plan(keys, tables, boxes_floor, boxes_count, radius, ref)
 
 
@@ -669,7 +681,7 @@ def _accumulate_compiled(
     below the threshold, every cell where it can reach the floor (see analysis/_coverage_numba.py)."""
     kernel = _numba_kernel()
     assert kernel is not None
-    _, bearing, _ = _kernels(plan.radius_px)
+    bearing = _bearing_kernel(plan.radius_px)
     key_index = {key: i for i, key in enumerate(plan.tables)}
     offsets = np.zeros(len(plan.tables) + 1, dtype=np.int64)
     for key, i in key_index.items():

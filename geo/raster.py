@@ -1,8 +1,8 @@
 """Raster I/O: Cloud-Optimized GeoTIFF output and reading rasters onto an analysis grid.
 
 Writing goes through rasterio's ``COG`` driver (GDAL >= 3.1): internal 512-pixel tiles, DEFLATE
-compression, overviews down to 256 pixels, all in COG layout (Debian's ``gdalinfo`` reports
-``LAYOUT=COG`` under "Image Structure Metadata").
+compression at level 1 (fast), overviews down to 256 pixels, all in COG layout (Debian's
+``gdalinfo`` reports ``LAYOUT=COG`` under "Image Structure Metadata").
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def write_cog(
                     tmp_name,
                     driver="COG",
                     COMPRESS="DEFLATE",
+                    LEVEL=1,
                     BLOCKSIZE=512,
                     OVERVIEWS="AUTO",
                     OVERVIEW_RESAMPLING=overview_resampling.upper(),
