@@ -61,6 +61,10 @@ _HAMLET_TOLERANCE_DEG = 0.002
 _HOUSEHOLD_SUM_TOLERANCE = 0.05
 """Relative difference between a commune's households and the sum over its hamlets that is tolerated."""
 
+_OTHER_FORMATS: Mapping[str, str] = {
+    g: " (or .gpkg / .shp.zip / .csv)" for g in ("polygon", "point", "point_or_polygon", "line")
+}
+
 _GEOMETRY_TYPES: Mapping[str, tuple[str, ...]] = {
     "polygon": ("Polygon", "MultiPolygon"),
     "point": ("Point",),
@@ -1137,7 +1141,8 @@ def check_package(root: Path | str) -> PackageCheck:
                     schema.default_files[0],
                     "",
                     f"required layer {key!r} is missing",
-                    f"add {schema.default_files[0]} (or another supported format), see docs/DATA.md",
+                    f"add {schema.default_files[0]}{_OTHER_FORMATS.get(schema.geometry, '')}, or name the "
+                    f"file in dataset.toml under [layers.{key}] as file = ...",
                 )
             continue
         present.add(key)
