@@ -462,7 +462,7 @@ def test_cli_dry_run_previews_and_changes_nothing(
     assert main(["import", str(tiny_package), "--layer", "towers", str(src), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "towers/sites.csv: 4 -> 1 rows (+1 added, -4 removed, ~0 changed)" in out
-    assert "dry run: nothing changed" in out
+    assert "nothing changed (dry run)" in out
     assert store.file_hashes(tiny_package) == before
     assert main(["import", str(tiny_package), "--layer", "towers", str(src)]) == 0
     assert main(["versions", str(tiny_package)]) == 0
@@ -470,6 +470,25 @@ def test_cli_dry_run_previews_and_changes_nothing(
     assert vid in capsys.readouterr().out
     assert main(["versions", str(tiny_package), "--restore", vid]) == 0
     assert store.file_hashes(tiny_package) == before
+
+
+def test_reimporting_the_same_survey_changes_nothing(
+    tiny_package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = store.file_hashes(tiny_package)
+    own = tiny_package.parent / "own.csv"
+    own.write_bytes((tiny_package / "survey/hamlet_survey.csv").read_bytes())
+    assert main(["import", str(tiny_package), "--layer", "survey", str(own)]) == 0
+    assert "nothing to do: the layer equals the current one" in capsys.readouterr().out
+    assert store.file_hashes(tiny_package) == before and store.list_versions(tiny_package) == []
+
+
+def test_survey_with_no_matching_row_is_refused_with_suggestions(tiny_package: Path, tmp_path: Path) -> None:
+    src = tmp_path / "s.csv"
+    src.write_text("Tên xã,Tên ấp,Số hộ\nLong Đức,Ấp Chờ Mới,10\n", encoding="utf-8")
+    with pytest.raises(ImportRejectedError, match="no row matches") as err:
+        plan_import(tiny_package, "survey", src)
+    assert "did you mean: Ấp Chợ" in str(err.value)
 
 
 def test_imported_formula_names_are_neutralised_in_exports(tiny_package: Path, tmp_path: Path) -> None:

@@ -105,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_REFUSED
-    if args.dry_run:
-        print("dry run: nothing changed")
+    if args.dry_run or not plan.has_changes:
+        print("nothing changed" + (" (dry run)" if args.dry_run else ""))
         return EXIT_OK
     info = apply_import(plan, keep=args.keep)
     print(

@@ -141,6 +141,11 @@ class ImportPlan:
         """True when the import can be applied."""
         return not self.errors
 
+    @property
+    def has_changes(self) -> bool:
+        """False when the layer files equal the current ones (only dataset.toml would change)."""
+        return any(rel != "dataset.toml" for rel in self.files)
+
     def summary(self) -> str:
         """One line for the version list, e.g. "towers from cells.csv: 4 -> 12 rows (+10, -2, ~1)"."""
         main = next((d for d in self.diffs if d.rows_after >= 0), None)
@@ -165,7 +170,13 @@ class ImportPlan:
             lines += ["Report:"] + [f"  {line}" for line in self.report]
         if self.problems:
             lines += ["Problems:"] + [f"  {p}" for p in self.problems]
-        lines.append("Status: " + ("ready to apply" if self.ok else f"REFUSED ({len(self.errors)} error(s))"))
+        if not self.ok:
+            status = f"REFUSED ({len(self.errors)} error(s))"
+        else:
+            status = (
+                "ready to apply" if self.has_changes else "nothing to do: the layer equals the current one"
+            )
+        lines.append("Status: " + status)
         return "\n".join(lines)
 
 
@@ -479,7 +490,7 @@ def apply_import(plan: ImportPlan, *, keep: int = store.DEFAULT_KEEP) -> Version
     """
     if not plan.ok:
         raise ValidationError(list(plan.problems))
-    if not any(rel != "dataset.toml" for rel in plan.files):
+    if not plan.has_changes:
         raise ImportRejectedError(
             f"{plan.filename}: the layer is identical to the current one; nothing to import"
         )

@@ -340,10 +340,10 @@ def convert_survey(
         f"{counts['ambiguous']} ambiguous"
         + (" (unmatched rows skipped, listed below)" if options.skip_unmatched and problems else "")
     ]
-    report += [str(p) for p in problems]
     if not out_rows:
+        more = [f"... and {len(problems) - 20} more"] if len(problems) > 20 else []
         raise ImportRejectedError(
-            "\n".join([f"{filename}: no row matches a place of the package", *report[1:21]])
+            "\n".join([f"{filename}: no row matches a place of the package", *map(str, problems[:20]), *more])
         )
     table = pd.DataFrame(out_rows)
     meta = {
