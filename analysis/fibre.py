@@ -300,8 +300,18 @@ def _reach_table(
     )
 
 
-def plan_extension(reach: ReachResult, hamlets: gpd.GeoDataFrame, *, costs: UnitCosts) -> ExtensionPlan:
-    """Approximate Steiner tree from the existing access nodes to the hamlets beyond reach.
+def plan_extension(
+    reach: ReachResult,
+    hamlets: gpd.GeoDataFrame,
+    *,
+    costs: UnitCosts,
+    existing_routes: gpd.GeoDataFrame | None = None,
+) -> ExtensionPlan:
+    """Approximate Steiner tree from the existing network to the hamlets beyond reach.
+
+    The existing network is every access node and, when ``existing_routes`` is given and
+    ``ReachParams.route_join_m`` > 0, every road-graph node within that distance of an existing
+    cable route (of the chosen operator, if one is set): new cable may branch off there.
 
     Parameters
     ----------
@@ -311,6 +321,8 @@ def plan_extension(reach: ReachResult, hamlets: gpd.GeoDataFrame, *, costs: Unit
         Hamlets with ``hamlet_id`` and ``households``.
     costs
         Unit costs (VND).
+    existing_routes
+        The package's ``fibre/routes`` lines (any CRS), or None.
 
     Returns
     -------
@@ -322,7 +334,8 @@ def plan_extension(reach: ReachResult, hamlets: gpd.GeoDataFrame, *, costs: Unit
     connected = table["road_connected"].to_numpy()
     households = pd.to_numeric(hamlets["households"], errors="coerce").fillna(0).to_numpy()
     planned = target & connected
-    edges = _steiner_edges(reach, reach.hamlet_nodes[planned]) if planned.any() else []
+    joins = _route_join_nodes(reach, existing_routes) if planned.any() else np.empty(0, int)
+    edges = _steiner_edges(reach, reach.hamlet_nodes[planned], joins) if planned.any() else []
     routes, length_m = _routes_frame(reach.network, edges, costs)
     drops = np.where(planned, np.round(households * costs.drop_takeup_share), 0).astype(int)
     hamlet_rows = pd.DataFrame(
@@ -359,8 +372,33 @@ def plan_extension(reach: ReachResult, hamlets: gpd.GeoDataFrame, *, costs: Unit
 _ROOT = -1
 
 
-def _steiner_edges(reach: ReachResult, terminals: np.ndarray) -> list[int]:
-    """Augmented-edge indices of an approximate Steiner tree joining ``terminals`` to the root."""
+def _road_node_xy(net: AttachedNetwork) -> np.ndarray:
+    """(n, 2) coordinates of the on-road nodes of the attached network (m): road-graph nodes, then
+    spur feet (their node numbers are ``0..n-1``; the attached points themselves follow)."""
+    return np.concatenate([net.road.node_xy_m, net.attachment.road_xy_m])
+
+
+def _route_join_nodes(reach: ReachResult, routes: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Nodes of ``reach.network`` within ``route_join_m`` of an existing route."""
+    join_m = reach.params.route_join_m
+    if routes is None or routes.empty or join_m <= 0:
+        return np.empty(0, int)
+    if reach.params.operator is not None and "operator" in routes:
+        routes = routes[routes["operator"].astype(str).str.lower() == reach.params.operator.lower()]
+    lines = routes.geometry.dropna()
+    lines = lines[~lines.is_empty].to_crs(reach.network.road.crs).to_numpy()
+    if len(lines) == 0:
+        return np.empty(0, int)
+    tree = shapely.STRtree(lines)
+    node_pts = shapely.points(_road_node_xy(reach.network))  # cable follows roads: on-road nodes only
+    hit, _ = tree.query(node_pts, predicate="dwithin", distance=join_m)
+    return np.unique(hit)
+
+
+def _steiner_edges(reach: ReachResult, terminals: np.ndarray, joins: np.ndarray) -> list[int]:
+    """Augmented-edge indices of an approximate Steiner tree joining ``terminals`` to the root.
+
+    The virtual root is tied by zero-length edges to every access node and every join node."""
     net = reach.network
     reachable = np.isfinite(reach.distance_m)
     keep = reachable[net.u] & reachable[net.v]
@@ -369,7 +407,8 @@ def _steiner_edges(reach: ReachResult, terminals: np.ndarray) -> list[int]:
         (int(a), int(b), {"weight_m": float(w), "aug_edge": int(k)})
         for k, a, b, w in zip(np.flatnonzero(keep), net.u[keep], net.v[keep], net.weight_m[keep], strict=True)
     )
-    g.add_edges_from((_ROOT, int(n), {"weight_m": 0.0, "aug_edge": -1}) for n in reach.access_nodes)
+    roots = np.union1d(reach.access_nodes, joins[reachable[joins]])
+    g.add_edges_from((_ROOT, int(n), {"weight_m": 0.0, "aug_edge": -1}) for n in roots)
     terms = [_ROOT, *(int(t) for t in np.unique(terminals))]
     tree = steiner_tree(g, terms, weight="weight_m", method="mehlhorn")
     return sorted(int(d["aug_edge"]) for _, _, d in tree.edges(data=True) if d["aug_edge"] >= 0)
@@ -452,7 +491,7 @@ def analyse_fibre(pkg: Any, params: Any) -> FibreAnalysis:
     reach = compute_reach(
         road, pkg.hamlets, pkg.fibre_nodes, params=params.reach, max_spur_m=params.roads.max_spur_m
     )
-    plan = plan_extension(reach, pkg.hamlets, costs=params.costs)
+    plan = plan_extension(reach, pkg.hamlets, costs=params.costs, existing_routes=pkg.fibre_routes)
     cols = [c for c in ("hamlet_id", "hamlet_name", "commune_id", "households") if c in pkg.hamlets]
     layer = pkg.hamlets[cols + ["geometry"]].copy()
     layer["hamlet_id"] = layer["hamlet_id"].astype(str)

@@ -127,6 +127,9 @@ class ReachParams(_Validated):
         Which ``node_type`` values are access nodes.
     plan_classes
         Reach classes the extension plan connects.
+    route_join_m
+        New cable may branch off an existing fibre route (``fibre/routes``) at road-graph nodes
+        within this distance of it (m); 0 = only from access nodes.
     """
 
     drop_reach_m: float = 1000.0
@@ -134,9 +137,11 @@ class ReachParams(_Validated):
     operator: str | None = None
     node_types: tuple[str, ...] = ("OLT", "cabinet", "POP")
     plan_classes: tuple[str, ...] = ("extendable", "out_of_reach")
+    route_join_m: float = 50.0
 
     def _validate(self) -> None:
         _check_range("ReachParams", "drop_reach_m", self.drop_reach_m, 0.0, 1e6)
+        _check_range("ReachParams", "route_join_m", self.route_join_m, 0.0, 10_000.0)
         _check_range("ReachParams", "extendable_m", self.extendable_m, 0.0, 1e6)
         if self.extendable_m < self.drop_reach_m:
             raise ParameterError(

@@ -202,3 +202,26 @@ def test_no_fibre_at_all_means_everything_out_of_reach() -> None:
     assert set(plan.hamlets["plan_status"]) == {"no_road_path"} and plan.length_m == 0
     with pytest.raises(DataNotFoundError, match="node_types"):
         compute_reach(road, HAMLETS, NODES, params=ReachParams(node_types=("POP",)))
+
+
+def test_plan_branches_off_existing_routes() -> None:
+    road = build_road_graph(_roads(PLUS), UTM)
+    reach = compute_reach(road, HAMLETS, NODES, params=ReachParams())
+    # an existing cable already runs from O 9 km down the south arm (20 m beside the road)
+    cable = gpd.GeoDataFrame(
+        {"route_id": ["FR-1"], "operator": ["VinaPhone"]},
+        geometry=[shapely.LineString([(X0 + 20, Y0), (X0 + 20, Y0 - 9000)])],
+        crs=UTM,
+    )
+    plan = plan_extension(reach, HAMLETS, costs=UnitCosts(), existing_routes=cable)
+    # Cable may branch off at on-road nodes within 50 m of the cable: O and H-mid's spur foot
+    # (0, -2000); there is no road node further down until H-south's foot at -10,000. So: H-mid
+    # needs only its 5 m spur, H-south 8,000 m from H-mid's foot, H-north 3,500 + 15 m from O.
+    assert plan.length_m == pytest.approx(3500 + 15 + 5 + 8000, abs=0.05)
+    no_join = plan_extension(
+        compute_reach(road, HAMLETS, NODES, params=ReachParams(route_join_m=0.0)),
+        HAMLETS,
+        costs=UnitCosts(),
+        existing_routes=cable,
+    )
+    assert no_join.length_m == pytest.approx(4000 + 10_000 + 3500 + 15 + 5, abs=0.05)
