@@ -1,26 +1,43 @@
 """PhuSong Streamlit app: ``streamlit run app.py`` (or ``make run``).
 
 Pages are plain functions in ``pages/``; this file only sets up the shell (language switch,
-navigation) and runs the selected page.
+navigation) and runs the selected page. Page modules are imported when first shown, so the
+planners' map does not wait for the report and export libraries.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+
 import streamlit as st
 
 from layers.i18n import t
-from pages import common, downloads, planners, settings, snapshot, upload
+from pages import common
 
-st.set_page_config(page_title="PhuSong", page_icon="🗺️", layout="wide")
+
+def _lazy(module: str) -> Callable[[], None]:
+    """The ``render`` page function of ``pages.<module>``, imported on first use."""
+
+    def page() -> None:
+        importlib.import_module(f"pages.{module}").render()
+
+    page.__name__ = f"page_{module}"
+    return page
+
+
+st.set_page_config(page_title="PhuSong", page_icon=":material/cell_tower:", layout="wide")
 
 lang = common.language_selector()
 navigation = st.navigation(
     [
-        st.Page(planners.render, title=t("page.map", lang), url_path="map", default=True, icon="🗺️"),
-        st.Page(downloads.render, title=t("page.downloads", lang), url_path="downloads", icon="⬇️"),
-        st.Page(snapshot.render, title=t("page.snapshot", lang), url_path="snapshot", icon="📊"),
-        st.Page(settings.render, title=t("page.settings", lang), url_path="settings", icon="⚙️"),
-        st.Page(upload.render, title=t("page.upload", lang), url_path="upload", icon="📤"),
+        st.Page(_lazy("planners"), title=t("page.map", lang), url_path="map", default=True, icon=":material/map:"),
+        st.Page(_lazy("downloads"), title=t("page.downloads", lang), url_path="downloads",
+                icon=":material/download:"),
+        st.Page(_lazy("snapshot"), title=t("page.snapshot", lang), url_path="snapshot",
+                icon=":material/monitoring:"),
+        st.Page(_lazy("settings"), title=t("page.settings", lang), url_path="settings", icon=":material/tune:"),
+        st.Page(_lazy("upload"), title=t("page.upload", lang), url_path="upload", icon=":material/upload_file:"),
     ]
 )
 navigation.run()

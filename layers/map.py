@@ -381,6 +381,8 @@ COVERAGE_RGBA: dict[int, tuple[int, int, int, int]] = {
     2: (255, 255, 140, 140),
     3: (26, 150, 65, 140),
 }
+#: Fixed class edges of share choropleths (0–1): comparable between indicators and maps.
+SHARE_BREAKS: tuple[float, ...] = (0.0, 0.5, 0.7, 0.8, 0.9, 1.0)
 #: Sequential palette (light -> dark) for choropleths.
 SEQUENTIAL: tuple[str, ...] = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 
@@ -400,7 +402,7 @@ def add_legend(m: folium.Map, title: str, entries: list[LegendEntry], *, positio
         f'background:{e.colour};border:1px solid #555"></span>{_html_escape(e.label)}</div>'
         for e in entries
     )
-    vertical = "bottom:24px" if position.startswith("bottom") else ("top:80px" if position == "topleft" else "top:10px")
+    vertical = {"bottomleft": "bottom:60px", "bottomright": "bottom:24px", "topleft": "top:80px"}.get(position, "top:10px")
     horizontal = "left:10px" if position.endswith("left") else "right:10px"
     html = (
         f'<div class="phusong-legend" style="position:absolute;{vertical};{horizontal};z-index:800;'
@@ -469,7 +471,7 @@ def add_choropleth(
             return "—"
         return format_percent(value, lang) if share else format_number(value, lang, decimals=0)
 
-    edges = class_breaks(communes[column])
+    edges = list(SHARE_BREAKS) if share else class_breaks(communes[column])
     frame = communes[["commune_name", "district_name", "geometry"]].copy()
     frame["_fill"] = [_bin_colour(v, edges) for v in communes[column].astype(float)]
     label_cols = {"commune_name": t("map.commune", lang), "district_name": t("map.district", lang)}
@@ -489,7 +491,7 @@ def add_choropleth(
                for i in range(len(edges) - 1)]
     if communes[column].isna().any():
         entries.append(LegendEntry("#d9d9d9", t("map.no_data", lang)))
-    add_legend(m, title, entries)
+    add_legend(m, title, entries, position="bottomleft")
     return layer
 
 
@@ -684,7 +686,7 @@ def coverage_png(
     import numpy as np
     from PIL import Image
     from rasterio.crs import CRS as RioCRS
-    from rasterio.transform import from_bounds
+    from affine import Affine
     from rasterio.warp import Resampling, reproject, transform_bounds
 
     rows, cols = classes.shape
@@ -697,7 +699,7 @@ def coverage_png(
     dst = np.full((height, width), 255, dtype=np.uint8)
     reproject(
         np.ascontiguousarray(classes, dtype=np.uint8), dst, src_transform=transform, src_crs=src_crs,
-        dst_transform=from_bounds(minx, miny, maxx, maxy, width, height), dst_crs="EPSG:4326",
+        dst_transform=Affine((maxx - minx) / width, 0.0, minx, 0.0, -(maxy - miny) / height, maxy), dst_crs="EPSG:4326",
         src_nodata=255, dst_nodata=255, resampling=Resampling.nearest,
     )
     rgba = np.zeros((height, width, 4), dtype=np.uint8)

@@ -21,7 +21,7 @@ from analysis.kpi import KpiSnapshot, KpiTargets, compute_kpis, targets_from_gap
 from analysis.params import GapParams, default_gap_params
 from geo.errors import PhuSongError
 from geo.package import DataPackage, load_package, package_version
-from layers.i18n import LANGUAGES, Lang, t
+from layers.i18n import LANGUAGES, STRINGS, Lang, t
 from layers.map import TileSource, coverage_png, sites_from_cells, simplify_for_display, tiles_from_env, tiles_from_setting
 
 DATA_ENV = "PHUSONG_DATA"
@@ -198,7 +198,8 @@ def analysis_ready(pkg: DataPackage, params: GapParams) -> gpd.GeoDataFrame:
 def synthetic_note(pkg: DataPackage) -> None:
     """Caption naming the synthetic layers of the package (shown on every page)."""
     if pkg.synthetic_layers:
-        st.caption("⚠️ " + t("app.synthetic_note", lang(), layers=", ".join(pkg.synthetic_layers)))
+        names = ", ".join(t(f"lyr.{k}", lang()) if f"lyr.{k}" in STRINGS else k for k in pkg.synthetic_layers)
+        st.caption(":material/warning: " + t("app.synthetic_note", lang(), layers=names))
 
 
 # --------------------------------------------------------------------------- map widget

@@ -105,7 +105,7 @@ def _hamlet_table(gaps: gpd.GeoDataFrame, commune_id: str, lang: Lang, synthetic
         t("ind.smartphone", lang): [format_percent(v, lang) for v in rows["smartphone_share"].astype(float)],
         t("map.flags", lang): [flag_labels(f, lang) for f in rows["flags"]],
         t("map.explanation", lang): rows[explanation],
-    }), hide_index=True, use_container_width=True)
+    }), hide_index=True, width="stretch")
 
 
 def render() -> None:

@@ -1,40 +1,161 @@
-"""Each page of the Streamlit app runs on the bundled data without an exception (AppTest)."""
+"""Each page of the Streamlit app runs on the bundled data without an exception (AppTest).
+
+Pages are page functions (``pages.<name>.render``); each test runs one through a tiny wrapper
+app, in Vietnamese (the default) and English. The first test of the module computes the
+bundled province's coverage once (cached for the rest of the process).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TIMEOUT_S = 120
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT_S = 300
 
 
-@pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch) -> AppTest:
+def _page_app(name: str, lang: str) -> None:
+    import importlib
+
+    import streamlit as st
+
+    st.session_state.setdefault("app_lang", lang)
+    importlib.import_module(f"pages.{name}").render()
+
+
+def _run(name: str, lang: str = "vi") -> AppTest:
+    at = AppTest.from_function(_page_app, args=(name, lang), default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHUSONG_TILES", "none")
-    return AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    monkeypatch.delenv("PHUSONG_DATA", raising=False)
 
 
-def test_map_page_runs_in_vietnamese_by_default(app: AppTest) -> None:
-    app.run()
-    assert not app.exception
-    assert app.title[0].value == "Bản đồ quy hoạch"
-    assert app.sidebar.radio(key="app_lang").value == "vi"
-    assert "105" in app.caption[0].value
+def test_whole_app_starts_in_vietnamese_with_five_pages() -> None:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S).run()
+    assert not at.exception
+    assert at.title[0].value == "Bản đồ quy hoạch"
+    assert at.sidebar.radio(key="app_lang").value == "vi"
+    at.sidebar.radio(key="app_lang").set_value("en").run()
+    assert not at.exception
+    assert at.title[0].value == "Planning map"
 
 
-def test_language_switch_to_english(app: AppTest) -> None:
-    app.run()
-    app.sidebar.radio(key="app_lang").set_value("en").run()
-    assert not app.exception
-    assert app.title[0].value == "Planning map"
-    assert app.caption[0].value == "105 communes"
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_planners_page_widgets(lang: str) -> None:
+    at = _run("planners", lang)
+    assert at.title[0].value == ("Planning map" if lang == "en" else "Bản đồ quy hoạch")
+    assert set(at.multiselect(key="planners_layers").value) == {"communes", "hamlets"}
+    assert at.selectbox(key="planners_indicator").value == "good_4g"
+    assert at.selectbox(key="planners_district").value == ""
+    assert at.text_input(key="planners_search") is not None
+    assert any("synthetic" in c.value.lower() or "tổng hợp" in c.value.lower() for c in at.caption)
 
 
-def test_missing_data_package_is_reported_not_raised(app: AppTest, tmp_path: Path, monkeypatch) -> None:
+def test_planners_search_and_commune_table() -> None:
+    at = _run("planners")
+    at.text_input(key="planners_search").set_value("tra cu").run()
+    assert not at.exception
+    options = at.selectbox(key="planners_commune").options
+    assert len(options) > 1  # "" + the communes of Trà Cú
+    first = options[1]
+    assert "Trà Cú" in first
+    from geo.package import load_package
+
+    communes = load_package(REPO / "data").communes
+    commune_id = str(communes.loc[communes["commune_name"] == "Thị trấn Trà Cú", "commune_id"].iloc[0])
+    at.selectbox(key="planners_commune").set_value(commune_id).run()
+    assert not at.exception
+    assert at.dataframe, "selecting a commune shows its hamlets"
+    table = at.dataframe[0].value
+    assert "Cờ thiếu hụt" in table.columns and len(table) > 0
+
+
+def test_planners_all_layers_and_indicator_change() -> None:
+    at = _run("planners")
+    at.multiselect(key="planners_layers").set_value(["communes", "hamlets", "sites", "coverage", "fibre"]).run()
+    assert not at.exception
+    at.selectbox(key="planners_indicator").set_value("ftth").run()
+    assert not at.exception
+    at.selectbox(key="planners_district").set_value(at.selectbox(key="planners_district").options[1]).run()
+    assert not at.exception
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_downloads_page_widgets(lang: str) -> None:
+    at = _run("downloads", lang)
+    assert at.selectbox(key="downloads_layer").value == "gaps"
+    assert at.radio(key="downloads_format_False").value == "gpkg"
+    assert at.get("download_button"), "a download button is offered"
+    at.selectbox(key="downloads_layer").set_value("coverage").run()
+    assert not at.exception
+    assert at.radio(key="downloads_format_True").options == ["GeoTIFF"]
+
+
+def test_download_file_name_carries_province_layer_and_date() -> None:
+    from pages.downloads import file_name
+
+    assert file_name("Trà Vinh", "gaps", "gpkg", today=dt.date(2026, 11, 25)) == "tra-vinh_gaps_2026-11-25.gpkg"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_snapshot_page(lang: str) -> None:
+    at = _run("snapshot", lang)
+    assert at.get("download_button"), "one-click PDF"
+    assert len(at.get("imgs")) >= 1 or len(at.get("image")) >= 1
+    texts = " ".join(m.value for m in at.markdown)
+    assert ("Target" if lang == "en" else "Mục tiêu") in texts
+
+
+def test_settings_apply_and_reset() -> None:
+    at = _run("settings")
+    at.slider(key="settings_ftth").set_value(60)
+    at.button[0].click()  # the form's Apply
+    at.run()
+    assert not at.exception
+    params = at.session_state["settings_params"]
+    assert params.thresholds.ftth_min_share == pytest.approx(0.6)
+    assert at.session_state["settings_targets"].ftth_household_share == pytest.approx(0.6)
+    at.button(key="settings_reset").click().run()
+    assert not at.exception
+    assert "settings_params" not in at.session_state
+    assert at.slider(key="settings_ftth").value == 80
+
+
+def test_settings_rejects_bad_tile_url() -> None:
+    at = _run("settings")
+    at.text_input(key="settings_tiles").set_value("http://tiles.local/{z}/{x}.png").run()
+    assert not at.exception
+    assert any("{y}" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_upload_page(lang: str) -> None:
+    at = _run("upload", lang)
+    assert at.selectbox(key="upload_layer").value == "boundaries"
+    assert at.info, "explains that nothing changes before Apply"
+
+
+def test_search_ignores_case_and_diacritics() -> None:
+    from pages.planners import search_communes
+
+    communes = pd.DataFrame({"commune_name": ["Thị trấn Trà Cú", "Xã Long Đức", "Phường 1"],
+                             "district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh", "Thành phố Trà Vinh"]})
+    assert list(search_communes(communes, "tra cu")["commune_name"]) == ["Thị trấn Trà Cú"]
+    assert list(search_communes(communes, "LONG DUC")["commune_name"]) == ["Xã Long Đức"]
+    assert search_communes(communes, "").empty
+
+
+def test_broken_data_package_is_reported_not_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHUSONG_DATA", str(tmp_path))
-    app.run()
-    assert not app.exception
-    assert app.error and "communes.geojson" in app.error[0].value
+    at = _run("planners")
+    assert at.error and "dataset.toml" in at.error[0].value
