@@ -58,6 +58,9 @@ _PROVINCE_TOLERANCE_DEG = 0.002
 _HAMLET_TOLERANCE_DEG = 0.002
 """A hamlet point this far outside its commune polygon (≈ 220 m) is not flagged."""
 
+_SITE_SPREAD_DEG = 0.001
+"""Cells of one site further apart than this (sum of lon and lat spreads, ≈ 110 m) are flagged."""
+
 _HOUSEHOLD_SUM_TOLERANCE = 0.05
 """Relative difference between a commune's households and the sum over its hamlets that is tolerated."""
 
@@ -1048,17 +1051,29 @@ def _check_towers(towers: _Layer, province: Any, found: _Findings) -> None:
             lambda p: f"site is outside the province (lon {geoms[p].x:.5f}, lat {geoms[p].y:.5f})",
             "check its coordinates; a site just across the border may be kept on purpose",
         )
+    _check_site_consistency(frame, site, first, view, found)
+
+
+def _check_site_consistency(
+    frame: pd.DataFrame, site: pd.Series, first: np.ndarray, view: _Layer, found: _Findings
+) -> None:
+    """Warn where the cells of one site disagree on the site columns (operator, status, height, place)."""
     grouped = frame.groupby("site_id", sort=False)
-    mixed = grouped["operator"].nunique() > 1 if "operator" in frame.columns else pd.Series(dtype=bool)
+    disagree: dict[str, list[str]] = {}
+    for col in ("operator", "status", "height_m"):
+        if col in frame.columns:
+            for key in grouped[col].nunique()[lambda n: n > 1].index:
+                disagree.setdefault(key, []).append(col)
     spread_deg = (grouped["lon"].max() - grouped["lon"].min()) + (grouped["lat"].max() - grouped["lat"].min())
-    odd = set(mixed[mixed].index) | set(spread_deg[spread_deg > 0.001].index)
-    odd_pos = [int(p) for p in first if site.iloc[p] in odd]
+    for key in spread_deg[spread_deg > _SITE_SPREAD_DEG].index:
+        disagree.setdefault(key, []).append("location (more than ≈100 m apart)")
+    odd_pos = [int(p) for p in first if site.iloc[p] in disagree]
     found.rows(
         "warning",
         view,
         odd_pos,
-        lambda p: "the cells of this site disagree on operator or location (more than ≈100 m apart)",
-        "repeat the same operator, lat and lon on every cell row of a site",
+        lambda p: f"the cells of this site disagree on {', '.join(disagree[site.iloc[p]])}",
+        "repeat the same operator, status, height_m, lat and lon on every cell row of a site",
     )
 
 

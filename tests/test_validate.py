@@ -444,9 +444,12 @@ def test_site_outside_province_is_a_warning(tiny_package: Path, capsys: pytest.C
 
 def test_cells_of_a_site_disagree(tiny_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     edit_csv(tiny_package, SITES, 2, "lat", "9.94")
+    edit_csv(tiny_package, SITES, 1, "height_m", "35")
     code, out = run_validate(tiny_package, capsys)
     assert code == 0
-    assert f"WARNING {SITES} [row 2, site_id S1]: the cells of this site disagree" in out
+    assert f"WARNING {SITES} [row 2, site_id S1]: the cells of this site disagree on height_m, location" in (
+        out
+    )
 
 
 # --------------------------------------------------------------------------- geometries
