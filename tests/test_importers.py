@@ -173,6 +173,28 @@ def test_operator_xlsx_vietnamese_headers_and_dms(tiny_package: Path, tmp_path: 
     assert sites.iloc[2]["status"] == "planned" and str(sites.iloc[2]["azimuth_deg"]) == ""
 
 
+def test_title_rows_above_the_header_are_skipped(tiny_package: Path, tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["DANH SÁCH TRẠM BTS TỈNH TRÀ VINH"])
+    ws.append([])
+    ws.append(["(Kèm theo báo cáo số 12/BC-STTTT)"])
+    ws.append(["Mã trạm", "Nhà mạng", "Kinh độ", "Vĩ độ", "Độ cao anten", "Công nghệ", "Băng tần"])
+    ws.append(["T1", "Viettel", 106.33, 9.93, 30, "4G", 1800])
+    src = tmp_path / "bts.xlsx"
+    wb.save(src)
+    _apply(tiny_package, "towers", src)
+    assert "T1-4G" in pd.read_csv(tiny_package / "towers/sites.csv")["cell_id"].tolist()
+    csv_src = tmp_path / "bts.csv"
+    csv_src.write_text(
+        "DANH SÁCH TRẠM BTS\n\nMã trạm;Nhà mạng;Kinh độ;Vĩ độ;Độ cao anten;Công nghệ;Băng tần\n"
+        "T2;Viettel;106,33;9,93;30;4G;1800\n",
+        encoding="utf-8",
+    )
+    _apply(tiny_package, "towers", csv_src)
+    assert "T2-4G" in pd.read_csv(tiny_package / "towers/sites.csv")["cell_id"].tolist()
+
+
 def test_operator_sheet_replaces_only_its_operators(tiny_package: Path, tmp_path: Path) -> None:
     src = tmp_path / "viettel.csv"
     src.write_text(

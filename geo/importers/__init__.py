@@ -250,6 +250,19 @@ def _need(kind: str, allowed: tuple[str, ...], layer: str, filename: str) -> Non
         )
 
 
+def _known_headers() -> frozenset[str]:
+    from geo.importers.opencellid import OPENCELLID_COLUMNS
+    from geo.importers.operator_sheet import HEADER_ALIASES as SITE_ALIASES
+    from geo.importers.survey import HEADER_ALIASES as SURVEY_ALIASES
+    from geo.schema import alias_key
+
+    names = [*OPENCELLID_COLUMNS]
+    for table in (SITE_ALIASES, SURVEY_ALIASES):
+        for canon, aliases in table.items():
+            names += [canon, *aliases]
+    return frozenset(alias_key(n) for n in names if len(alias_key(n)) > 1)
+
+
 def _convert(
     root: Path,
     doc: Mapping[str, Any],
@@ -264,7 +277,7 @@ def _convert(
         _need(kind, ("text", "xlsx"), layer, filename)
         if filename.lower().endswith((".geojson", ".json")):
             raise ImportRejectedError(f"{filename}: layer '{layer}' is a table -> upload CSV or XLSX")
-        frame = read_upload_table(data, filename, kind, limits=limits)
+        frame = read_upload_table(data, filename, kind, limits=limits, header_keys=_known_headers())
         if layer == "survey":
             from geo.importers.survey import convert_survey
 

@@ -136,30 +136,49 @@ LAYER_TARGETS: Mapping[str, LayerTarget] = {
 # ---------------------------------------------------------------- tables
 
 
-def _sniff_delimiter(text: str) -> str:
-    header = text.lstrip("\ufeff").split("\n", 1)[0]
-    counts = {d: header.count(d) for d in (",", ";", "\t")}
+def _sniff_delimiter(lines: list[str]) -> str:
+    counts = {d: max((line.count(d) for line in lines), default=0) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
 
 
-def _read_csv_text(text: str, filename: str) -> pd.DataFrame:
+def _header_index(rows: list[list[str]], header_keys: frozenset[str]) -> int:
+    """Index of the header row: the first of the first 10 rows naming two known columns (else 0).
+
+    Spreadsheets from provincial offices often start with a title ("DANH SÁCH TRẠM BTS...")
+    and a blank line above the real header.
+    """
+    if not header_keys:
+        return 0
+    for i, row in enumerate(rows[:10]):
+        if sum(1 for v in row if alias_key(v) in header_keys) >= 2:
+            return i
+    return 0
+
+
+def _read_csv_text(text: str, filename: str, header_keys: frozenset[str]) -> pd.DataFrame:
     if not text.strip():
         raise ImportRejectedError(f"{filename}: file is empty -> export the layer again")
-    sep = _sniff_delimiter(text)
+    text = text.lstrip("\ufeff")
+    head = [line for line in text.splitlines()[:10] if line.strip()]
+    sep = _sniff_delimiter(head)
+    first = [next(csv.reader([line], delimiter=sep)) for line in head]
+    skip_lines = 0
+    idx = _header_index(first, header_keys)
+    if idx:
+        skip_lines = text.splitlines().index(head[idx])
     try:
         frame = pd.read_csv(
-            io.StringIO(text.lstrip("\ufeff")),
+            io.StringIO(text),
             sep=sep,
             dtype=str,
             keep_default_na=False,
             skipinitialspace=True,
             skip_blank_lines=True,
+            skiprows=skip_lines,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
         raise ImportRejectedError(f"{filename}: not a readable CSV table: {str(exc).strip()}") from exc
-    if sep != ",":
-        frame.attrs["decimal_comma"] = True
     return frame
 
 
@@ -210,7 +229,9 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def read_upload_table(data: bytes, filename: str, kind: str, *, limits: ImportLimits) -> pd.DataFrame:
+def read_upload_table(
+    data: bytes, filename: str, kind: str, *, limits: ImportLimits, header_keys: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """Read a CSV or XLSX upload as a DataFrame of stripped text cells.
 
     Parameters
@@ -223,6 +244,9 @@ def read_upload_table(data: bytes, filename: str, kind: str, *, limits: ImportLi
         "text" (CSV) or "xlsx".
     limits : ImportLimits
         Row limit.
+    header_keys : frozenset of str
+        :func:`geo.schema.alias_key` forms of known column names; the header is the first of
+        the first 10 rows naming two of them (title rows above it are skipped), else row 1.
 
     Returns
     -------
@@ -231,11 +255,15 @@ def read_upload_table(data: bytes, filename: str, kind: str, *, limits: ImportLi
     """
     if kind == "xlsx":
         rows = _xlsx_rows(data, filename, limits)
-        header = [_cell_text(v) or f"column_{i + 1}" for i, v in enumerate(rows[0])]
-        body = [[_cell_text(v) for v in r[: len(header)]] + [""] * (len(header) - len(r)) for r in rows[1:]]
+        start = _header_index([[_cell_text(v) for v in r] for r in rows], header_keys)
+        header = [_cell_text(v) or f"column_{i + 1}" for i, v in enumerate(rows[start])]
+        body = [
+            [_cell_text(v) for v in r[: len(header)]] + [""] * (len(header) - len(r))
+            for r in rows[start + 1 :]
+        ]
         frame = pd.DataFrame(body, columns=header, dtype=object)
     else:
-        frame = _read_csv_text(decode_text(data, filename), filename)
+        frame = _read_csv_text(decode_text(data, filename), filename, header_keys)
         frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     frame = frame.apply(lambda s: s.astype(str).str.strip())
     check_feature_count(len(frame), filename, limits=limits)
