@@ -28,7 +28,14 @@ from networkx.algorithms.approximation import steiner_tree
 from scipy.sparse.csgraph import dijkstra
 
 from analysis.params import ReachParams, UnitCosts
-from analysis.roadgraph import AttachedNetwork, RoadGraph, attach_network, attach_points
+from analysis.roadgraph import (
+    Attachment,
+    AttachedNetwork,
+    RoadGraph,
+    attach_network,
+    attach_points,
+    replace_attachments,
+)
 from geo.errors import DataNotFoundError, SchemaError
 
 __all__ = [
@@ -223,8 +230,9 @@ def compute_reach(
     h_xy = point_xy_m(hamlets, road.crs)
     n_xy = point_xy_m(access, road.crs)
     attachment = attach_points(road, np.concatenate([h_xy, n_xy]))
-    net = attach_network(road, attachment)
     k = len(h_xy)
+    attachment = _reattach_stranded(road, attachment, k, params.fragment_reattach_m, hamlets["hamlet_id"])
+    net = attach_network(road, attachment)
     if max_spur_m is not None:
         _warn_far(attachment.spur_m[:k], hamlets["hamlet_id"], "hamlet", max_spur_m)
         _warn_far(attachment.spur_m[k:], access["node_id"], "fibre node", max_spur_m)
@@ -253,6 +261,42 @@ def compute_reach(
         predecessor=pred,
         params=params,
     )
+
+
+def _reattach_stranded(
+    road: RoadGraph, attachment: Attachment, k: int, slack_m: float, ids: pd.Series
+) -> Attachment:
+    """Move hamlets (the first ``k`` points) off road fragments that hold no access node.
+
+    A hamlet whose nearest road lies in a component without any access node is attached instead
+    to the nearest road of a component that has one, when that spur is at most ``slack_m`` longer.
+    """
+    if slack_m <= 0 or len(attachment.edge) <= k:
+        return attachment
+    comp_of_edge = road.component[road.edge_u]
+    fibre_comps = np.unique(comp_of_edge[attachment.edge[k:]])
+    stranded = np.flatnonzero(~np.isin(comp_of_edge[attachment.edge[:k]], fibre_comps))
+    if stranded.size == 0:
+        return attachment
+    good = np.flatnonzero(np.isin(comp_of_edge, fibre_comps))
+    alt = attach_points(road, attachment.point_xy_m[stranded], edges=good)
+    better = alt.spur_m - attachment.spur_m[stranded] <= slack_m
+    if better.any():
+        moved = ids.astype(str).to_numpy()[stranded[better]]
+        log.info(
+            "%d hamlet(s) moved from a road fragment without fibre to the connected network: %s",
+            int(better.sum()),
+            ", ".join(moved[:10]),
+        )
+        picked = Attachment(
+            alt.edge[better],
+            alt.offset_m[better],
+            alt.spur_m[better],
+            alt.point_xy_m[better],
+            alt.road_xy_m[better],
+        )
+        attachment = replace_attachments(attachment, stranded[better], picked)
+    return attachment
 
 
 def _warn_far(spur_m: np.ndarray, ids: pd.Series, what: str, max_spur_m: float) -> None:

@@ -130,6 +130,10 @@ class ReachParams(_Validated):
     route_join_m
         New cable may branch off an existing fibre route (``fibre/routes``) at road-graph nodes
         within this distance of it (m); 0 = only from access nodes.
+    fragment_reattach_m
+        A hamlet whose nearest road is a fragment with no path to any access node is attached to
+        the nearest road that has one instead, when that spur is at most this much longer (m);
+        0 = always the nearest road.
     """
 
     drop_reach_m: float = 1000.0
@@ -138,10 +142,12 @@ class ReachParams(_Validated):
     node_types: tuple[str, ...] = ("OLT", "cabinet", "POP")
     plan_classes: tuple[str, ...] = ("extendable", "out_of_reach")
     route_join_m: float = 50.0
+    fragment_reattach_m: float = 500.0
 
     def _validate(self) -> None:
         _check_range("ReachParams", "drop_reach_m", self.drop_reach_m, 0.0, 1e6)
         _check_range("ReachParams", "route_join_m", self.route_join_m, 0.0, 10_000.0)
+        _check_range("ReachParams", "fragment_reattach_m", self.fragment_reattach_m, 0.0, 1e5)
         _check_range("ReachParams", "extendable_m", self.extendable_m, 0.0, 1e6)
         if self.extendable_m < self.drop_reach_m:
             raise ParameterError(

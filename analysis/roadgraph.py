@@ -38,6 +38,7 @@ __all__ = [
     "build_road_graph",
     "graph_from_edges",
     "attach_points",
+    "replace_attachments",
     "attach_network",
 ]
 
@@ -168,6 +169,16 @@ class Attachment:
     spur_m: np.ndarray
     point_xy_m: np.ndarray
     road_xy_m: np.ndarray
+
+
+def replace_attachments(base: Attachment, rows: np.ndarray, other: Attachment) -> Attachment:
+    """Copy of ``base`` whose entries ``rows`` are replaced by the entries of ``other`` (same length)."""
+    out = {}
+    for name in ("edge", "offset_m", "spur_m", "point_xy_m", "road_xy_m"):
+        arr = getattr(base, name).copy()
+        arr[rows] = getattr(other, name)
+        out[name] = arr
+    return Attachment(**out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -546,7 +557,7 @@ def _component_report(n_comp: int, comp: np.ndarray, u: np.ndarray, length: np.n
 # attaching points
 
 
-def attach_points(road: RoadGraph, points_xy_m: np.ndarray) -> Attachment:
+def attach_points(road: RoadGraph, points_xy_m: np.ndarray, *, edges: np.ndarray | None = None) -> Attachment:
     """Attach points to their nearest road edge by a straight spur.
 
     Parameters
@@ -555,15 +566,22 @@ def attach_points(road: RoadGraph, points_xy_m: np.ndarray) -> Attachment:
         The road graph.
     points_xy_m
         (k, 2) point coordinates in ``road.crs`` (metres).
+    edges
+        Only these edge indices are candidates (default: every edge).
     """
     pts_xy = np.asarray(points_xy_m, dtype=float).reshape(-1, 2)
-    if pts_xy.size == 0:
+    if pts_xy.size == 0 or (edges is not None and len(edges) == 0):
+        if pts_xy.size:
+            raise DataNotFoundError("no candidate road edge to attach points to")
         z = np.empty(0)
         return Attachment(np.empty(0, int), z, z, np.empty((0, 2)), np.empty((0, 2)))
     pts = shapely.points(pts_xy)
-    (src, edge), dist = road._tree.query_nearest(pts, return_distance=True, all_matches=False)
+    tree = road._tree if edges is None else shapely.STRtree(road.edge_lines[edges])
+    (src, edge), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
     order = np.argsort(src)
     edge, dist = edge[order], dist[order]
+    if edges is not None:
+        edge = np.asarray(edges)[edge]
     lines = road.edge_lines[edge]
     offset = shapely.line_locate_point(lines, pts)
     foot = shapely.get_coordinates(shapely.line_interpolate_point(lines, offset))

@@ -225,3 +225,16 @@ def test_plan_branches_off_existing_routes() -> None:
         existing_routes=cable,
     )
     assert no_join.length_m == pytest.approx(4000 + 10_000 + 3500 + 15 + 5, abs=0.05)
+
+
+def test_hamlet_on_a_road_fragment_moves_to_the_connected_network() -> None:
+    # a 200 m track 10 m from the hamlet, disconnected; the west arm of the plus is 310 m away
+    roads = _roads([*PLUS, [(-3000, 300), (-2800, 300)]])
+    road = build_road_graph(roads, UTM)
+    hamlet = _frame([{"hamlet_id": "H-track", "households": 30}], [(-2900, 310)])
+    res = compute_reach(road, hamlet, NODES, params=ReachParams()).table
+    assert res.loc["H-track", "hamlet_spur_m"] == pytest.approx(310, abs=0.01)
+    assert res.loc["H-track", "fibre_distance_m"] == pytest.approx(50 + 1100 + 310, abs=0.01)
+    stay = compute_reach(road, hamlet, NODES, params=ReachParams(fragment_reattach_m=200)).table
+    assert np.isnan(stay.loc["H-track", "fibre_distance_m"])
+    assert stay.loc["H-track", "hamlet_spur_m"] == pytest.approx(10, abs=0.01)
