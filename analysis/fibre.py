@@ -29,8 +29,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from analysis.params import ReachParams, UnitCosts
 from analysis.roadgraph import (
-    Attachment,
     AttachedNetwork,
+    Attachment,
     RoadGraph,
     attach_network,
     attach_points,
