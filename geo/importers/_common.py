@@ -51,7 +51,9 @@ __all__ = [
     "frame_to_csv_bytes",
     "gdf_to_geojson_bytes",
     "update_layer_table",
-    "province_area",
+    "require_headers",
+    "read_dataset_toml",
+    "layer_file",
 ]
 
 
@@ -666,10 +668,3 @@ def layer_file(root: Path, doc: Mapping[str, Any], key: str) -> str:
         if (root / candidate).is_file():
             return candidate
     return LAYER_SCHEMAS[key].default_files[0]
-
-
-def province_area(root: Path, doc: Mapping[str, Any]) -> gpd.GeoDataFrame:
-    """The package's commune polygons in EPSG:4326 (for clipping and name matching)."""
-    from geo.io import read_vector
-
-    return read_vector(root / layer_file(root, doc, "communes"))
