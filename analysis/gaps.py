@@ -37,7 +37,7 @@ import logging
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -684,9 +684,10 @@ def flag_hamlets(
     frame["priority_score"] = np.round(priority, 1)
     _add_actors(frame, fired)
     _add_ranks(frame)
-    frame["explanation_vi"] = [_explain(r, thresholds, vi=True) for r in frame.itertuples()]
-    frame["explanation_en"] = [_explain(r, thresholds, vi=False) for r in frame.itertuples()]
-    return gpd.GeoDataFrame(frame[_column_order(frame)], geometry="geometry", crs=hamlets.crs)
+    records = frame.drop(columns="geometry").to_dict("records")
+    frame["explanation_vi"] = [_explain(r, thresholds, vi=True) for r in records]
+    frame["explanation_en"] = [_explain(r, thresholds, vi=False) for r in records]
+    return gpd.GeoDataFrame(frame[list(output_columns())], geometry="geometry", crs=hamlets.crs)
 
 
 def _add_actors(frame: pd.DataFrame, fired: dict[GapFlag, pd.Series]) -> None:
@@ -712,8 +713,8 @@ def _add_ranks(frame: pd.DataFrame) -> None:
     frame["rank_commune"] = frame["rank_commune"].astype(int)
 
 
-def _explain(row: object, th: ResolvedThresholds, *, vi: bool) -> str:
-    r = row.__dict__ if hasattr(row, "__dict__") else row._asdict()  # type: ignore[attr-defined]
+def _explain(r: dict[str, Any], th: ResolvedThresholds, *, vi: bool) -> str:
+    """One-line explanation of a hamlet's fired flags, in Vietnamese (decimal comma) or English."""
     parts: list[str] = []
     if r["no_mobile_flag"]:
         p = _fmt_pct(r["share_hh_no_4g"])
@@ -814,10 +815,6 @@ def output_columns() -> tuple[str, ...]:
     """Every column of :func:`compute_gaps`, in order (documented in ``docs/GAPS.md``)."""
     per_flag = tuple(f"{FLAG_INFO[f].key}_{s}" for f in GapFlag for s in ("flag", "value", "threshold"))
     return _FIRST + per_flag + _LAST
-
-
-def _column_order(frame: pd.DataFrame) -> list[str]:
-    return list(output_columns())
 
 
 # ---------------------------------------------------------------------------------------------
