@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.fibre import compute_reach
 from analysis.gaps import (
@@ -16,6 +18,7 @@ from analysis.gaps import (
     GapFlag,
     commune_indicators,
     compute_gaps,
+    flag_hamlets,
     hamlet_survey_indicators,
     output_columns,
     resolve_thresholds,
@@ -364,3 +367,105 @@ def test_signal_from_coverage_engine_statistics() -> None:
         out.loc["C2-E", "signal_source"] == "none" and "no signal data" in out.loc["C2-E", "explanation_en"]
     )
     assert out.attrs["phusong"]["signal_source"].startswith("coverage engine")
+
+
+_share = st.one_of(st.none(), st.floats(0, 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 500),  # households
+            _share,
+            _share,  # good 4G, no 4G (clipped below)
+            st.one_of(st.none(), st.floats(0, 20_000)),  # fibre distance (None: no path)
+            _share,
+            _share,  # FTTH, smartphone
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_flags_follow_the_rules(rows: list[tuple]) -> None:
+    params = GapParams()
+    th = resolve_thresholds(
+        pd.DataFrame(
+            {
+                "survey_row": [-1],
+                "households_ftth": [0.0],
+                "survey_households": [0.0],
+                "adults_with_smartphone": [0.0],
+                "adults": [0.0],
+            }
+        ),
+        params,
+    )
+    ids = [f"H{i}" for i in range(len(rows))]
+    hamlets = gpd.GeoDataFrame(
+        {
+            "hamlet_id": ids,
+            "hamlet_name": ids,
+            "commune_id": ["C"] * len(rows),
+            "households": [r[0] for r in rows],
+        },
+        geometry=[shapely.Point(106.3, 9.9)] * len(rows),
+        crs=4326,
+    )
+    good = [np.nan if r[1] is None else r[1] for r in rows]
+    no4g = [np.nan if r[2] is None or r[1] is None else min(r[2], 1 - r[1]) for r in rows]
+    dist = np.array([np.nan if r[3] is None else r[3] for r in rows])
+    signal = pd.DataFrame(
+        {"share_hh_good_4g": good, "share_hh_no_4g": no4g, "good_4g_operators": ""},
+        index=pd.Index(ids, name="hamlet_id"),
+    )
+    from analysis.fibre import reach_class
+
+    reach = pd.DataFrame(
+        {
+            "fibre_distance_m": dist,
+            "fibre_node_id": "N",
+            "fibre_operator": "X",
+            "fibre_reach_class": reach_class(dist, params.reach),
+            "hamlet_spur_m": 0.0,
+        },
+        index=pd.Index(ids, name="hamlet_id"),
+    )
+    ind = pd.DataFrame(
+        {
+            "ftth_share": [np.nan if r[4] is None else r[4] for r in rows],
+            "smartphone_share": [np.nan if r[5] is None else r[5] for r in rows],
+            "survey_level": "hamlet",
+            "survey_date": "2025-01-01",
+        },
+        index=pd.Index(ids, name="hamlet_id"),
+    )
+    out = flag_hamlets(hamlets, signal=signal, reach=reach, indicators=ind, params=params, thresholds=th)
+    sev = params.severity
+    for i, row in out.iterrows():
+        hh = row["households"]
+        drop = row["fibre_reach_class"] == "drop"
+        no_mob = bool(row["share_hh_no_4g"] > 0.2)
+        assert row["no_mobile_flag"] == no_mob
+        assert row["weak_mobile_flag"] == bool(row["share_hh_good_4g"] < 0.8 and not no_mob)
+        assert row["no_fibre_flag"] == (not drop)
+        assert row["low_ftth_flag"] == bool(drop and row["ftth_share"] < 0.8)
+        assert row["low_smartphone_flag"] == bool(row["smartphone_share"] < 0.8)
+        want = 0.0
+        if no_mob:
+            want += hh * row["share_hh_no_4g"] * sev.no_mobile
+        if row["weak_mobile_flag"]:
+            want += hh * (1 - row["share_hh_good_4g"]) * sev.weak_mobile
+        if row["no_fibre_flag"]:
+            out_of_reach = row["fibre_reach_class"] == "out_of_reach"
+            want += hh * (sev.no_fibre_out_of_reach if out_of_reach else sev.no_fibre_extendable)
+        if row["low_ftth_flag"]:
+            want += hh * (0.8 - row["ftth_share"]) * sev.low_ftth
+        if row["low_smartphone_flag"]:
+            want += hh * (0.8 - row["smartphone_share"]) * sev.low_smartphone
+        assert row["priority_score"] == pytest.approx(want, abs=0.051), i
+        assert row["n_flags"] == len([f for f in row["flags"].split(";") if f])
+        assert row["explanation_vi"].startswith(row["hamlet_name"] + ": ")
+    assert sorted(out["rank_province"]) == list(range(1, len(rows) + 1))
+    ranked = out.sort_values("rank_province")
+    assert ranked["priority_score"].is_monotonic_decreasing
