@@ -265,3 +265,14 @@ def test_gaps_command_every_format(
     assert main(["gaps", str(tiny_package), "--out", str(tmp_path / "x.csv"), "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.toml" in err and "ftth_min_share" in err
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "kml", "shp.zip", "csv", "xlsx"])
+def test_empty_layer_exports(fmt: str, tmp_path: Path) -> None:
+    empty = gpd.GeoDataFrame(
+        {"route_id": pd.Series([], dtype="str"), "length_m": pd.Series([], dtype=float)},
+        geometry=gpd.GeoSeries([], crs=4326),
+    )
+    path = write_export(empty, tmp_path / f"e.{fmt}", metadata={"note": "no extension needed"}, layer="plan")
+    if fmt != "xlsx":
+        assert len(pyogrio.read_dataframe(_ogr_path(path), layer="plan" if fmt == "gpkg" else None)) == 0
