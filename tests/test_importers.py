@@ -542,3 +542,33 @@ def test_imported_formula_names_are_neutralised_in_exports(tiny_package: Path, t
     cells = [c.value for row in wb.worksheets[0].iter_rows() for c in row]
     assert all(("'" + n) in cells for n in evil)
     assert not any(isinstance(v, str) and v.startswith(("=", "+", "-", "@")) for v in cells)
+
+
+def test_update_layer_table_keeps_the_rest_of_dataset_toml() -> None:
+    from geo.importers._common import update_layer_table
+
+    text = (
+        '# comment kept\nname = "X"\n\n[layers.towers]\nsynthetic = true\nseed = 1\n\n'
+        "[layers.roads]\nsynthetic = true\n\n[generator]\nseed = 2\n"
+    )
+    out = update_layer_table(
+        text, "towers", {"file": "towers/sites.csv", "synthetic": False, "note": 'a "q"'}
+    )
+    doc = tomllib.loads(out)
+    assert doc["layers"]["towers"] == {"file": "towers/sites.csv", "synthetic": False, "note": 'a "q"'}
+    assert doc["layers"]["roads"] == {"synthetic": True} and doc["generator"] == {"seed": 2}
+    assert out.startswith("# comment kept\n")
+    added = tomllib.loads(update_layer_table(out, "fibre_routes", {"synthetic": False}))
+    assert added["layers"]["fibre_routes"] == {"synthetic": False} and added["generator"] == {"seed": 2}
+
+
+def test_concurrent_plans_second_apply_is_refused(tiny_package: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(HEADER + _oci_row("LTE", 4, 1, 106.32, 9.92, 1700000000))
+    b.write_text(HEADER + _oci_row("LTE", 2, 1, 106.38, 9.93, 1700000000))
+    plan_a, plan_b = plan_import(tiny_package, "towers", a), plan_import(tiny_package, "towers", b)
+    apply_import(plan_a)
+    after_a = store.file_hashes(tiny_package)
+    with pytest.raises(ImportRejectedError, match="changed since this import was previewed"):
+        apply_import(plan_b)
+    assert store.file_hashes(tiny_package) == after_a
