@@ -20,7 +20,7 @@ import shapely
 from analysis.cli import main
 from geo import store
 from geo.errors import ImportRejectedError
-from geo.importers import ImportOptions, apply_import, plan_import
+from geo.importers import ImportOptions, apply_import, plan_import, restore_version
 from geo.importers.opencellid import cluster_sites
 from geo.importers.operator_sheet import parse_coordinate_deg
 from geo.importers.survey import NameIndex, Place, match_key
@@ -572,3 +572,72 @@ def test_concurrent_plans_second_apply_is_refused(tiny_package: Path, tmp_path: 
     with pytest.raises(ImportRejectedError, match="changed since this import was previewed"):
         apply_import(plan_b)
     assert store.file_hashes(tiny_package) == after_a
+
+
+@pytest.mark.slow
+def test_each_format_imports_on_a_copy_of_the_bundled_data(tmp_path: Path) -> None:
+    """The "done when" check: real-world shaped uploads made from data/ import, validate and restore."""
+    import shutil
+
+    from geo.names import fold_diacritics
+    from geo.validate import validate_package
+
+    data = Path(__file__).resolve().parent.parent / "data"
+    if not (data / "towers/sites.csv").is_file():
+        pytest.skip("bundled data package not generated")
+    pkg = tmp_path / "data"
+    shutil.copytree(data, pkg)
+    original = store.file_hashes(pkg)
+    sites = pd.read_csv(pkg / "towers/sites.csv").head(300)
+    mnc = {"MobiFone": 1, "VinaPhone": 2, "Viettel": 4, "Vietnamobile": 5, "Gmobile": 7}
+    radio = {"2G": "GSM", "3G": "UMTS", "4G": "LTE", "5G": "NR"}
+    oci = tmp_path / "452.csv"
+    oci.write_text(
+        HEADER
+        + "".join(
+            _oci_row(radio[r.technology], mnc[r.operator], i, r.lon + 1e-4 * (i % 3), r.lat, 1700000000)
+            for i, r in enumerate(sites.itertuples())
+        )
+    )
+    communes = read_vector(pkg / "boundaries/communes.geojson")
+    hamlets = read_vector(pkg / "boundaries/hamlets.geojson")
+    shp = gpd.GeoDataFrame(
+        {"MA_XA": communes["commune_id"], "TEN_XA": communes["commune_name"]},
+        geometry=communes.geometry.values,
+        crs=4326,
+    ).to_crs("EPSG:9209")
+    (tmp_path / "xa.shp.zip").write_bytes(_shp_zip(shp))
+    names = pd.DataFrame(hamlets[["hamlet_name", "commune_id"]]).merge(
+        pd.DataFrame(communes[["commune_id", "commune_name", "district_name"]]), on="commune_id"
+    )
+    survey = pd.DataFrame(
+        {
+            "Huyện": names["district_name"],
+            "Tên xã": names["commune_name"].map(lambda n: fold_diacritics(n).upper()),
+            "Tên ấp": names["hamlet_name"].str.lower(),
+            "Số hộ": 100,
+            "Số hộ có FTTH": 60,
+            "Số người trưởng thành": 300,
+            "Có điện thoại thông minh": 200,
+            "Ngày khảo sát": "23/10/2023",
+            "Nguồn": "UBND",
+        }
+    )
+    survey.to_csv(tmp_path / "khao_sat.csv", index=False, encoding="utf-8-sig")
+    roads = read_vector(pkg / "roads/roads.geojson").rename(columns={"road_id": "osm_id"})
+    roads.to_file(tmp_path / "roads.geojson", driver="GeoJSON")
+    first = None
+    for layer, name in (
+        ("towers", "452.csv"),
+        ("boundaries", "xa.shp.zip"),
+        ("survey", "khao_sat.csv"),
+        ("roads", "roads.geojson"),
+    ):
+        plan = plan_import(pkg, layer, tmp_path / name)
+        assert plan.ok, plan.preview()
+        info = apply_import(plan)
+        first = first or info.version_id
+    assert not any(p.severity == "error" for p in validate_package(pkg))
+    assert len(store.list_versions(pkg)) == 4
+    restore_version(pkg, first)
+    assert store.file_hashes(pkg) == original
