@@ -172,13 +172,14 @@ def coverage_statistics(
                 frame[f"population_share_{name}"] = pop[:, i]
         commune_frames.append(frame)
         hamlet_frames.append(_hamlet_frame(ham, tech.technology, key, ham_cls[key]))
-    ops_good_commune = sum(
-        (np.nan_to_num(hh_good_share[op]) >= params.statistics.commune_operator_household_share).astype(int)
-        for op in ops
-    )
-    commune_frames[0]["operators_good"] = ops_good_commune
+    ops_good_commune = np.zeros(len(communes), dtype=np.int64)
+    for op in ops:
+        ops_good_commune += (
+            np.nan_to_num(hh_good_share[op]) >= params.statistics.commune_operator_household_share
+        )
+    commune_frames[0]["operators_good"] = pd.array(ops_good_commune, dtype="Int64")
     all_h = hamlet_frames[0]
-    all_h["operators_good"] = ham_ops_good
+    all_h["operators_good"] = pd.array(ham_ops_good, dtype="Int64")
     all_h["status"] = hamlet_status(ham_cls[ALL_OPERATORS], ham_ops_served, params)
     _add_best_server(all_h, ham, scene, coverage)
     communes_out = gpd.GeoDataFrame(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -242,3 +244,61 @@ def test_planned_cells_only_on_request(scene, params):
 def test_defaults_file_matches_dataclass():
     assert default_coverage_params() == CoverageParams()
     assert isinstance(pd.DataFrame, type)
+
+
+def test_statistics_per_commune_and_hamlet(scene, params):
+    from analysis.coverage_stats import coverage_statistics
+
+    cells = _cells(
+        [
+            {"x": X0 + 2_050.0, "y": Y0 + 6_050.0, "operator": "Viettel"},
+            {"x": X0 + 9_050.0, "y": Y0 + 6_050.0, "operator": "MobiFone", "eirp_dbm": 45.0},
+        ]
+    )
+    result = compute_coverage_by_operator(scene, cells, technology="4G", params=params)
+    hamlets = gpd.GeoDataFrame(
+        {
+            "hamlet_id": ["h1", "h2", "h3"],
+            "hamlet_name": ["Ấp 1", "Ấp 2", "Khóm 3"],
+            "commune_id": ["A", "A", "B"],
+            "households": [100, 300, 50],
+        },
+        geometry=[Point(X0 + 2_050, Y0 + 6_050), Point(X0 + 150, Y0 + 11_950), Point(X0 + 9_050, Y0 + 6_250)],
+        crs=CRS,
+    )
+    stats = coverage_statistics(scene, result, hamlets, params=params)
+    com = stats.communes.set_index(["commune_id", "operator"])
+    area_cols = [f"area_share_{c}" for c in ("none", "poor", "fair", "good")]
+    np.testing.assert_allclose(com[area_cols].sum(axis=1), 1.0)
+    tech = params.tech("4G")
+    classes = classify_rsrp(result.combined.rsrp_dbm, tech)
+    in_a = scene.commune == 0
+    assert com.loc[("A", "all"), "area_share_good"] == pytest.approx((classes[in_a] == 3).mean())
+    assert com.loc[("A", "all"), "area_km2"] == pytest.approx(72.0)
+    ham = stats.hamlets.set_index(["hamlet_id", "operator"])
+    assert ham.loc[("h1", "all"), "coverage_class"] == "good" and ham.loc[("h1", "all"), "status"] == "served"
+    assert ham.loc[("h1", "MobiFone"), "coverage_class"] in ("none", "poor")
+    assert ham.loc[("h1", "all"), "best_cell_id"] == "C0"
+    # household share of commune A in class good = households of good hamlets / all households of A
+    good_hh = sum(
+        hh for hid, hh in (("h1", 100), ("h2", 300)) if ham.loc[(hid, "all"), "coverage_class"] == "good"
+    )
+    assert com.loc[("A", "all"), "household_share_good"] == pytest.approx(good_hh / 400)
+    assert int(com.loc[("A", "all"), "operators_good"]) == int(good_hh / 400 >= 0.5)
+    assert stats.communes.crs.to_epsg() == 4326
+
+
+def test_hamlet_status_rules(params):
+    from analysis.coverage_stats import hamlet_status
+
+    best = np.array([3, 2, 1, 0, -1])
+    served_ops = np.array([1, 0, 0, 0, 0])
+    assert hamlet_status(best, served_ops, params).tolist() == [
+        "served",
+        "underserved",
+        "underserved",
+        "unserved",
+        "outside",
+    ]
+    two = params.with_overrides(statistics=dataclasses.replace(params.statistics, served_min_operators=2))
+    assert hamlet_status(best, served_ops, two).tolist()[0] == "underserved"
