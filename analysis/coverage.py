@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -70,6 +71,9 @@ NODATA_COUNT = np.uint8(255)
 NODATA_CLASS = np.uint8(255)
 _BEARING_STEPS = 3600
 _TILE_PX = 128
+_KERNEL_LOCK = threading.Lock()
+"""Serialises calls of the parallel compiled kernel: numba's default "workqueue" threading layer
+must not be entered from two threads at once (the Streamlit app serves users in threads)."""
 _REQUIRED = ("cell_id", "site_id", "operator", "status", "technology", "band_mhz", "height_m", "geometry")
 
 
@@ -696,22 +700,23 @@ def _accumulate_compiled(
         np.nan_to_num(cells.azimuth_deg, nan=-1.0).astype(np.float32),
         cells.beamwidth_deg.astype(np.float32),
     )
-    evaluations = kernel(
-        scene.environment,
-        scene.inside,
-        bearing,
-        plan.radius_px,
-        flat,
-        cell_arrays,
-        np.float32(params.max_attenuation_db),
-        plan.boxes_count,
-        plan.boxes_floor,
-        best,
-        server,
-        count,
-        np.float32(count_dbm),
-        _TILE_PX,
-    )
+    with _KERNEL_LOCK:
+        evaluations = kernel(
+            scene.environment,
+            scene.inside,
+            bearing,
+            plan.radius_px,
+            flat,
+            cell_arrays,
+            np.float32(params.max_attenuation_db),
+            plan.boxes_count,
+            plan.boxes_floor,
+            best,
+            server,
+            count,
+            np.float32(count_dbm),
+            _TILE_PX,
+        )
     return int(evaluations)
 
 

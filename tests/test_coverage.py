@@ -302,3 +302,16 @@ def test_hamlet_status_rules(params):
     ]
     two = params.with_overrides(statistics=dataclasses.replace(params.statistics, served_min_operators=2))
     assert hamlet_status(best, served_ops, two).tolist()[0] == "underserved"
+
+
+def test_concurrent_calls_from_threads(scene, params):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cells = _random_cells(11, 6)
+    reference = compute_coverage(scene, cells, technology="4G", params=params)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(
+            pool.map(lambda _: compute_coverage(scene, cells, technology="4G", params=params), range(3))
+        )
+    for res in results:
+        assert np.array_equal(res.rsrp_dbm, reference.rsrp_dbm)
