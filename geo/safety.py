@@ -33,6 +33,7 @@ __all__ = [
     "sniff_kind",
     "decode_text",
     "detect_legacy_encoding",
+    "gunzip_safely",
     "safe_zip_members",
     "extract_zip_safely",
     "check_json_depth",
@@ -111,6 +112,7 @@ _EXPECTED_KIND: dict[str, tuple[str, ...]] = {
     ".xlsx": ("xlsx",),
     ".zip": ("zip", "xlsx"),
     ".gpkg": ("sqlite",),
+    ".gz": ("gzip",),
 }
 
 _KIND_NAMES = {
@@ -118,6 +120,7 @@ _KIND_NAMES = {
     "xlsx": "an XLSX workbook",
     "zip": "a ZIP archive (zipped Shapefile)",
     "sqlite": "an SQLite GeoPackage",
+    "gzip": "gzip-compressed data",
     "binary": "binary data",
     "empty": "empty",
 }
@@ -327,6 +330,57 @@ def legacy_encoding_error(filename: str, legacy: str) -> ImportRejectedError:
         f"(e.g. 'Ñöùc'/'§øc' instead of 'Đức') -> convert the file to Unicode/UTF-8 first "
         f"(Unikey Toolkit: source {legacy}{' Windows' if legacy == 'VNI' else ''}, target Unicode)"
     )
+
+
+def gunzip_safely(data: bytes, filename: str, *, limits: ImportLimits) -> bytes:
+    """Decompress a gzip upload (e.g. OpenCelliD's ``452.csv.gz``), refusing gzip bombs.
+
+    Decompression stops as soon as the output passes ``limits.max_unzipped_bytes`` or a
+    compression ratio above ``limits.max_zip_ratio`` (for outputs over 1 MB).
+
+    Raises
+    ------
+    ImportRejectedError
+        Damaged or truncated gzip data, or a gzip bomb.
+    """
+    import zlib
+
+    decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = bytearray()
+    try:
+        chunk_in = memoryview(data)
+        for start in range(0, len(data), 1 << 16):
+            out += decomp.decompress(
+                chunk_in[start : start + (1 << 16)], limits.max_unzipped_bytes + 1 - len(out)
+            )
+            if decomp.unconsumed_tail:
+                raise ImportRejectedError(
+                    f"{filename}: gzip data decompresses past the "
+                    f"{limits.max_unzipped_bytes / 1e6:.0f} MB limit (possible gzip bomb)"
+                )
+            _check_gzip_size(len(out), len(data), filename, limits)
+        out += decomp.flush()
+    except zlib.error as exc:
+        raise ImportRejectedError(
+            f"{filename}: damaged gzip data ({exc}) -> download the file again"
+        ) from exc
+    if not decomp.eof:
+        raise ImportRejectedError(f"{filename}: gzip data is truncated -> download the file again")
+    _check_gzip_size(len(out), len(data), filename, limits)
+    return bytes(out)
+
+
+def _check_gzip_size(size: int, packed: int, filename: str, limits: ImportLimits) -> None:
+    if size > limits.max_unzipped_bytes:
+        raise ImportRejectedError(
+            f"{filename}: gzip data decompresses past the {limits.max_unzipped_bytes / 1e6:.0f} MB limit "
+            "(possible gzip bomb)"
+        )
+    if size > 1_000_000 and size / max(packed, 1) > limits.max_zip_ratio:
+        raise ImportRejectedError(
+            f"{filename}: compression ratio {size / max(packed, 1):.0f}:1 is above the "
+            f"{limits.max_zip_ratio:.0f}:1 limit (possible gzip bomb)"
+        )
 
 
 def safe_zip_members(data: bytes, filename: str, *, limits: ImportLimits) -> list[zipfile.ZipInfo]:

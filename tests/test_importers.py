@@ -105,9 +105,16 @@ def test_opencellid_import_with_known_clustering(tiny_package: Path, tmp_path: P
 
 
 def test_opencellid_headerless_download(tiny_package: Path, tmp_path: Path) -> None:
-    src = tmp_path / "452.csv"
-    src.write_text(
-        _oci_row("LTE", 4, 1, 106.32, 9.92, 1700000000) + _oci_row("UMTS", 2, 2, 106.38, 9.93, 1700000000)
+    import gzip
+
+    src = tmp_path / "452.csv.gz"
+    src.write_bytes(
+        gzip.compress(
+            (
+                _oci_row("LTE", 4, 1, 106.32, 9.92, 1700000000)
+                + _oci_row("UMTS", 2, 2, 106.38, 9.93, 1700000000)
+            ).encode()
+        )
     )
     plan = plan_import(tiny_package, "towers", src)
     assert plan.ok and plan.importer == "opencellid"

@@ -40,7 +40,7 @@ from geo.importers._common import (
     read_upload_vector,
     update_layer_table,
 )
-from geo.safety import ImportLimits, check_upload_bytes
+from geo.safety import ImportLimits, check_upload_bytes, gunzip_safely
 from geo.store import VersionInfo
 
 __all__ = [
@@ -470,6 +470,12 @@ def plan_import(
     base = store.file_hashes(path)
     data, name = _upload_bytes(source, filename, options.limits)
     kind = check_upload_bytes(data, name, limits=options.limits)
+    if kind == "gzip":  # OpenCelliD downloads: 452.csv.gz
+        inner = name[: -len(".gz")] if name.lower().endswith(".gz") else name
+        if not inner.lower().endswith(".csv"):
+            raise ImportRejectedError(f"{name}: only gzip-compressed CSV (.csv.gz) is accepted")
+        data, name = gunzip_safely(data, name, limits=options.limits), inner
+        kind = check_upload_bytes(data, name, limits=options.limits)
     toml_text, doc = read_dataset_toml(path)
     conv = _convert(path, doc, layer, data, name, kind, options)
     files = _package_files(path, doc, conv, toml_text)

@@ -493,6 +493,21 @@ def zip_cases() -> None:
     )
 
 
+def gzip_cases() -> None:
+    import gzip
+
+    case(
+        "gzip_bomb.csv.gz",
+        "towers",
+        "possible gzip bomb",
+        gzip.compress(OCI_HEADER.encode() + b"\x00" * (30 * 1024 * 1024), mtime=0),
+    )
+    whole = gzip.compress((OCI_HEADER + "LTE,452,4,1,1,0,106.31,9.92,5,1,1,1,1,0\n").encode(), mtime=0)
+    case("gzip_truncated.csv.gz", "towers", "gzip data is truncated", whole[: len(whole) - 12])
+    case("gzip_damaged.csv.gz", "towers", "damaged gzip data", whole[:12] + b"\xff" * 40 + whole[52:])
+    case("gzip_not_csv.geojson.gz", "roads", "only gzip-compressed CSV", gzip.compress(b"{}", mtime=0))
+
+
 def write_manifest() -> None:
     lines = [
         "# Hostile / malformed uploads: each must exit 2 with `message` in stderr, package unchanged.",
@@ -519,6 +534,7 @@ def main() -> int:
     json_cases()
     table_cases()
     zip_cases()
+    gzip_cases()
     write_manifest()
     print(f"wrote {len(CASES)} cases to {FILES}", file=sys.stderr)
     return 0
