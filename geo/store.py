@@ -257,8 +257,11 @@ def _recover_locked(root: Path) -> str | None:
             state = json.loads(journal.read_text(encoding="utf-8"))
             vid, phase = str(state["id"]), str(state["state"])
         except (ValueError, KeyError, OSError):
-            # the journal is written atomically, so an unreadable one was never live
-            vid, phase = "", "prepare"
+            # written atomically, so unreadable only if damaged afterwards: undo every complete backup
+            vid, phase = "", "unknown"
+            for backup in sorted((root / VERSIONS_DIR).glob("*.partial")):
+                if (backup / "manifest.json").is_file():
+                    _rollback(root, backup)
         partial = root / VERSIONS_DIR / f"{vid}.partial"
         if phase == "swapping" and vid:
             _rollback(root, partial)

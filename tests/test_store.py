@@ -145,9 +145,11 @@ def _fake_interrupted(pkg: Path, state: str) -> tuple[dict[str, str], dict[str, 
     return old, new
 
 
-@pytest.mark.parametrize("state", ["prepare", "swapping", "committed"])
+@pytest.mark.parametrize("state", ["prepare", "swapping", "committed", "damaged"])
 def test_recover_rolls_back_or_completes(tiny_package: Path, state: str) -> None:
     old, new = _fake_interrupted(tiny_package, state)
+    if state == "damaged":
+        (tiny_package / store.JOURNAL_NAME).write_text("{not json")
     outcome = store.recover(tiny_package)
     hashes = store.file_hashes(tiny_package)
     if state == "committed":
@@ -155,7 +157,7 @@ def test_recover_rolls_back_or_completes(tiny_package: Path, state: str) -> None
         assert [v.version_id for v in store.list_versions(tiny_package)] == ["20260101T000000000000Z-abcdef"]
     else:
         assert outcome == "rolled back"
-        if state == "swapping":
+        if state in ("swapping", "damaged"):
             assert hashes == old
         assert store.list_versions(tiny_package) == []
     assert not (tiny_package / store.JOURNAL_NAME).exists()
