@@ -315,3 +315,41 @@ def test_concurrent_calls_from_threads(scene, params):
         )
     for res in results:
         assert np.array_equal(res.rsrp_dbm, reference.rsrp_dbm)
+
+
+def test_clutter_overrides_commune_environment(params):
+    grid_scene = build_scene(_communes(), CRS, resolution_m=RES, params=params)
+    clutter = np.full(grid_scene.grid.shape, 255, dtype=np.uint8)
+    clutter[:10, :] = ENV_URBAN
+    scene = build_scene(_communes(), CRS, resolution_m=RES, params=params, clutter=clutter)
+    assert np.all(scene.environment[:10, :60] == ENV_URBAN)
+    assert np.array_equal(scene.environment[10:], grid_scene.environment[10:])
+    with pytest.raises(ParameterError, match="clutter raster values"):
+        build_scene(_communes(), CRS, resolution_m=RES, params=params, clutter=np.full_like(clutter, 7))
+
+
+def test_population_weights_and_polygon_hamlets(scene, params):
+    from analysis.coverage_stats import coverage_statistics
+
+    cells = _cells([{"x": X0 + 2_050.0, "y": Y0 + 6_050.0}])
+    result = compute_coverage_by_operator(scene, cells, technology="4G", params=params)
+    classes = classify_rsrp(result.combined.rsrp_dbm, params.tech("4G"))
+    population = np.zeros(scene.grid.shape)
+    r, c = scene.grid.rowcol(np.array([X0 + 2_050.0]), np.array([Y0 + 6_050.0]))
+    population[r[0], c[0]] = 500.0  # everybody lives next to the site
+    hamlets = gpd.GeoDataFrame(
+        {"hamlet_id": ["p1"], "hamlet_name": ["Ấp P"], "commune_id": ["A"], "households": [10]},
+        geometry=[box(X0 + 1_000, Y0 + 5_000, X0 + 3_000, Y0 + 7_000)],
+        crs=CRS,
+    )
+    stats = coverage_statistics(scene, result, hamlets, params=params, population=population)
+    row = stats.communes.set_index(["commune_id", "operator"]).loc[("A", "all")]
+    assert row["population_share_good"] == pytest.approx(1.0)
+    assert row["area_share_good"] < 1.0
+    # polygon hamlet: best class reached on at least half of its pixels
+    inside = classes[r[0] - 10 : r[0] + 10, c[0] - 10 : c[0] + 10]
+    shares = [(inside >= k).mean() for k in (3, 2, 1)]
+    expected = next(
+        (name for name, s in zip(("good", "fair", "poor"), shares, strict=True) if s >= 0.5), "none"
+    )
+    assert stats.hamlets.iloc[0]["coverage_class"] == expected
