@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
 from layers.i18n import t
 from pages import common
+
+ICON = Path(__file__).resolve().parent / "layers" / "assets" / "phusong-icon.png"
 
 
 def _lazy(module: str) -> Callable[[], None]:
@@ -26,7 +29,8 @@ def _lazy(module: str) -> Callable[[], None]:
     return page
 
 
-st.set_page_config(page_title="PhuSong", page_icon=":material/cell_tower:", layout="wide")
+# A local icon: Streamlit fetches Material-icon and emoji favicons from the internet.
+st.set_page_config(page_title="PhuSong", page_icon=str(ICON), layout="wide")
 
 lang = common.language_selector()
 navigation = st.navigation(
