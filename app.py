@@ -35,13 +35,27 @@ st.set_page_config(page_title="PhuSong", page_icon=str(ICON), layout="wide")
 lang = common.language_selector()
 navigation = st.navigation(
     [
-        st.Page(_lazy("planners"), title=t("page.map", lang), url_path="map", default=True, icon=":material/map:"),
-        st.Page(_lazy("downloads"), title=t("page.downloads", lang), url_path="downloads",
-                icon=":material/download:"),
-        st.Page(_lazy("snapshot"), title=t("page.snapshot", lang), url_path="snapshot",
-                icon=":material/monitoring:"),
-        st.Page(_lazy("settings"), title=t("page.settings", lang), url_path="settings", icon=":material/tune:"),
-        st.Page(_lazy("upload"), title=t("page.upload", lang), url_path="upload", icon=":material/upload_file:"),
+        st.Page(
+            _lazy("planners"), title=t("page.map", lang), url_path="map", default=True, icon=":material/map:"
+        ),
+        st.Page(
+            _lazy("downloads"),
+            title=t("page.downloads", lang),
+            url_path="downloads",
+            icon=":material/download:",
+        ),
+        st.Page(
+            _lazy("snapshot"),
+            title=t("page.snapshot", lang),
+            url_path="snapshot",
+            icon=":material/monitoring:",
+        ),
+        st.Page(
+            _lazy("settings"), title=t("page.settings", lang), url_path="settings", icon=":material/tune:"
+        ),
+        st.Page(
+            _lazy("upload"), title=t("page.upload", lang), url_path="upload", icon=":material/upload_file:"
+        ),
     ]
 )
 navigation.run()

@@ -84,7 +84,9 @@ def main() -> int:
     }
     for name, value in figures.items():
         target = TARGETS.get(name)
-        verdict = "" if target is None else (" ok" if value <= target else " OVER TARGET") + f" (target ≤ {target})"
+        verdict = (
+            "" if target is None else (" ok" if value <= target else " OVER TARGET") + f" (target ≤ {target})"
+        )
         print(f"{name:>18}: {value:8.3f}{verdict}")
     return 0
 

@@ -114,9 +114,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "coverage.good": ("Tốt", "Good"),
     # computations
     "app.computing": ("Đang tính toán…", "Computing…"),
-    "app.step_coverage": ("Tính vùng phủ sóng 4G (lần đầu mất khoảng nửa phút)…",
-                          "Computing 4G coverage (about half a minute the first time)…"),
-    "app.step_fibre": ("Tính tầm với cáp quang và kế hoạch mở rộng…", "Computing fibre reach and extension plan…"),
+    "app.step_coverage": (
+        "Tính vùng phủ sóng 4G (lần đầu mất khoảng nửa phút)…",
+        "Computing 4G coverage (about half a minute the first time)…",
+    ),
+    "app.step_fibre": (
+        "Tính tầm với cáp quang và kế hoạch mở rộng…",
+        "Computing fibre reach and extension plan…",
+    ),
     "app.step_gaps": ("Xác định các ấp/khóm thiếu hụt…", "Flagging under-served hamlets…"),
     "app.ready": ("Đã tính xong", "Done"),
     # downloads
@@ -159,7 +164,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "set.targets": ("Mục tiêu", "Targets"),
     "set.communes_fibre": ("Xã có cáp quang", "Communes with fibre"),
     "set.apply": ("Áp dụng", "Apply"),
-    "set.applied": ("Đã áp dụng; các trang dùng thiết lập mới.", "Applied; every page uses the new settings."),
+    "set.applied": (
+        "Đã áp dụng; các trang dùng thiết lập mới.",
+        "Applied; every page uses the new settings.",
+    ),
     "set.reset": ("Khôi phục mặc định", "Reset to defaults"),
     "set.changed": ("Đang dùng thiết lập đã thay đổi.", "Using changed settings."),
     "set.defaults": ("Đang dùng thiết lập mặc định.", "Using the default settings."),
@@ -172,8 +180,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "uplayer.roads": ("Đường giao thông", "Roads"),
     "uplayer.survey": ("Khảo sát", "Survey"),
     "up.file": ("Tệp", "File"),
-    "up.hint": ("Chọn tệp để xem trước; bộ dữ liệu chỉ thay đổi khi bấm Áp dụng.",
-                "Choose a file to preview; the data package changes only when you press Apply."),
+    "up.hint": (
+        "Chọn tệp để xem trước; bộ dữ liệu chỉ thay đổi khi bấm Áp dụng.",
+        "Choose a file to preview; the data package changes only when you press Apply.",
+    ),
     "up.checking": ("Đang kiểm tra tệp…", "Checking the file…"),
     "up.before": ("Trước", "Before"),
     "up.after": ("Sau", "After"),

@@ -87,7 +87,7 @@ _CSS_URL_RE = re.compile(r"url\((images/[A-Za-z0-9_.-]+\.png)\)")
 # --------------------------------------------------------------------------- assets
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def asset_data_uri(name: str) -> str:
     """Return the vendored asset ``name`` (a folium asset name) as a ``data:`` URI.
 
@@ -117,6 +117,13 @@ def asset_data_uri(name: str) -> str:
 
 def _png_data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _figure(m: folium.Map) -> branca.element.Figure:
+    root = m.get_root()
+    if not isinstance(root, branca.element.Figure):  # folium always puts a map in a Figure
+        raise TypeError(f"map root is {type(root).__name__}, expected a branca Figure")
+    return root
 
 
 def _walk(element: branca.element.Element) -> Iterator[branca.element.Element]:
@@ -278,7 +285,7 @@ def base_map(
     if tiles.url is not None:
         folium.TileLayer(tiles=tiles.url, attr=tiles.attribution, name=t("map.basemap", lang)).add_to(m)
     else:
-        m.get_root().header.add_child(
+        _figure(m).header.add_child(
             branca.element.Element("<style>.leaflet-container{background:#eef2f5;}</style>")
         )
     m.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -395,27 +402,29 @@ class LegendEntry:
     label: str
 
 
-def add_legend(m: folium.Map, title: str, entries: list[LegendEntry], *, position: str = "bottomleft") -> None:
+def add_legend(
+    m: folium.Map, title: str, entries: list[LegendEntry], *, position: str = "bottomleft"
+) -> None:
     """Add a plain-HTML legend (no branca colour map, no CDN) to ``m``."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
         f'background:{e.colour};border:1px solid #555"></span>{_html_escape(e.label)}</div>'
         for e in entries
     )
-    vertical = {"bottomleft": "bottom:60px", "bottomright": "bottom:24px", "topleft": "top:80px"}.get(position, "top:10px")
+    vertical = {"bottomleft": "bottom:60px", "bottomright": "bottom:24px", "topleft": "top:80px"}.get(
+        position, "top:10px"
+    )
     horizontal = "left:10px" if position.endswith("left") else "right:10px"
     html = (
         f'<div class="phusong-legend" style="position:absolute;{vertical};{horizontal};z-index:800;'
-        'background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;font:12px sans-serif;'
+        "background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;font:12px sans-serif;"
         f'box-shadow:0 1px 4px rgba(0,0,0,.3)"><b>{_html_escape(title)}</b>{rows}</div>'
     )
-    m.get_root().html.add_child(branca.element.Element(html))
+    _figure(m).html.add_child(branca.element.Element(html))
 
 
 def _html_escape(text: object) -> str:
-    return (
-        str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def class_breaks(values: Any, *, n: int = 5) -> list[float]:
@@ -481,14 +490,19 @@ def add_choropleth(
         frame.__geo_interface__,
         name=name or title,
         style_function=lambda f: {
-            "fillColor": f["properties"]["_fill"], "color": "#3d3d3d", "weight": 0.7, "fillOpacity": 0.75,
+            "fillColor": f["properties"]["_fill"],
+            "color": "#3d3d3d",
+            "weight": 0.7,
+            "fillOpacity": 0.75,
         },
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=[*label_cols.values(), title], localize=False),
     )
     layer.add_to(m)
-    entries = [LegendEntry(_bin_colour(edges[i + 1], edges), f"{fmt(edges[i])} – {fmt(edges[i + 1])}")
-               for i in range(len(edges) - 1)]
+    entries = [
+        LegendEntry(_bin_colour(edges[i + 1], edges), f"{fmt(edges[i])} – {fmt(edges[i + 1])}")
+        for i in range(len(edges) - 1)
+    ]
     if communes[column].isna().any():
         entries.append(LegendEntry("#d9d9d9", t("map.no_data", lang)))
     add_legend(m, title, entries, position="bottomleft")
@@ -518,9 +532,13 @@ def add_hamlets(
             t("map.hamlet", lang): points["hamlet_name"],
             t("map.commune", lang): points["commune_name"],
             t("map.households", lang): [format_number(v, lang) for v in points["households"]],
-            t("ind.good_4g", lang): [format_percent(v, lang) for v in points["share_hh_good_4g"].astype(float)],
+            t("ind.good_4g", lang): [
+                format_percent(v, lang) for v in points["share_hh_good_4g"].astype(float)
+            ],
             t("ind.ftth", lang): [format_percent(v, lang) for v in points["ftth_share"].astype(float)],
-            t("ind.smartphone", lang): [format_percent(v, lang) for v in points["smartphone_share"].astype(float)],
+            t("ind.smartphone", lang): [
+                format_percent(v, lang) for v in points["smartphone_share"].astype(float)
+            ],
             t("map.flags", lang): [flag_labels(f, lang) for f in points["flags"]],
             t("map.explanation", lang): points[explanation].fillna(""),
             "_colour": [FLAG_COLOURS.get(str(f or ""), FLAG_COLOURS[""]) for f in points["main_flag"]],
@@ -540,7 +558,11 @@ def add_hamlets(
     ).add_to(group)
     group.add_to(m)
     present = {str(f or "") for f in hamlets["main_flag"]}
-    entries = [LegendEntry(colour, flag_label(flag, lang)) for flag, colour in FLAG_COLOURS.items() if flag in present]
+    entries = [
+        LegendEntry(colour, flag_label(flag, lang))
+        for flag, colour in FLAG_COLOURS.items()
+        if flag in present
+    ]
     add_legend(m, name, entries, position="bottomright")
     return group
 
@@ -557,11 +579,16 @@ def flag_labels(flags: object, lang: Lang = "vi") -> str:
 
 
 def sites_from_cells(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One row per site (EPSG:4326 point): ``site_id``, ``operator``, ``technologies`` ("2G/4G"), ``status``, ``cells``."""
+    """One row per site (EPSG:4326 point).
+
+    Columns: ``site_id``, ``operator``, ``technologies`` ("2G/4G"), ``status``, ``cells``.
+    """
     grouped = cells.groupby("site_id", sort=True)
     first = grouped.first()
     techs = grouped["technology"].agg(lambda s: "/".join(sorted({str(v) for v in s})))
-    status = grouped["status"].agg(lambda s: "active" if (s.astype(str) == "active").any() else str(s.iloc[0]))
+    status = grouped["status"].agg(
+        lambda s: "active" if (s.astype(str) == "active").any() else str(s.iloc[0])
+    )
     out = gpd.GeoDataFrame(
         {
             "site_id": first.index.astype(str),
@@ -593,25 +620,33 @@ def add_sites(
     for operator, frame in sites.groupby("operator", sort=True):
         colour = OPERATOR_COLOURS.get(str(operator), "#555555")
         group = folium.FeatureGroup(name=f"{t('map.sites', lang)}: {operator}{suffix}")
-        parent: Any = folium.plugins.MarkerCluster(
-            options={"disableClusteringAtZoom": 13, "maxClusterRadius": 50}
-        ).add_to(group) if cluster else group
+        parent: Any = (
+            folium.plugins.MarkerCluster(
+                options={"disableClusteringAtZoom": 13, "maxClusterRadius": 50}
+            ).add_to(group)
+            if cluster
+            else group
+        )
         data = gpd.GeoDataFrame(
             {
                 t("map.site", lang): frame["site_id"],
                 t("map.operator", lang): frame["operator"],
                 t("map.technology", lang): frame["technologies"],
-                t("map.status", lang): [t(f"status.{s}", lang) if f"status.{s}" in _STATUS_KEYS else s
-                                        for s in frame["status"]],
+                t("map.status", lang): [
+                    t(f"status.{s}", lang) if f"status.{s}" in _STATUS_KEYS else s for s in frame["status"]
+                ],
             },
             geometry=frame.geometry.values,
             crs=4326,
         )
         folium.GeoJson(
             data.__geo_interface__,
-            marker=folium.CircleMarker(radius=4, weight=1, color="#ffffff", fill=True, fill_color=colour,
-                                       fill_opacity=0.95),
-            tooltip=folium.GeoJsonTooltip(fields=[c for c in data.columns if c != "geometry"], localize=False),
+            marker=folium.CircleMarker(
+                radius=4, weight=1, color="#ffffff", fill=True, fill_color=colour, fill_opacity=0.95
+            ),
+            tooltip=folium.GeoJsonTooltip(
+                fields=[c for c in data.columns if c != "geometry"], localize=False
+            ),
         ).add_to(parent)
         group.add_to(m)
         groups.append(group)
@@ -653,8 +688,9 @@ def add_fibre(
         folium.GeoJson(
             data[cols + ["geometry"]].__geo_interface__,
             name=t("map.fibre_nodes", lang) + suffix,
-            marker=folium.CircleMarker(radius=3, weight=1, color="#3f007d", fill=True, fill_color="#9e9ac8",
-                                       fill_opacity=1.0),
+            marker=folium.CircleMarker(
+                radius=3, weight=1, color="#3f007d", fill=True, fill_color="#9e9ac8", fill_opacity=1.0
+            ),
             tooltip=folium.GeoJsonTooltip(fields=cols, localize=False) if cols else None,
             show=False,
         ).add_to(m)
@@ -684,9 +720,9 @@ def coverage_png(
     import io
 
     import numpy as np
+    from affine import Affine
     from PIL import Image
     from rasterio.crs import CRS as RioCRS
-    from affine import Affine
     from rasterio.warp import Resampling, reproject, transform_bounds
 
     rows, cols = classes.shape
@@ -698,9 +734,15 @@ def coverage_png(
     height = max(1, round(width * (maxy - miny) / (maxx - minx)))
     dst = np.full((height, width), 255, dtype=np.uint8)
     reproject(
-        np.ascontiguousarray(classes, dtype=np.uint8), dst, src_transform=transform, src_crs=src_crs,
-        dst_transform=Affine((maxx - minx) / width, 0.0, minx, 0.0, -(maxy - miny) / height, maxy), dst_crs="EPSG:4326",
-        src_nodata=255, dst_nodata=255, resampling=Resampling.nearest,
+        np.ascontiguousarray(classes, dtype=np.uint8),
+        dst,
+        src_transform=transform,
+        src_crs=src_crs,
+        dst_transform=Affine((maxx - minx) / width, 0.0, minx, 0.0, -(maxy - miny) / height, maxy),
+        dst_crs="EPSG:4326",
+        src_nodata=255,
+        dst_nodata=255,
+        resampling=Resampling.nearest,
     )
     rgba = np.zeros((height, width, 4), dtype=np.uint8)
     for code, colour in COVERAGE_RGBA.items():
@@ -720,7 +762,7 @@ def add_coverage_overlay(
         image=uri, bounds=[[miny, minx], [maxy, maxx]], name=title, opacity=0.8, interactive=False
     ).add_to(m)
     entries = [
-        LegendEntry("#%02x%02x%02x" % rgba[:3], t(f"coverage.{name}", lang))
-        for (code, rgba), name in zip(COVERAGE_RGBA.items(), ("none", "poor", "fair", "good"), strict=True)
+        LegendEntry("#{:02x}{:02x}{:02x}".format(*rgba[:3]), t(f"coverage.{name}", lang))
+        for (_code, rgba), name in zip(COVERAGE_RGBA.items(), ("none", "poor", "fair", "good"), strict=True)
     ][::-1]
     add_legend(m, title, entries, position="topleft")

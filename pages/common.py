@@ -22,7 +22,14 @@ from analysis.params import GapParams, default_gap_params
 from geo.errors import PhuSongError
 from geo.package import DataPackage, load_package, package_version
 from layers.i18n import LANGUAGES, STRINGS, Lang, t
-from layers.map import TileSource, coverage_png, sites_from_cells, simplify_for_display, tiles_from_env, tiles_from_setting
+from layers.map import (
+    TileSource,
+    coverage_png,
+    simplify_for_display,
+    sites_from_cells,
+    tiles_from_env,
+    tiles_from_setting,
+)
 
 DATA_ENV = "PHUSONG_DATA"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +48,11 @@ def lang() -> Lang:
 def language_selector() -> Lang:
     """Sidebar language switch; returns the chosen language."""
     st.sidebar.radio(
-        "Ngôn ngữ / Language", list(LANGUAGES), key="app_lang", format_func=LANGUAGES.__getitem__, horizontal=True
+        "Ngôn ngữ / Language",
+        list(LANGUAGES),
+        key="app_lang",
+        format_func=LANGUAGES.__getitem__,
+        horizontal=True,
     )
     return lang()
 
@@ -134,9 +145,15 @@ def coverage(version: str, _pkg: DataPackage) -> CoverageResult:
     stats = coverage_statistics(scene, result, _pkg.hamlets, params=cparams)
     classes = result.combined.classes(cparams.tech("4G"))
     png, bounds = coverage_png(classes, transform=scene.grid.transform, crs=scene.grid.crs)
-    return CoverageResult(signal_from_coverage_stats(stats.hamlets), classes, scene.grid.transform,
-                          scene.grid.crs, png, bounds,
-                          dict(result.classes_by_operator))
+    return CoverageResult(
+        signal_from_coverage_stats(stats.hamlets),
+        classes,
+        scene.grid.transform,
+        scene.grid.crs,
+        png,
+        bounds,
+        dict(result.classes_by_operator),
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -168,8 +185,13 @@ def commune_table(version: str, params: GapParams, _pkg: DataPackage) -> gpd.Geo
 @st.cache_resource(show_spinner=False, max_entries=8)
 def kpis(version: str, params: GapParams, targets: KpiTargets, _pkg: DataPackage) -> KpiSnapshot:
     """Province, district and commune KPIs against ``targets``."""
-    return compute_kpis(gaps(version, params, _pkg), communes=_pkg.communes, survey=_pkg.survey,
-                        fibre_nodes=_pkg.fibre_nodes, targets=targets)
+    return compute_kpis(
+        gaps(version, params, _pkg),
+        communes=_pkg.communes,
+        survey=_pkg.survey,
+        fibre_nodes=_pkg.fibre_nodes,
+        targets=targets,
+    )
 
 
 def is_ready(pkg: DataPackage, params: GapParams) -> bool:
@@ -220,4 +242,6 @@ def show_map(fmap: folium.Map, *, key: str, height: int = 620, returned: tuple[s
     with st.container():
         if slot % 2:
             st.empty()
-        return st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=list(returned))
+        return st_folium(
+            fmap, key=key, height=height, use_container_width=True, returned_objects=list(returned)
+        )

@@ -27,7 +27,9 @@ def file_name(province: str, layer: str, fmt: str, *, today: dt.date | None = No
     return f"{slug}_{layer}_{(today or dt.date.today()).isoformat()}.{fmt}"
 
 
-def _filtered_gaps(gaps: gpd.GeoDataFrame, districts: list[str], operator: str, flags: list[str]) -> gpd.GeoDataFrame:
+def _filtered_gaps(
+    gaps: gpd.GeoDataFrame, districts: list[str], operator: str, flags: list[str]
+) -> gpd.GeoDataFrame:
     out = gaps[gaps["n_flags"] > 0]
     if districts:
         out = out[out["district_name"].isin(districts)]
@@ -44,9 +46,15 @@ def _geotiff(pkg, operator: str, meta: dict[str, str]) -> bytes:
     cov = common.coverage(pkg.version, pkg)
     classes = cov.classes_by_operator.get(operator, cov.classes) if operator else cov.classes
     with tempfile.TemporaryDirectory() as tmp:
-        path = write_cog(Path(tmp) / "coverage.tif", np.asarray(classes, dtype=np.uint8), transform=cov.transform,
-                         crs=cov.crs, nodata=255, tags=meta,
-                         band_description="4G coverage class: 0 none, 1 poor, 2 fair, 3 good; 255 outside")
+        path = write_cog(
+            Path(tmp) / "coverage.tif",
+            np.asarray(classes, dtype=np.uint8),
+            transform=cov.transform,
+            crs=cov.crs,
+            nodata=255,
+            tags=meta,
+            band_description="4G coverage class: 0 none, 1 poor, 2 fair, 3 good; 255 outside",
+        )
         return path.read_bytes()
 
 
@@ -70,23 +78,45 @@ def _payload(layer: str, fmt: str, pkg, opts: dict) -> tuple[bytes, int]:
     hamlets = fib.reach_layer[fib.reach_layer["plan_status"] != ""]
     if fmt in ("geojson", "csv"):
         return export_bytes(routes, fmt, metadata=fib.metadata, layer="fibre_plan"), len(routes)
-    return export_bytes({"fibre_plan_routes": routes, "fibre_plan_hamlets": hamlets}, fmt,
-                        metadata=fib.metadata), len(routes)
+    return export_bytes(
+        {"fibre_plan_routes": routes, "fibre_plan_hamlets": hamlets}, fmt, metadata=fib.metadata
+    ), len(routes)
 
 
 def _options(lang: Lang, pkg) -> dict:
-    layer = st.selectbox(t("dl.layer", lang), LAYERS, key="downloads_layer", format_func=lambda k: t(f"dl.{k}", lang))
+    layer = st.selectbox(
+        t("dl.layer", lang), LAYERS, key="downloads_layer", format_func=lambda k: t(f"dl.{k}", lang)
+    )
     c1, c2, c3 = st.columns(3)
-    districts = c1.multiselect(t("map.district", lang), sorted(pkg.communes["district_name"].unique()),
-                               key="downloads_districts", disabled=layer in ("coverage", "fibre_plan"))
+    districts = c1.multiselect(
+        t("map.district", lang),
+        sorted(pkg.communes["district_name"].unique()),
+        key="downloads_districts",
+        disabled=layer in ("coverage", "fibre_plan"),
+    )
     operators = sorted(pkg.cells["operator"].astype(str).unique())
-    operator = c2.selectbox(t("map.operator", lang), ["", *operators], key="downloads_operator",
-                            format_func=lambda o: o or t("map.all", lang), disabled=layer not in ("gaps", "coverage"))
-    flags = c3.multiselect(t("map.flags", lang), FLAGS, key="downloads_flags", disabled=layer != "gaps",
-                           format_func=lambda f: flag_label(f, lang))
+    operator = c2.selectbox(
+        t("map.operator", lang),
+        ["", *operators],
+        key="downloads_operator",
+        format_func=lambda o: o or t("map.all", lang),
+        disabled=layer not in ("gaps", "coverage"),
+    )
+    flags = c3.multiselect(
+        t("map.flags", lang),
+        FLAGS,
+        key="downloads_flags",
+        disabled=layer != "gaps",
+        format_func=lambda f: flag_label(f, lang),
+    )
     formats = ("tif",) if layer == "coverage" else VECTOR_FORMATS
-    fmt = st.radio(t("dl.format", lang), formats, key=f"downloads_format_{layer == 'coverage'}", horizontal=True,
-                   format_func=lambda f: t(f"fmt.{f}", lang))
+    fmt = st.radio(
+        t("dl.format", lang),
+        formats,
+        key=f"downloads_format_{layer == 'coverage'}",
+        horizontal=True,
+        format_func=lambda f: t(f"fmt.{f}", lang),
+    )
     return {"layer": layer, "districts": districts, "operator": operator, "flags": flags, "format": fmt}
 
 
@@ -104,6 +134,19 @@ def render() -> None:
     with st.spinner(t("dl.preparing", lang)):
         data, count = _payload(opts["layer"], opts["format"], pkg, opts)
     name = file_name(pkg.meta.province_name, opts["layer"], opts["format"])
-    st.caption(t("dl.summary", lang, n=format_number(count, lang), size=format_number(len(data) / 1024, lang, decimals=1)))
-    st.download_button(t("dl.button", lang, name=name), data=data, file_name=name, key="downloads_button",
-                       mime="application/octet-stream", type="primary")
+    st.caption(
+        t(
+            "dl.summary",
+            lang,
+            n=format_number(count, lang),
+            size=format_number(len(data) / 1024, lang, decimals=1),
+        )
+    )
+    st.download_button(
+        t("dl.button", lang, name=name),
+        data=data,
+        file_name=name,
+        key="downloads_button",
+        mime="application/octet-stream",
+        type="primary",
+    )

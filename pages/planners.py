@@ -11,8 +11,17 @@ import streamlit as st
 
 from geo.names import normalize_name
 from layers.i18n import Lang, format_number, format_percent, t
-from layers.map import (add_choropleth, add_coverage_overlay, add_fibre, add_hamlets, add_sites, base_map,
-                        flag_labels, localize_assets, province_map)
+from layers.map import (
+    add_choropleth,
+    add_coverage_overlay,
+    add_fibre,
+    add_hamlets,
+    add_sites,
+    base_map,
+    flag_labels,
+    localize_assets,
+    province_map,
+)
 from pages import common
 
 LAYERS = ("communes", "hamlets", "sites", "coverage", "fibre")
@@ -32,33 +41,62 @@ def search_communes(communes: pd.DataFrame, query: str) -> pd.DataFrame:
     key = normalize_name(query)
     if not key:
         return communes.iloc[0:0]
-    names = communes["commune_name"].map(normalize_name) + " | " + communes["district_name"].map(normalize_name)
+    names = (
+        communes["commune_name"].map(normalize_name) + " | " + communes["district_name"].map(normalize_name)
+    )
     return communes[names.str.contains(key, regex=False)]
 
 
 def _controls(lang: Lang, communes: gpd.GeoDataFrame, operators: list[str]) -> dict:
     c1, c2, c3 = st.columns([3, 2, 2])
-    layers = c1.multiselect(t("map.layers", lang), LAYERS, default=["communes", "hamlets"], key="planners_layers",
-                            format_func=lambda k: t(f"layer.{k}", lang))
-    indicator = c2.selectbox(t("map.indicator", lang), list(INDICATORS), key="planners_indicator",
-                             format_func=lambda k: t(f"ind.{k}", lang))
+    layers = c1.multiselect(
+        t("map.layers", lang),
+        LAYERS,
+        default=["communes", "hamlets"],
+        key="planners_layers",
+        format_func=lambda k: t(f"layer.{k}", lang),
+    )
+    indicator = c2.selectbox(
+        t("map.indicator", lang),
+        list(INDICATORS),
+        key="planners_indicator",
+        format_func=lambda k: t(f"ind.{k}", lang),
+    )
     ops = c3.multiselect(t("map.operators", lang), operators, default=operators, key="planners_operators")
     d1, d2, d3 = st.columns([2, 3, 3])
     districts = sorted(communes["district_name"].astype(str).unique())
-    district = d1.selectbox(t("map.district", lang), ["", *districts], key="planners_district",
-                            format_func=lambda d: d or t("map.all", lang))
+    district = d1.selectbox(
+        t("map.district", lang),
+        ["", *districts],
+        key="planners_district",
+        format_func=lambda d: d or t("map.all", lang),
+    )
     query = d3.text_input(t("map.search", lang), key="planners_search", placeholder="tra cu")
     pool = communes if not district else communes[communes["district_name"] == district]
     found = search_communes(communes, query) if query else pool
     if query:
         d3.caption(t("map.search_hits", lang, n=len(found)))
     options = ["", *found["commune_id"].astype(str)]
-    names = dict(zip(communes["commune_id"].astype(str), communes["commune_name"] + " — " + communes["district_name"],
-                     strict=True))
-    commune = d2.selectbox(t("map.commune", lang), options, key="planners_commune",
-                           format_func=lambda c: names.get(c, t("map.all", lang)))
-    return {"layers": tuple(layers), "indicator": indicator, "operators": tuple(ops), "district": district,
-            "commune": commune}
+    names = dict(
+        zip(
+            communes["commune_id"].astype(str),
+            communes["commune_name"] + " — " + communes["district_name"],
+            strict=True,
+        )
+    )
+    commune = d2.selectbox(
+        t("map.commune", lang),
+        options,
+        key="planners_commune",
+        format_func=lambda c: names.get(c, t("map.all", lang)),
+    )
+    return {
+        "layers": tuple(layers),
+        "indicator": indicator,
+        "operators": tuple(ops),
+        "district": district,
+        "commune": commune,
+    }
 
 
 def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame, lang: Lang) -> folium.Map:
@@ -68,24 +106,44 @@ def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame,
     if "communes" in opts["layers"]:
         column, share = INDICATORS[opts["indicator"]]
         values = display[["commune_id", "commune_name", "district_name", "geometry"]].merge(
-            table[["commune_id", column]], on="commune_id", how="left")
-        add_choropleth(m, gpd.GeoDataFrame(values, crs=4326), column, title=t(f"ind.{opts['indicator']}", lang),
-                       lang=lang, share=share)
+            table[["commune_id", column]], on="commune_id", how="left"
+        )
+        add_choropleth(
+            m,
+            gpd.GeoDataFrame(values, crs=4326),
+            column,
+            title=t(f"ind.{opts['indicator']}", lang),
+            lang=lang,
+            share=share,
+        )
     if "coverage" in opts["layers"]:
         cov = common.coverage(pkg.version, pkg)
-        add_coverage_overlay(m, cov.overlay_png, cov.overlay_bounds, title=t("layer.coverage", lang), lang=lang)
+        add_coverage_overlay(
+            m, cov.overlay_png, cov.overlay_bounds, title=t("layer.coverage", lang), lang=lang
+        )
     if "fibre" in opts["layers"]:
         fib = common.fibre(pkg.version, common.gap_params(), pkg)
-        add_fibre(m, nodes=pkg.fibre_nodes, routes=pkg.fibre_routes, plan_routes=fib.plan.routes, lang=lang,
-                  synthetic="fibre_nodes" in synthetic)
+        add_fibre(
+            m,
+            nodes=pkg.fibre_nodes,
+            routes=pkg.fibre_routes,
+            plan_routes=fib.plan.routes,
+            lang=lang,
+            synthetic="fibre_nodes" in synthetic,
+        )
     if "sites" in opts["layers"]:
         sites = common.sites(pkg.version, pkg)
-        add_sites(m, sites[sites["operator"].isin(opts["operators"])], lang=lang, synthetic="towers" in synthetic)
+        add_sites(
+            m, sites[sites["operator"].isin(opts["operators"])], lang=lang, synthetic="towers" in synthetic
+        )
     if "hamlets" in opts["layers"]:
         shown = gaps if not opts["district"] else gaps[gaps["district_name"] == opts["district"]]
         add_hamlets(m, shown, lang=lang, synthetic="hamlets" in synthetic)
-    focus = display[display["commune_id"].astype(str) == opts["commune"]] if opts["commune"] else (
-        display[display["district_name"] == opts["district"]] if opts["district"] else display)
+    focus = (
+        display[display["commune_id"].astype(str) == opts["commune"]]
+        if opts["commune"]
+        else (display[display["district_name"] == opts["district"]] if opts["district"] else display)
+    )
     minx, miny, maxx, maxy = focus.total_bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.LayerControl(collapsed=True).add_to(m)
@@ -94,18 +152,30 @@ def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame,
 
 def _hamlet_table(gaps: gpd.GeoDataFrame, commune_id: str, lang: Lang, synthetic: bool) -> None:
     rows = gaps[gaps["commune_id"].astype(str) == commune_id].sort_values("rank_commune")
-    st.subheader(t("map.hamlet_table", lang, name=rows["commune_name"].iloc[0] if len(rows) else commune_id)
-                 + (f" {t('map.synthetic_suffix', lang)}" if synthetic else ""))
+    st.subheader(
+        t("map.hamlet_table", lang, name=rows["commune_name"].iloc[0] if len(rows) else commune_id)
+        + (f" {t('map.synthetic_suffix', lang)}" if synthetic else "")
+    )
     explanation = "explanation_en" if lang == "en" else "explanation_vi"
-    st.dataframe(pd.DataFrame({
-        t("map.hamlet", lang): rows["hamlet_name"],
-        t("map.households", lang): [format_number(v, lang) for v in rows["households"]],
-        t("ind.good_4g", lang): [format_percent(v, lang) for v in rows["share_hh_good_4g"].astype(float)],
-        t("ind.ftth", lang): [format_percent(v, lang) for v in rows["ftth_share"].astype(float)],
-        t("ind.smartphone", lang): [format_percent(v, lang) for v in rows["smartphone_share"].astype(float)],
-        t("map.flags", lang): [flag_labels(f, lang) for f in rows["flags"]],
-        t("map.explanation", lang): rows[explanation],
-    }), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("map.hamlet", lang): rows["hamlet_name"],
+                t("map.households", lang): [format_number(v, lang) for v in rows["households"]],
+                t("ind.good_4g", lang): [
+                    format_percent(v, lang) for v in rows["share_hh_good_4g"].astype(float)
+                ],
+                t("ind.ftth", lang): [format_percent(v, lang) for v in rows["ftth_share"].astype(float)],
+                t("ind.smartphone", lang): [
+                    format_percent(v, lang) for v in rows["smartphone_share"].astype(float)
+                ],
+                t("map.flags", lang): [flag_labels(f, lang) for f in rows["flags"]],
+                t("map.explanation", lang): rows[explanation],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 
 def render() -> None:
@@ -122,14 +192,20 @@ def render() -> None:
     if not common.is_ready(pkg, params):  # first visit: draw the communes now, the layers when computed
         quick = st.empty()
         with quick.container():
-            common.show_map(province_map(common.display_communes(pkg.version, pkg), tiles=common.tiles(), lang=lang,
-                                         simplify=False), key=f"planners_quick:{lang}")
+            common.show_map(
+                province_map(
+                    common.display_communes(pkg.version, pkg), tiles=common.tiles(), lang=lang, simplify=False
+                ),
+                key=f"planners_quick:{lang}",
+            )
     gaps = common.analysis_ready(pkg, params)
     if quick is not None:
         quick.empty()
     table = common.commune_table(pkg.version, params, pkg)
     fmap = _build_map(opts, pkg, gaps, table, lang)
-    sig = hashlib.sha1(repr((sorted(opts.items()), lang, common.tiles(), pkg.version, params)).encode()).hexdigest()
+    sig = hashlib.sha1(
+        repr((sorted(opts.items()), lang, common.tiles(), pkg.version, params)).encode()
+    ).hexdigest()
     common.show_map(fmap, key=f"planners_map:{sig[:12]}")
     if opts["commune"]:
         _hamlet_table(gaps, opts["commune"], lang, "hamlets" in pkg.synthetic_layers)

@@ -24,22 +24,43 @@ def _form(lang: Lang) -> None:
         st.subheader(t("set.thresholds", lang))
         ftth = _percent(t("set.ftth", lang), params.thresholds.ftth_min_share, "settings_ftth")
         phone = _percent(t("set.smartphone", lang), params.thresholds.smartphone_min_share, "settings_phone")
-        basis = st.selectbox(t("set.basis", lang), BASES, index=BASES.index(params.thresholds.basis),
-                             format_func=lambda b: t(f"basis.{b}", lang), key="settings_basis")
+        basis = st.selectbox(
+            t("set.basis", lang),
+            BASES,
+            index=BASES.index(params.thresholds.basis),
+            format_func=lambda b: t(f"basis.{b}", lang),
+            key="settings_basis",
+        )
         st.subheader(t("set.fibre", lang))
-        drop = st.number_input(t("set.drop_m", lang), 100.0, 20_000.0, float(params.reach.drop_reach_m), 100.0,
-                               key="settings_drop")
-        ext = st.number_input(t("set.extendable_m", lang), 100.0, 50_000.0, float(params.reach.extendable_m), 500.0,
-                              key="settings_ext")
+        drop = st.number_input(
+            t("set.drop_m", lang),
+            100.0,
+            20_000.0,
+            float(params.reach.drop_reach_m),
+            100.0,
+            key="settings_drop",
+        )
+        ext = st.number_input(
+            t("set.extendable_m", lang),
+            100.0,
+            50_000.0,
+            float(params.reach.extendable_m),
+            500.0,
+            key="settings_ext",
+        )
         st.subheader(t("set.targets", lang))
         good4g = _percent(t("ind.good_4g", lang), targets.good_4g_household_share, "settings_t4g")
-        fibre_communes = _percent(t("set.communes_fibre", lang), targets.communes_fibre_share, "settings_tfib")
+        fibre_communes = _percent(
+            t("set.communes_fibre", lang), targets.communes_fibre_share, "settings_tfib"
+        )
         if st.form_submit_button(t("set.apply", lang), type="primary"):
             try:
                 new = params.with_overrides(
-                    thresholds=params.thresholds.with_overrides(ftth_min_share=ftth, smartphone_min_share=phone,
-                                                                basis=basis),
-                    reach=params.reach.with_overrides(drop_reach_m=drop, extendable_m=ext))
+                    thresholds=params.thresholds.with_overrides(
+                        ftth_min_share=ftth, smartphone_min_share=phone, basis=basis
+                    ),
+                    reach=params.reach.with_overrides(drop_reach_m=drop, extendable_m=ext),
+                )
                 base = KpiTargets(good_4g_household_share=good4g, communes_fibre_share=fibre_communes)
                 st.session_state["settings_params"] = new
                 st.session_state["settings_targets"] = targets_from_gap_params(new, base=base)
@@ -51,8 +72,13 @@ def _form(lang: Lang) -> None:
 def _basemap(lang: Lang) -> None:
     st.subheader(t("map.basemap", lang))
     current = st.session_state.get("app_tiles") or ""
-    value = st.text_input(t("map.basemap_url", lang), value=current, help=t("map.basemap_url_help", lang),
-                          key="settings_tiles", placeholder="none")
+    value = st.text_input(
+        t("map.basemap_url", lang),
+        value=current,
+        help=t("map.basemap_url_help", lang),
+        key="settings_tiles",
+        placeholder="none",
+    )
     try:
         source = tiles_from_setting(value)
     except PhuSongError as exc:
@@ -68,8 +94,17 @@ def render() -> None:
     st.title(t("page.settings", lang))
     _form(lang)
     if st.button(t("set.reset", lang), key="settings_reset"):
-        for key in ("settings_params", "settings_targets", "settings_ftth", "settings_phone", "settings_basis",
-                    "settings_drop", "settings_ext", "settings_t4g", "settings_tfib"):
+        for key in (
+            "settings_params",
+            "settings_targets",
+            "settings_ftth",
+            "settings_phone",
+            "settings_basis",
+            "settings_drop",
+            "settings_ext",
+            "settings_t4g",
+            "settings_tfib",
+        ):
             st.session_state.pop(key, None)
         st.rerun()
     defaults = default_gap_params()

@@ -21,27 +21,39 @@ def _cards(snapshot, lang: Lang) -> None:
         with cols[i % 4].container(border=True):
             st.caption(card.label)
             st.markdown(f"### {card.value}")
-            colour = "#%02x%02x%02x" % card.rgb
-            status = f" · <span style='color:{colour};font-weight:600'>{card.status}</span>" if card.status else ""
+            colour = "#{:02x}{:02x}{:02x}".format(*card.rgb)
+            status = (
+                f" · <span style='color:{colour};font-weight:600'>{card.status}</span>" if card.status else ""
+            )
             st.markdown(f"{card.target}{status}", unsafe_allow_html=True)
             st.caption(card.basis + (f" — {card.detail}" if card.detail else ""))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _pdf(version: str, params, targets, lang: Lang, today: str, _pkg, _gaps) -> bytes:
-    return build_snapshot_pdf(_pkg, lang=lang, params=params, gaps=_gaps, targets=targets,
-                              today=dt.date.fromisoformat(today))
+    return build_snapshot_pdf(
+        _pkg, lang=lang, params=params, gaps=_gaps, targets=targets, today=dt.date.fromisoformat(today)
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _charts(version: str, params, targets, lang: Lang, _snapshot, _communes, _gaps) -> tuple[bytes, bytes, bytes]:
+def _charts(
+    version: str, params, targets, lang: Lang, _snapshot, _communes, _gaps
+) -> tuple[bytes, bytes, bytes]:
     shares = district_share_chart_png(_snapshot.districts, targets=targets, lang=lang)
     under = district_underserved_chart_png(_snapshot.districts, lang=lang)
-    values = _communes[["commune_id"]].merge(_snapshot.communes[["commune_id", KpiKey.GOOD_4G.value]],
-                                             on="commune_id", how="left")[KpiKey.GOOD_4G.value]
+    values = _communes[["commune_id"]].merge(
+        _snapshot.communes[["commune_id", KpiKey.GOOD_4G.value]], on="commune_id", how="left"
+    )[KpiKey.GOOD_4G.value]
     flagged = _gaps[_gaps["n_flags"] > 0]
-    static = province_map_png(_communes, values=values.set_axis(_communes.index), value_label=t("ind.good_4g", lang),
-                              hamlets=flagged, lang=lang, target=targets.good_4g_household_share)
+    static = province_map_png(
+        _communes,
+        values=values.set_axis(_communes.index),
+        value_label=t("ind.good_4g", lang),
+        hamlets=flagged,
+        lang=lang,
+        target=targets.good_4g_household_share,
+    )
     return shares, under, static
 
 
@@ -61,8 +73,14 @@ def render() -> None:
     with st.spinner(t("snap.pdf_preparing", lang)):
         pdf = _pdf(pkg.version, params, targets, lang, today, pkg, gaps)
     name = file_name(pkg.meta.province_name, "snapshot", "pdf")
-    st.download_button(t("snap.pdf", lang), data=pdf, file_name=name, mime="application/pdf",
-                       key="snapshot_pdf", type="primary")
+    st.download_button(
+        t("snap.pdf", lang),
+        data=pdf,
+        file_name=name,
+        mime="application/pdf",
+        key="snapshot_pdf",
+        type="primary",
+    )
     shares, under, static = _charts(pkg.version, params, targets, lang, snapshot, pkg.communes, gaps)
     left, right = st.columns(2)
     left.subheader(t("snap.by_district", lang))

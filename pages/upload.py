@@ -13,10 +13,20 @@ from pages import common
 def _preview(lang: Lang, plan) -> None:
     st.code(plan.preview(), language=None)
     if plan.diffs:
-        st.dataframe([{t("up.file", lang): d.path, t("up.before", lang): d.rows_before,
-                       t("up.after", lang): d.rows_after, t("up.added", lang): d.added,
-                       t("up.removed", lang): d.removed, t("up.changed", lang): d.changed} for d in plan.diffs],
-                     hide_index=True)
+        st.dataframe(
+            [
+                {
+                    t("up.file", lang): d.path,
+                    t("up.before", lang): d.rows_before,
+                    t("up.after", lang): d.rows_after,
+                    t("up.added", lang): d.added,
+                    t("up.removed", lang): d.removed,
+                    t("up.changed", lang): d.changed,
+                }
+                for d in plan.diffs
+            ],
+            hide_index=True,
+        )
     for problem in plan.problems:
         (st.error if problem.severity == "error" else st.warning)(str(problem))
 
@@ -42,9 +52,12 @@ def render() -> None:
     st.title(t("page.upload", lang))
     root = common.data_root()
     st.caption(f"{t('app.data_package', lang)}: {root}")
-    layer = st.selectbox(t("up.layer", lang), LAYERS, key="upload_layer", format_func=lambda k: t(f"uplayer.{k}", lang))
-    upload = st.file_uploader(t("up.file", lang), key="upload_file",
-                              type=["csv", "xlsx", "geojson", "json", "gpkg", "zip", "kml"])
+    layer = st.selectbox(
+        t("up.layer", lang), LAYERS, key="upload_layer", format_func=lambda k: t(f"uplayer.{k}", lang)
+    )
+    upload = st.file_uploader(
+        t("up.file", lang), key="upload_file", type=["csv", "xlsx", "geojson", "json", "gpkg", "zip", "kml"]
+    )
     if upload is None:
         st.info(t("up.hint", lang))
         _versions(lang, root)

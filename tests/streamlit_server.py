@@ -60,10 +60,21 @@ def streamlit_app(*, env: dict[str, str] | None = None, timeout_s: float = 60.0)
     """Run ``app.py`` headless on a free port; yield its base URL; always terminate it."""
     port = free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.fileWatcherType", "none",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO_ROOT / "app.py"),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
     ]
     full_env = {**os.environ, "PHUSONG_TILES": "none", **(env or {})}
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally

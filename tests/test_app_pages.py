@@ -82,7 +82,9 @@ def test_planners_search_and_commune_table() -> None:
 
 def test_planners_all_layers_and_indicator_change() -> None:
     at = _run("planners")
-    at.multiselect(key="planners_layers").set_value(["communes", "hamlets", "sites", "coverage", "fibre"]).run()
+    at.multiselect(key="planners_layers").set_value(
+        ["communes", "hamlets", "sites", "coverage", "fibre"]
+    ).run()
     assert not at.exception
     at.selectbox(key="planners_indicator").set_value("ftth").run()
     assert not at.exception
@@ -104,7 +106,9 @@ def test_downloads_page_widgets(lang: str) -> None:
 def test_download_file_name_carries_province_layer_and_date() -> None:
     from pages.downloads import file_name
 
-    assert file_name("Trà Vinh", "gaps", "gpkg", today=dt.date(2026, 11, 25)) == "tra-vinh_gaps_2026-11-25.gpkg"
+    assert (
+        file_name("Trà Vinh", "gaps", "gpkg", today=dt.date(2026, 11, 25)) == "tra-vinh_gaps_2026-11-25.gpkg"
+    )
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -148,8 +152,12 @@ def test_upload_page(lang: str) -> None:
 def test_search_ignores_case_and_diacritics() -> None:
     from pages.planners import search_communes
 
-    communes = pd.DataFrame({"commune_name": ["Thị trấn Trà Cú", "Xã Long Đức", "Phường 1"],
-                             "district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh", "Thành phố Trà Vinh"]})
+    communes = pd.DataFrame(
+        {
+            "commune_name": ["Thị trấn Trà Cú", "Xã Long Đức", "Phường 1"],
+            "district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh", "Thành phố Trà Vinh"],
+        }
+    )
     assert list(search_communes(communes, "tra cu")["commune_name"]) == ["Thị trấn Trà Cú"]
     assert list(search_communes(communes, "LONG DUC")["commune_name"]) == ["Xã Long Đức"]
     assert search_communes(communes, "").empty

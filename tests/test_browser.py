@@ -73,7 +73,8 @@ _FULL_MAP_JS = """([sel, text]) => {
         (!text || f.contentDocument.body.innerText.includes(text));
     return [...document.querySelectorAll(sel)].some(ok);
 }"""
-_PATHS_JS = """sel => Math.max(0, ...[...document.querySelectorAll(sel)].filter(f => f.clientWidth > 0 && f.contentDocument)
+_PATHS_JS = """sel => Math.max(0, ...[...document.querySelectorAll(sel)]
+    .filter(f => f.clientWidth > 0 && f.contentDocument)
     .map(f => f.contentDocument.querySelectorAll('path.leaflet-interactive').length))"""
 
 

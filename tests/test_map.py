@@ -24,7 +24,9 @@ def _grid_communes(n: int = 3, size_deg: float = 0.05) -> gpd.GeoDataFrame:
     for i in range(n):
         for j in range(n):
             x0, y0 = 106.2 + i * size_deg, 9.8 + j * size_deg
-            square = Polygon([(x0, y0), (x0 + size_deg, y0), (x0 + size_deg, y0 + size_deg), (x0, y0 + size_deg)])
+            square = Polygon(
+                [(x0, y0), (x0 + size_deg, y0), (x0 + size_deg, y0 + size_deg), (x0, y0 + size_deg)]
+            )
             rows.append(
                 {
                     "commune_id": f"c{i}{j}",
@@ -120,7 +122,11 @@ def test_tiles_osm_and_local_server() -> None:
 
 @pytest.mark.parametrize(
     ("value", "fragment"),
-    [("ftp://tiles/{z}/{x}/{y}.png", "http"), ("http://localhost:8080/{z}/{x}.png", "{y}"), ("tiles", "template")],
+    [
+        ("ftp://tiles/{z}/{x}/{y}.png", "http"),
+        ("http://localhost:8080/{z}/{x}.png", "{y}"),
+        ("tiles", "template"),
+    ],
 )
 def test_bad_tile_setting_says_what_to_fix(value: str, fragment: str) -> None:
     with pytest.raises(ParameterError, match=re.escape(fragment)):
@@ -137,9 +143,13 @@ def test_tiles_from_env() -> None:
 def test_tile_layer_only_when_configured() -> None:
     bounds = (106.2, 9.8, 106.3, 9.9)
     offline = lmap.localize_assets(lmap.base_map(bounds)).get_root().render()
-    online = lmap.localize_assets(
-        lmap.base_map(bounds, tiles=lmap.tiles_from_setting("http://localhost:8080/{z}/{x}/{y}.png"))
-    ).get_root().render()
+    online = (
+        lmap.localize_assets(
+            lmap.base_map(bounds, tiles=lmap.tiles_from_setting("http://localhost:8080/{z}/{x}/{y}.png"))
+        )
+        .get_root()
+        .render()
+    )
     assert "L.tileLayer" not in offline
     assert "localhost:8080/{z}/{x}/{y}.png" in online
 
@@ -160,3 +170,124 @@ def test_simplify_keeps_coverage_topology_and_drops_vertices() -> None:
     assert overlaps < 100.0  # m² of ~30 km² communes: only coordinate rounding, no real overlaps
     assert metric.union_all().area == pytest.approx(communes.to_crs(32648).union_all().area, rel=1e-3)
     assert communes.geometry.iloc[0].equals(_grid_communes().geometry.iloc[0])  # input untouched
+
+
+# --------------------------------------------------------------------------- thematic layers
+
+
+def _gaps_frame() -> gpd.GeoDataFrame:
+    from shapely.geometry import Point
+
+    return gpd.GeoDataFrame(
+        {
+            "hamlet_id": ["h1", "h2"],
+            "hamlet_name": ["Ấp Chợ", "Khóm 3"],
+            "commune_name": ["Xã Thử 00", "Xã Thử 00"],
+            "district_name": ["Huyện Trà Cú", "Huyện Trà Cú"],
+            "households": [1234, 56],
+            "share_hh_good_4g": [0.2, 1.0],
+            "ftth_share": [0.5, float("nan")],
+            "smartphone_share": [0.6, 0.9],
+            "flags": ["NO_MOBILE_COVERAGE;LOW_FTTH_TAKEUP", ""],
+            "main_flag": ["NO_MOBILE_COVERAGE", ""],
+            "explanation_vi": ["Thiếu sóng 4G ở ấp này", ""],
+            "explanation_en": ["No 4G in this hamlet", ""],
+        },
+        geometry=[Point(106.21, 9.81), Point(106.22, 9.82)],
+        crs=4326,
+    )
+
+
+def test_choropleth_of_shares_has_fixed_classes_and_a_legend() -> None:
+    communes = _grid_communes(2)
+    communes["share"] = [0.3, 0.75, 0.95, float("nan")]
+    m = lmap.base_map(tuple(communes.total_bounds))
+    lmap.add_choropleth(m, communes, "share", title="Hộ có sóng 4G tốt", lang="vi")
+    html = lmap.localize_assets(m).get_root().render()
+    assert "phusong-legend" in html and "Không có số liệu" in html
+    assert "75,0 %" in html and "90,0 % – 100,0 %" in html
+    fills = {lmap._bin_colour(v, list(lmap.SHARE_BREAKS)) for v in communes["share"]}
+    assert len(fills) == 4  # three classes + grey for no data
+
+
+def test_hamlets_coloured_by_flag_with_explanation_popup() -> None:
+    m = lmap.base_map((106.2, 9.8, 106.3, 9.9))
+    lmap.add_hamlets(m, _gaps_frame(), lang="en", synthetic=True)
+    html = lmap.localize_assets(m).get_root().render()
+    assert "No 4G in this hamlet" in html
+    assert "Hamlets by gap flag (synthetic)" in html
+    assert lmap.FLAG_COLOURS["NO_MOBILE_COVERAGE"] in html and lmap.FLAG_COLOURS[""] in html
+    assert "No 4G signal, Low FTTH take-up" in html
+    assert "1,234" in html
+
+
+def test_sites_grouped_by_operator_and_clustered_offline() -> None:
+    from shapely.geometry import Point
+
+    cells = gpd.GeoDataFrame(
+        {
+            "site_id": ["s1", "s1", "s1", "s2"],
+            "cell_id": ["a", "b", "c", "d"],
+            "operator": ["Viettel", "Viettel", "Viettel", "MobiFone"],
+            "technology": ["4G", "4G", "2G", "4G"],
+            "status": ["active", "active", "active", "planned"],
+        },
+        geometry=[Point(106.21, 9.81)] * 3 + [Point(106.25, 9.85)],
+        crs=4326,
+    )
+    sites = lmap.sites_from_cells(cells)
+    assert list(sites["site_id"]) == ["s1", "s2"]
+    assert list(sites["technologies"]) == ["2G/4G", "4G"] and list(sites["cells"]) == [3, 1]
+    m = lmap.base_map((106.2, 9.8, 106.3, 9.9))
+    groups = lmap.add_sites(m, sites, lang="vi")
+    assert len(groups) == 2
+    html = lmap.localize_assets(m).get_root().render()
+    assert "markerClusterGroup" in html and json.dumps("kế hoạch")[1:-1] in html
+    assert lmap.external_asset_urls(m) == []
+
+
+def test_coverage_png_is_warped_to_degrees_with_transparent_outside() -> None:
+    import io
+
+    import numpy as np
+    from affine import Affine
+    from PIL import Image
+    from pyproj import CRS
+
+    classes = np.full((40, 60), 255, dtype=np.uint8)
+    classes[5:35, 5:55] = np.repeat(np.arange(4, dtype=np.uint8), 50 * 30 // 4 + 1)[: 30 * 50].reshape(30, 50)
+    transform = Affine(100.0, 0.0, 600_000.0, 0.0, -100.0, 1_090_000.0)  # UTM 48N, 100 m pixels
+    png, (minx, miny, maxx, maxy) = lmap.coverage_png(classes, transform=transform, crs=CRS(32648))
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+    assert 105.5 < minx < maxx < 106.5 and 9.5 < miny < maxy < 10.0
+    assert image[0, 0, 3] == 0  # outside the province: transparent
+    colours = {tuple(int(v) for v in px) for px in image.reshape(-1, 4) if px[3] > 0}
+    assert colours == set(lmap.COVERAGE_RGBA.values())
+    m = lmap.base_map((minx, miny, maxx, maxy))
+    lmap.add_coverage_overlay(m, png, (minx, miny, maxx, maxy), title="Vùng phủ sóng 4G", lang="vi")
+    html = lmap.localize_assets(m).get_root().render()
+    assert "L.imageOverlay" in html and "data:image/png;base64," in html and "Tốt" in html
+
+
+def test_fibre_layers() -> None:
+    from shapely.geometry import LineString, Point
+
+    nodes = gpd.GeoDataFrame(
+        {"node_id": ["n1"], "operator": ["VinaPhone"], "node_type": ["OLT"]},
+        geometry=[Point(106.21, 9.81)],
+        crs=4326,
+    )
+    routes = gpd.GeoDataFrame(
+        {"route_id": ["r1"]}, geometry=[LineString([(106.2, 9.8), (106.3, 9.9)])], crs=4326
+    )
+    plan = gpd.GeoDataFrame(
+        {"route_id": ["EXT-0001"], "length_m": [1234.0]},
+        geometry=[LineString([(106.3, 9.9), (106.31, 9.91)])],
+        crs=4326,
+    )
+    m = lmap.base_map((106.2, 9.8, 106.3, 9.9))
+    lmap.add_fibre(m, nodes=nodes, routes=routes, plan_routes=plan, lang="en")
+    folium.LayerControl().add_to(m)
+    html = lmap.localize_assets(m).get_root().render()
+    assert "Fibre extension plan" in html and "Fibre access nodes (synthetic)" in html and "EXT-0001" in html
+    assert "6 4" in html  # the plan is dashed
