@@ -84,6 +84,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "map.fibre_plan": ("Kế hoạch mở rộng cáp quang", "Fibre extension plan"),
     "map.fibre_nodes": ("Điểm truy nhập cáp quang", "Fibre access nodes"),
     "map.layers": ("Lớp bản đồ", "Map layers"),
+    "map.no_layers": ("Chọn lớp để hiển thị", "Choose layers to show"),
+    "map.technologies": ("Công nghệ (trạm BTS)", "Technologies (base stations)"),
     "map.indicator": ("Chỉ tiêu tô màu xã", "Commune indicator"),
     "map.all": ("Tất cả", "All"),
     "map.search": ("Tìm xã (không cần dấu)", "Find a commune (accents optional)"),

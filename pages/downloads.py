@@ -92,6 +92,7 @@ def _options(lang: Lang, pkg) -> dict:
         t("map.district", lang),
         sorted(pkg.communes["district_name"].unique()),
         key="downloads_districts",
+        placeholder=t("map.all", lang),
         disabled=layer in ("coverage", "fibre_plan"),
     )
     operators = sorted(pkg.cells["operator"].astype(str).unique())
@@ -106,6 +107,7 @@ def _options(lang: Lang, pkg) -> dict:
         t("map.flags", lang),
         FLAGS,
         key="downloads_flags",
+        placeholder=t("map.all", lang),
         disabled=layer != "gaps",
         format_func=lambda f: flag_label(f, lang),
     )

@@ -24,6 +24,7 @@ from layers.map import (
 )
 from pages import common
 
+TECHNOLOGIES = ("2G", "3G", "4G", "5G")
 LAYERS = ("communes", "hamlets", "sites", "coverage", "fibre")
 #: indicator key -> (column of the commune table, is a share)
 INDICATORS: dict[str, tuple[str, bool]] = {
@@ -48,12 +49,13 @@ def search_communes(communes: pd.DataFrame, query: str) -> pd.DataFrame:
 
 
 def _controls(lang: Lang, communes: gpd.GeoDataFrame, operators: list[str]) -> dict:
-    c1, c2, c3 = st.columns([3, 2, 2])
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
     layers = c1.multiselect(
         t("map.layers", lang),
         LAYERS,
         default=["communes", "hamlets"],
         key="planners_layers",
+        placeholder=t("map.no_layers", lang),
         format_func=lambda k: t(f"layer.{k}", lang),
     )
     indicator = c2.selectbox(
@@ -63,6 +65,9 @@ def _controls(lang: Lang, communes: gpd.GeoDataFrame, operators: list[str]) -> d
         format_func=lambda k: t(f"ind.{k}", lang),
     )
     ops = c3.multiselect(t("map.operators", lang), operators, default=operators, key="planners_operators")
+    techs = c4.multiselect(
+        t("map.technologies", lang), TECHNOLOGIES, default=list(TECHNOLOGIES), key="planners_techs"
+    )
     d1, d2, d3 = st.columns([2, 3, 3])
     districts = sorted(communes["district_name"].astype(str).unique())
     district = d1.selectbox(
@@ -91,6 +96,7 @@ def _controls(lang: Lang, communes: gpd.GeoDataFrame, operators: list[str]) -> d
         format_func=lambda c: names.get(c, t("map.all", lang)),
     )
     return {
+        "techs": tuple(techs),
         "layers": tuple(layers),
         "indicator": indicator,
         "operators": tuple(ops),
@@ -133,9 +139,11 @@ def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame,
         )
     if "sites" in opts["layers"]:
         sites = common.sites(pkg.version, pkg)
-        add_sites(
-            m, sites[sites["operator"].isin(opts["operators"])], lang=lang, synthetic="towers" in synthetic
+        techs = set(opts["techs"])
+        chosen = sites["operator"].isin(opts["operators"]) & sites["technologies"].map(
+            lambda v: bool(techs & set(str(v).split("/")))
         )
+        add_sites(m, sites[chosen], lang=lang, synthetic="towers" in synthetic)
     if "hamlets" in opts["layers"]:
         shown = gaps if not opts["district"] else gaps[gaps["district_name"] == opts["district"]]
         add_hamlets(m, shown, lang=lang, synthetic="hamlets" in synthetic)

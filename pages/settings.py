@@ -39,6 +39,7 @@ def _form(lang: Lang) -> None:
             float(params.reach.drop_reach_m),
             100.0,
             key="settings_drop",
+            format="%.0f",
         )
         ext = st.number_input(
             t("set.extendable_m", lang),
@@ -47,6 +48,7 @@ def _form(lang: Lang) -> None:
             float(params.reach.extendable_m),
             500.0,
             key="settings_ext",
+            format="%.0f",
         )
         st.subheader(t("set.targets", lang))
         good4g = _percent(t("ind.good_4g", lang), targets.good_4g_household_share, "settings_t4g")
