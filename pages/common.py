@@ -14,9 +14,13 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyproj
 import streamlit as st
+from affine import Affine
 from streamlit_folium import st_folium
 
+from analysis.fibre import FibreAnalysis
 from analysis.kpi import KpiSnapshot, KpiTargets, compute_kpis, targets_from_gap_params
 from analysis.params import GapParams, default_gap_params
 from geo.errors import PhuSongError
@@ -122,10 +126,10 @@ def sites(version: str, _pkg: DataPackage) -> gpd.GeoDataFrame:
 class CoverageResult:
     """4G coverage of the package: per-hamlet signal, class raster and its map overlay."""
 
-    signal: object  # pandas DataFrame indexed by hamlet_id (analysis.gaps.SIGNAL_COLUMNS)
+    signal: pd.DataFrame  # indexed by hamlet_id (analysis.gaps.SIGNAL_COLUMNS)
     classes: np.ndarray
-    transform: object
-    crs: object
+    transform: Affine
+    crs: pyproj.CRS
     overlay_png: bytes
     overlay_bounds: tuple[float, float, float, float]
     classes_by_operator: dict[str, np.ndarray]
@@ -157,7 +161,7 @@ def coverage(version: str, _pkg: DataPackage) -> CoverageResult:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def fibre(version: str, params: GapParams, _pkg: DataPackage):  # -> analysis.fibre.FibreAnalysis
+def fibre(version: str, params: GapParams, _pkg: DataPackage) -> FibreAnalysis:
     """Fibre reach and extension plan for these parameters."""
     from analysis.fibre import analyse_fibre
 

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from geo.names import fold_diacritics
-from layers.exports import export_bytes
+from layers.exports import ExportFormat, export_bytes
 from layers.i18n import Lang, format_number, t
 from layers.map import flag_label
 from pages import common
@@ -58,7 +58,7 @@ def _geotiff(pkg, operator: str, meta: dict[str, str]) -> bytes:
         return path.read_bytes()
 
 
-def _payload(layer: str, fmt: str, pkg, opts: dict) -> tuple[bytes, int]:
+def _payload(layer: str, fmt: ExportFormat, pkg, opts: dict) -> tuple[bytes, int]:
     """Export bytes and feature count of the chosen layer."""
     params = common.gap_params()
     gaps = common.gaps(pkg.version, params, pkg)
