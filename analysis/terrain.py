@@ -2,8 +2,8 @@
 
 The DEM is an array of terrain heights (m above a common datum) on the coverage grid. For a
 transmitter at pixel ``(row, col)`` and every receiver pixel of a window, the path profile is
-sampled at about one sample per pixel (nearest DEM pixel), the earth bulge for an effective earth
-radius ``k * 6371 km`` (k = 4/3, standard atmosphere) is added, and the Fresnel-Kirchhoff
+sampled about once per pixel, at most 256 times (nearest DEM pixel), the earth bulge for an
+effective earth radius ``k * 6371 km`` (k = 4/3, standard atmosphere) is added, and the Fresnel-Kirchhoff
 parameter of every sample is
 
 .. math:: \\nu = h \\sqrt{\\frac{2 d}{\\lambda d_1 d_2}}
@@ -113,6 +113,7 @@ def diffraction_loss_db(
     f_mhz: float,
     k_factor: float = 4.0 / 3.0,
     method: str = "deygout",
+    max_samples: int = 256,
 ) -> NDArray[np.float32]:
     """Diffraction loss from transmitter ``site_rc`` to every pixel of ``window``.
 
@@ -134,6 +135,9 @@ def diffraction_loss_db(
         Effective earth-radius factor (default 4/3).
     method : {"deygout", "single"}, keyword-only
         Three-edge Deygout or the principal edge only.
+    max_samples : int, keyword-only
+        Samples per profile: one per pixel of the window's extent, at most this many (default 256,
+        i.e. a sample every 39 m on a 10 km path at 25 m pixels).
 
     Returns
     -------
@@ -153,7 +157,7 @@ def diffraction_loss_db(
     max_px = int(
         np.ceil(max(abs(rr[0] - sr), abs(rr[-1] - sr), 1) + max(abs(cc[0] - sc), abs(cc[-1] - sc), 1))
     )
-    n_samples = max(4, min(max_px, 2048))
+    n_samples = max(4, min(max_px, max_samples))
     rows_per_chunk = max(1, _MAX_SAMPLES_PER_CHUNK // (n_samples * cc.size))
     wavelength = _SPEED_OF_LIGHT_M_S / (f_mhz * 1e6)
     for start in range(0, rr.size, rows_per_chunk):
