@@ -680,7 +680,11 @@ def add_fibre(
             plan[cols + ["geometry"]].__geo_interface__,
             name=t("map.fibre_plan", lang),
             style_function=lambda _f: {"color": "#ff7f00", "weight": 3, "dashArray": "6 4"},
-            tooltip=folium.GeoJsonTooltip(fields=cols, localize=False) if cols else None,
+            tooltip=folium.GeoJsonTooltip(
+                fields=cols, aliases=[t(f"col.{c}", lang) for c in cols], localize=False
+            )
+            if cols
+            else None,
         ).add_to(m)
     if nodes is not None and not nodes.empty:
         data = nodes.to_crs(4326)
@@ -691,7 +695,11 @@ def add_fibre(
             marker=folium.CircleMarker(
                 radius=3, weight=1, color="#3f007d", fill=True, fill_color="#9e9ac8", fill_opacity=1.0
             ),
-            tooltip=folium.GeoJsonTooltip(fields=cols, localize=False) if cols else None,
+            tooltip=folium.GeoJsonTooltip(
+                fields=cols, aliases=[t(f"col.{c}", lang) for c in cols], localize=False
+            )
+            if cols
+            else None,
             show=False,
         ).add_to(m)
 
