@@ -5,14 +5,13 @@ cell whose window touches it is applied in ascending cell order, so results equa
 numpy reference (``coverage._accumulate_numpy``) except that the sector pattern is evaluated
 exactly instead of from a 0.1-degree table (differences below 0.02 dB).
 
-Pixels outside the province are skipped (they are nodata in every product). Per tile: pass 1
-applies each cell inside its *count* window (where it can reach the server-count threshold) and
-counts servers; pass 2 applies each cell inside its larger *floor* window, but only to the tile's
-pixels that are still below the count threshold. Each tile works on contiguous copies of its
-state (fewer cache lines and TLB entries per row).
-
-Cell arrays are passed as one tuple ``cells = (rows, cols, table_off, ref, az, bw)``; ``az < 0``
-marks an omni cell.
+Pixels outside the province are skipped (they are nodata in every product). A cell's window is
+its bounding box narrowed, row by row, to the span of its reach outline (:func:`row_spans`).
+Per tile: pass 1 applies each cell inside its *count* window (where it can reach the server-count
+threshold) and counts servers; pass 2 applies each cell inside its larger *floor* window, but only
+to the tile's pixels that are still below the count threshold. Each tile works on contiguous copies
+of its state (fewer cache lines and TLB entries per row). Cell arrays are passed as one tuple
+``cells = (rows, cols, table_off, ref, az, bw)``; ``az < 0`` marks an omni cell.
 """
 
 from __future__ import annotations
@@ -46,7 +45,51 @@ def _clip_box(box, sr, sc, h, w):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _pass_count(ti0, tj0, env, best, server, count, cells, boxes, bearing, radius, flat, am, thr):
+def row_spans(east, north, boxes):  # pragma: no cover - compiled
+    """Per cell and box row, the column offsets (lo, hi) where the reach outline crosses that row.
+
+    ``east``/``north`` (K, M) are the outline vertices in pixels; rows are pixel-centre lines
+    ``y = boxes[k, 0] + row`` (south positive). Spans are clipped to the box; ``lo > hi`` marks a row
+    the outline does not reach. Returns int16 arrays (K, max box height).
+    """
+    n_cells, n_vertices = east.shape
+    height = 1
+    for k in range(n_cells):
+        height = max(height, boxes[k, 1] - boxes[k, 0] + 1)
+    lo = np.full((n_cells, height), 32767, dtype=np.int16)
+    hi = np.full((n_cells, height), -32768, dtype=np.int16)
+    for k in range(n_cells):
+        r0 = boxes[k, 0]
+        n_rows = boxes[k, 1] - r0 + 1
+        c0 = boxes[k, 2]
+        c1 = boxes[k, 3]
+        for a in range(n_vertices):
+            b = a + 1 if a + 1 < n_vertices else 0
+            x0 = east[k, a]
+            y0 = -north[k, a]
+            x1 = east[k, b]
+            y1 = -north[k, b]
+            for y in range(int(np.ceil(min(y0, y1))), int(np.floor(max(y0, y1))) + 1):
+                row = y - r0
+                if row < 0 or row >= n_rows:
+                    continue
+                if y1 != y0:
+                    xa = x0 + (x1 - x0) * (y - y0) / (y1 - y0)
+                    xb = xa
+                else:
+                    xa = min(x0, x1)
+                    xb = max(x0, x1)
+                left = max(int(np.floor(xa)), c0)
+                right = min(int(np.ceil(xb)), c1)
+                if left < lo[k, row]:
+                    lo[k, row] = left
+                if right > hi[k, row]:
+                    hi[k, row] = right
+    return lo, hi
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _pass_count(ti0, tj0, env, best, server, count, cells, boxes, spans, bearing, radius, flat, am, thr):
     """Pass 1 on one tile (local arrays); return evaluations."""  # pragma: no cover - compiled
     rows, cols, table_off, ref, az, bw = cells
     h, w = env.shape
@@ -70,8 +113,11 @@ def _pass_count(ti0, tj0, env, best, server, count, cells, boxes, bearing, radiu
             server_row = server[i]
             count_row = count[i]
             brg_row = bearing[di + radius]
+            span = di - boxes[k, 0]
+            ja = max(j0, sc + np.int64(spans[0][k, span]))
+            jb = min(j1, sc + np.int64(spans[1][k, span]) + 1)
             # unsigned indices: numba then skips the negative-index wrap-around code (-1/3 CPU)
-            for ju in range(np.uint64(j0), np.uint64(j1)):
+            for ju in range(np.uint64(max(ja, 0)), np.uint64(max(jb, ja, 0))):
                 e = env_row[ju]
                 if e == _OUTSIDE:
                     continue
@@ -88,7 +134,7 @@ def _pass_count(ti0, tj0, env, best, server, count, cells, boxes, bearing, radiu
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _pass_weak(ti0, tj0, env, best, server, cells, boxes, bearing, radius, flat, am, thr):
+def _pass_weak(ti0, tj0, env, best, server, cells, boxes, spans, bearing, radius, flat, am, thr):
     """Pass 2 on one tile: only pixels still below ``thr``; return evaluations."""  # pragma: no cover
     rows, cols, table_off, ref, az, bw = cells
     h, w = env.shape
@@ -119,7 +165,10 @@ def _pass_weak(ti0, tj0, env, best, server, cells, boxes, bearing, radius, flat,
             best_row = best[i]
             server_row = server[i]
             brg_row = bearing[di + radius]
-            for ju in range(np.uint64(j0), np.uint64(j1)):
+            span = di - boxes[k, 0]
+            ja = max(j0, sc + np.int64(spans[0][k, span]))
+            jb = min(j1, sc + np.int64(spans[1][k, span]) + 1)
+            for ju in range(np.uint64(max(ja, 0)), np.uint64(max(jb, ja, 0))):
                 if not weak_row[ju]:
                     continue
                 j = np.int64(ju)
@@ -136,7 +185,22 @@ def _pass_weak(ti0, tj0, env, best, server, cells, boxes, bearing, radius, flat,
 
 @numba.njit(cache=True, parallel=True, boundscheck=False)
 def accumulate_cells(
-    env, inside, bearing, radius, flat, cells, am, boxes_count, boxes_floor, best, server, count, thr, tile
+    env,
+    inside,
+    bearing,
+    radius,
+    flat,
+    cells,
+    am,
+    boxes_count,
+    boxes_floor,
+    spans_count,
+    spans_floor,
+    best,
+    server,
+    count,
+    thr,
+    tile,
 ):  # pragma: no cover - compiled
     """Update ``best``/``server``/``count`` in place for every cell; return the evaluations made."""
     height, width = best.shape
@@ -153,9 +217,24 @@ def accumulate_cells(
         server_t = server[ti0:ti1, tj0:tj1].copy()
         count_t = count[ti0:ti1, tj0:tj1].copy()
         n = _pass_count(
-            ti0, tj0, env_t, best_t, server_t, count_t, cells, boxes_count, bearing, radius, flat, am, thr
+            ti0,
+            tj0,
+            env_t,
+            best_t,
+            server_t,
+            count_t,
+            cells,
+            boxes_count,
+            spans_count,
+            bearing,
+            radius,
+            flat,
+            am,
+            thr,
         )
-        n += _pass_weak(ti0, tj0, env_t, best_t, server_t, cells, boxes_floor, bearing, radius, flat, am, thr)
+        n += _pass_weak(
+            ti0, tj0, env_t, best_t, server_t, cells, boxes_floor, spans_floor, bearing, radius, flat, am, thr
+        )
         best[ti0:ti1, tj0:tj1] = best_t
         server[ti0:ti1, tj0:tj1] = server_t
         count[ti0:ti1, tj0:tj1] = count_t

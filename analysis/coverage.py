@@ -413,11 +413,12 @@ def _reach_boxes(
     azimuth_deg: NDArray[np.float64],
     beamwidth_deg: NDArray[np.float64],
     params: CoverageParams,
-) -> NDArray[np.int64]:
-    """Per cell, pixel offsets (r0, r1, c0, c1) around the site bounding where it can reach its budget.
+) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
+    """Per cell, the region where it can reach its budget: bounding box and outline.
 
     The reach is sampled every degree off boresight from the least lossy environment's loss, with a
-    1.5-pixel margin for the angular sampling.
+    1.5-pixel margin for the angular sampling. Returns the box offsets (r0, r1, c0, c1) around the
+    site (rows south, columns east) and the outline's 360 vertices (east, north) in pixels.
     """
     rel = np.arange(0.0, 360.0, 1.0)
     omni = np.isnan(azimuth_deg)
@@ -442,7 +443,7 @@ def _reach_boxes(
         ],
         axis=1,
     )
-    return np.clip(boxes, -clip, clip).astype(np.int64)
+    return np.clip(boxes, -clip, clip).astype(np.int64), east.astype(np.float32), north.astype(np.float32)
 
 
 @functools.lru_cache(maxsize=2)
@@ -564,6 +565,8 @@ class _Plan:
     tables: dict[tuple[float, float], _LossTable]
     boxes_floor: NDArray[np.int64]  # (K, 4) windows where a cell can reach the floor
     boxes_count: NDArray[np.int64]  # (K, 4) windows where it can reach the count threshold
+    outline_floor: tuple[NDArray[np.float32], NDArray[np.float32]]  # (K, 360) east, north vertices
+    outline_count: tuple[NDArray[np.float32], NDArray[np.float32]]
     radius_px: int
     ref_dbm: NDArray[np.float64]  # reference power less indoor loss and margin
 
@@ -577,16 +580,30 @@ def _plan(cells: _Cells, floor_dbm: float, count_dbm: float, res: float, params:
     k_cells = len(keys)
     boxes_floor = np.zeros((k_cells, 4), dtype=np.int64)
     boxes_count = np.zeros((k_cells, 4), dtype=np.int64)
+    outlines = np.zeros((4, k_cells, 360), dtype=np.float32)
     for key in sorted(set(keys)):
         sel = np.nonzero((key_arr[:, 0] == key[0]) & (key_arr[:, 1] == key[1]))[0]
         reach_px = _reach_px(key[0], key[1], float(ref[sel].max() - floor_dbm), cap_px, res, params)
         table = tables[key] = _loss_table(key[0], key[1], math.sqrt(2.0) * (reach_px + 3), res, params)
         az, bw = cells.azimuth_deg[sel], cells.beamwidth_deg[sel]
-        boxes_floor[sel] = _reach_boxes(table, ref[sel] - floor_dbm, az, bw, params)
-        boxes_count[sel] = _reach_boxes(table, ref[sel] - count_dbm, az, bw, params)
+        boxes_floor[sel], outlines[0, sel], outlines[1, sel] = _reach_boxes(
+            table, ref[sel] - floor_dbm, az, bw, params
+        )
+        boxes_count[sel], outlines[2, sel], outlines[3, sel] = _reach_boxes(
+            table, ref[sel] - count_dbm, az, bw, params
+        )
     radius = int(max(np.abs(boxes_floor).max(initial=1), 1))
     radius = -(-radius // 128) * 128  # round up: one memoised bearing kernel serves every operator
-    return _Plan(keys, tables, boxes_floor, boxes_count, radius, ref)
+    return _Plan(
+        keys,
+        tables,
+        boxes_floor,
+        boxes_count,
+        (outlines[0], outlines[1]),
+        (outlines[2], outlines[3]),
+        radius,
+        ref,
+    )
 
 
 def _accumulate(
@@ -685,6 +702,8 @@ def _accumulate_compiled(
     below the threshold, every cell where it can reach the floor (see analysis/_coverage_numba.py)."""
     kernel = _numba_kernel()
     assert kernel is not None
+    from analysis._coverage_numba import row_spans
+
     bearing = _bearing_kernel(plan.radius_px)
     key_index = {key: i for i, key in enumerate(plan.tables)}
     offsets = np.zeros(len(plan.tables) + 1, dtype=np.int64)
@@ -700,6 +719,8 @@ def _accumulate_compiled(
         np.nan_to_num(cells.azimuth_deg, nan=-1.0).astype(np.float32),
         cells.beamwidth_deg.astype(np.float32),
     )
+    spans_count = row_spans(*plan.outline_count, plan.boxes_count)
+    spans_floor = row_spans(*plan.outline_floor, plan.boxes_floor)
     with _KERNEL_LOCK:
         evaluations = kernel(
             scene.environment,
@@ -711,6 +732,8 @@ def _accumulate_compiled(
             np.float32(params.max_attenuation_db),
             plan.boxes_count,
             plan.boxes_floor,
+            spans_count,
+            spans_floor,
             best,
             server,
             count,
