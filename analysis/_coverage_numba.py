@@ -50,14 +50,15 @@ def row_spans(east, north, boxes):  # pragma: no cover - compiled
 
     ``east``/``north`` (K, M) are the outline vertices in pixels; rows are pixel-centre lines
     ``y = boxes[k, 0] + row`` (south positive). Spans are clipped to the box; ``lo > hi`` marks a row
-    the outline does not reach. Returns int16 arrays (K, max box height).
+    the outline does not reach. Returns ``(start, lo, hi)``: cell k's rows are
+    ``lo[start[k]:start[k + 1]]`` (int16, ragged).
     """
     n_cells, n_vertices = east.shape
-    height = 1
+    start = np.zeros(n_cells + 1, dtype=np.int64)
     for k in range(n_cells):
-        height = max(height, boxes[k, 1] - boxes[k, 0] + 1)
-    lo = np.full((n_cells, height), 32767, dtype=np.int16)
-    hi = np.full((n_cells, height), -32768, dtype=np.int16)
+        start[k + 1] = start[k] + max(boxes[k, 1] - boxes[k, 0] + 1, 1)
+    lo = np.full(start[n_cells], 32767, dtype=np.int16)
+    hi = np.full(start[n_cells], -32768, dtype=np.int16)
     for k in range(n_cells):
         r0 = boxes[k, 0]
         n_rows = boxes[k, 1] - r0 + 1
@@ -79,13 +80,10 @@ def row_spans(east, north, boxes):  # pragma: no cover - compiled
                 else:
                     xa = min(x0, x1)
                     xb = max(x0, x1)
-                left = max(int(np.floor(xa)), c0)
-                right = min(int(np.ceil(xb)), c1)
-                if left < lo[k, row]:
-                    lo[k, row] = left
-                if right > hi[k, row]:
-                    hi[k, row] = right
-    return lo, hi
+                at = start[k] + row
+                lo[at] = min(lo[at], max(int(np.floor(xa)), c0))
+                hi[at] = max(hi[at], min(int(np.ceil(xb)), c1))
+    return start, lo, hi
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -114,8 +112,8 @@ def _pass_count(ti0, tj0, env, best, server, count, cells, boxes, spans, bearing
             count_row = count[i]
             brg_row = bearing[di + radius]
             span = di - boxes[k, 0]
-            ja = max(j0, sc + np.int64(spans[0][k, span]))
-            jb = min(j1, sc + np.int64(spans[1][k, span]) + 1)
+            ja = max(j0, sc + np.int64(spans[1][spans[0][k] + span]))
+            jb = min(j1, sc + np.int64(spans[2][spans[0][k] + span]) + 1)
             # unsigned indices: numba then skips the negative-index wrap-around code (-1/3 CPU)
             for ju in range(np.uint64(max(ja, 0)), np.uint64(max(jb, ja, 0))):
                 e = env_row[ju]
@@ -166,8 +164,8 @@ def _pass_weak(ti0, tj0, env, best, server, cells, boxes, spans, bearing, radius
             server_row = server[i]
             brg_row = bearing[di + radius]
             span = di - boxes[k, 0]
-            ja = max(j0, sc + np.int64(spans[0][k, span]))
-            jb = min(j1, sc + np.int64(spans[1][k, span]) + 1)
+            ja = max(j0, sc + np.int64(spans[1][spans[0][k] + span]))
+            jb = min(j1, sc + np.int64(spans[2][spans[0][k] + span]) + 1)
             for ju in range(np.uint64(max(ja, 0)), np.uint64(max(jb, ja, 0))):
                 if not weak_row[ju]:
                     continue

@@ -565,13 +565,21 @@ class _Plan:
     tables: dict[tuple[float, float], _LossTable]
     boxes_floor: NDArray[np.int64]  # (K, 4) windows where a cell can reach the floor
     boxes_count: NDArray[np.int64]  # (K, 4) windows where it can reach the count threshold
-    outline_floor: tuple[NDArray[np.float32], NDArray[np.float32]]  # (K, 360) east, north vertices
-    outline_count: tuple[NDArray[np.float32], NDArray[np.float32]]
+    spans_floor: tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]] | None  # row_spans()
+    spans_count: tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]] | None
     radius_px: int
     ref_dbm: NDArray[np.float64]  # reference power less indoor loss and margin
 
 
-def _plan(cells: _Cells, floor_dbm: float, count_dbm: float, res: float, params: CoverageParams) -> _Plan:
+def _plan(
+    cells: _Cells,
+    floor_dbm: float,
+    count_dbm: float,
+    res: float,
+    params: CoverageParams,
+    *,
+    spans: Callable[..., tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]] | None = None,
+) -> _Plan:
     cap_px = max(1, int(params.max_radius_km * 1000.0 / res))
     ref = cells.ref_dbm - params.indoor_loss_db - params.margin_db
     keys = list(zip(cells.f_mhz.tolist(), cells.hb_m.tolist(), strict=True))
@@ -580,18 +588,18 @@ def _plan(cells: _Cells, floor_dbm: float, count_dbm: float, res: float, params:
     k_cells = len(keys)
     boxes_floor = np.zeros((k_cells, 4), dtype=np.int64)
     boxes_count = np.zeros((k_cells, 4), dtype=np.int64)
-    outlines = np.zeros((4, k_cells, 360), dtype=np.float32)
+    parts: dict[str, list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]]]
+    parts = {"floor": [], "count": []}
     for key in sorted(set(keys)):
         sel = np.nonzero((key_arr[:, 0] == key[0]) & (key_arr[:, 1] == key[1]))[0]
         reach_px = _reach_px(key[0], key[1], float(ref[sel].max() - floor_dbm), cap_px, res, params)
         table = tables[key] = _loss_table(key[0], key[1], math.sqrt(2.0) * (reach_px + 3), res, params)
         az, bw = cells.azimuth_deg[sel], cells.beamwidth_deg[sel]
-        boxes_floor[sel], outlines[0, sel], outlines[1, sel] = _reach_boxes(
-            table, ref[sel] - floor_dbm, az, bw, params
-        )
-        boxes_count[sel], outlines[2, sel], outlines[3, sel] = _reach_boxes(
-            table, ref[sel] - count_dbm, az, bw, params
-        )
+        for name, boxes, threshold in (("floor", boxes_floor, floor_dbm), ("count", boxes_count, count_dbm)):
+            boxes[sel], east, north = _reach_boxes(table, ref[sel] - threshold, az, bw, params)
+            if spans is not None:
+                start, lo, hi = spans(east, north, boxes[sel])
+                parts[name].append((sel, start, lo, hi))
     radius = int(max(np.abs(boxes_floor).max(initial=1), 1))
     radius = -(-radius // 128) * 128  # round up: one memoised bearing kernel serves every operator
     return _Plan(
@@ -599,11 +607,26 @@ def _plan(cells: _Cells, floor_dbm: float, count_dbm: float, res: float, params:
         tables,
         boxes_floor,
         boxes_count,
-        (outlines[0], outlines[1]),
-        (outlines[2], outlines[3]),
+        _merge_spans(parts["floor"], k_cells) if spans is not None else None,
+        _merge_spans(parts["count"], k_cells) if spans is not None else None,
         radius,
         ref,
     )
+
+
+def _merge_spans(
+    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]],
+    n_cells: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]:
+    """Join per-key ragged row spans into one table indexed by cell."""
+    start = np.zeros(n_cells, dtype=np.int64)
+    base = 0
+    for sel, part_start, _, _ in parts:
+        start[sel] = part_start[:-1] + base
+        base += int(part_start[-1])
+    lo = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int16)
+    hi = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, dtype=np.int16)
+    return start, lo, hi
 
 
 def _accumulate(
@@ -615,11 +638,17 @@ def _accumulate(
     dem_m: NDArray[np.floating] | None,
 ) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8], int]:
     grid = scene.grid
-    plan = _plan(cells, floor_dbm, count_dbm, grid.resolution_m, params)
+    compiled = dem_m is None and _numba_kernel() is not None
+    spans: Callable[..., tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]] | None = None
+    if compiled:
+        from analysis._coverage_numba import row_spans
+
+        spans = row_spans
+    plan = _plan(cells, floor_dbm, count_dbm, grid.resolution_m, params, spans=spans)
     best = np.full(grid.shape, floor_dbm, dtype=np.float32)
     server = np.full(grid.shape, -1, dtype=np.int32)
     count = np.zeros(grid.shape, dtype=np.uint16)
-    if dem_m is None and _numba_kernel() is not None:
+    if compiled:
         evaluations = _accumulate_compiled(scene, cells, plan, best, server, count, count_dbm, params)
     else:
         evaluations = _accumulate_numpy(scene, cells, plan, best, server, count, count_dbm, params, dem_m)
@@ -702,8 +731,6 @@ def _accumulate_compiled(
     below the threshold, every cell where it can reach the floor (see analysis/_coverage_numba.py)."""
     kernel = _numba_kernel()
     assert kernel is not None
-    from analysis._coverage_numba import row_spans
-
     bearing = _bearing_kernel(plan.radius_px)
     key_index = {key: i for i, key in enumerate(plan.tables)}
     offsets = np.zeros(len(plan.tables) + 1, dtype=np.int64)
@@ -719,8 +746,6 @@ def _accumulate_compiled(
         np.nan_to_num(cells.azimuth_deg, nan=-1.0).astype(np.float32),
         cells.beamwidth_deg.astype(np.float32),
     )
-    spans_count = row_spans(*plan.outline_count, plan.boxes_count)
-    spans_floor = row_spans(*plan.outline_floor, plan.boxes_floor)
     with _KERNEL_LOCK:
         evaluations = kernel(
             scene.environment,
@@ -732,8 +757,8 @@ def _accumulate_compiled(
             np.float32(params.max_attenuation_db),
             plan.boxes_count,
             plan.boxes_floor,
-            spans_count,
-            spans_floor,
+            plan.spans_count,
+            plan.spans_floor,
             best,
             server,
             count,
