@@ -363,48 +363,60 @@ class _LossTable:
 
 
 def _loss_table(f_mhz: float, hb_m: float, max_px: float, res_m: float, params: CoverageParams) -> _LossTable:
-    q = np.arange(int(math.ceil(max_px * _TABLE_STEPS_PER_PX)) + 3, dtype=np.float64)
-    d_km = np.maximum(q / _TABLE_STEPS_PER_PX, 0.5) * res_m / 1000.0
-    per_env = np.stack(
+    """Loss table out to ``max_px`` pixels (memoised per band, height, resolution and model settings)."""
+    n_steps = -(-(int(math.ceil(max_px * _TABLE_STEPS_PER_PX)) + 3) // 256) * 256
+    return _loss_table_steps(f_mhz, hb_m, n_steps, res_m, params.receiver_height_m, params.cost231_urban_c_db)
+
+
+def _losses_per_env(
+    d_km: NDArray[np.float64], f_mhz: float, hb_m: float, hm_m: float, c_urban_db: float
+) -> NDArray[np.float64]:
+    """(len(d), 3) path loss for rural, suburban and urban pixels."""
+    return np.stack(
         [
             path_loss_db(
-                d_km,
-                f_mhz,
-                hb_m,
-                params.receiver_height_m,
-                np.full(q.shape, env, dtype=np.uint8),
-                c_urban_db=params.cost231_urban_c_db,
+                d_km, f_mhz, hb_m, hm_m, np.full(d_km.shape, env, dtype=np.uint8), c_urban_db=c_urban_db
             )
             for env in (0, 1, 2)
         ],
         axis=-1,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _loss_table_steps(
+    f_mhz: float, hb_m: float, n_steps: int, res_m: float, hm_m: float, c_urban_db: float
+) -> _LossTable:
+    q = np.arange(n_steps, dtype=np.float64)
+    d_km = np.maximum(q / _TABLE_STEPS_PER_PX, 0.5) * res_m / 1000.0
+    per_env = _losses_per_env(d_km, f_mhz, hb_m, hm_m, c_urban_db)
     min_loss = np.minimum.accumulate(per_env.min(axis=-1)[::-1])[::-1]  # monotone lower envelope
-    return _LossTable(per_env.astype(np.float32).ravel(), min_loss)
+    table = _LossTable(per_env.astype(np.float32).ravel(), min_loss)
+    table.loss_db.setflags(write=False)
+    table.min_loss_db.setflags(write=False)
+    return table
+
+
+@functools.lru_cache(maxsize=256)
+def _least_loss_profile(
+    f_mhz: float, hb_m: float, cap_px: int, res_m: float, hm_m: float, c_urban_db: float
+) -> NDArray[np.float64]:
+    """Monotone lower envelope of the least lossy environment's loss at 0..cap_px pixels."""
+    r = np.arange(cap_px + 1, dtype=np.float64)
+    least = _losses_per_env(np.maximum(r, 0.5) * res_m / 1000.0, f_mhz, hb_m, hm_m, c_urban_db).min(axis=-1)
+    envelope = np.minimum.accumulate(least[::-1])[::-1]
+    envelope.setflags(write=False)
+    return envelope
 
 
 def _reach_px(
     f_mhz: float, hb_m: float, budget_db: float, cap_px: int, res_m: float, params: CoverageParams
 ) -> int:
     """Largest distance (pixels, capped) at which the least lossy environment stays within budget."""
-    r = np.arange(cap_px + 1, dtype=np.float64)
-    d_km = np.maximum(r, 0.5) * res_m / 1000.0
-    least = np.min(
-        [
-            path_loss_db(
-                d_km,
-                f_mhz,
-                hb_m,
-                params.receiver_height_m,
-                np.full(r.shape, env, dtype=np.uint8),
-                c_urban_db=params.cost231_urban_c_db,
-            )
-            for env in (0, 1, 2)
-        ],
-        axis=0,
+    envelope = _least_loss_profile(
+        f_mhz, hb_m, cap_px, res_m, params.receiver_height_m, params.cost231_urban_c_db
     )
-    within = np.nonzero(least <= budget_db)[0]
-    return int(within[-1]) if within.size else 0
+    return max(int(np.searchsorted(envelope, budget_db, side="right")) - 1, 0)
 
 
 def _reach_boxes(
