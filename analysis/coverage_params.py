@@ -85,12 +85,18 @@ class TechnologyParams:
 
 @dataclass(frozen=True)
 class StatisticsParams:
-    """Policy thresholds of the per-commune and per-hamlet statistics."""
+    """Policy thresholds of the per-commune and per-hamlet statistics.
+
+    ``hamlet_radius_m`` is the settlement radius of a point hamlet, m: its households are spread
+    over its Voronoi cell within the commune, clipped to a disc of this radius
+    (:mod:`analysis.hamlet_areas`).
+    """
 
     served_min_class: str = "good"
     served_min_operators: int = 1
     unserved_below_class: str = "poor"
     commune_operator_household_share: float = 0.5
+    hamlet_radius_m: float = 700.0
 
     def __post_init__(self) -> None:
         for name in ("served_min_class", "unserved_below_class"):
@@ -103,6 +109,12 @@ class StatisticsParams:
         _check(
             0 < self.commune_operator_household_share <= 1,
             "commune_operator_household_share must be in (0, 1]",
+        )
+        _check(
+            isinstance(self.hamlet_radius_m, int | float)
+            and math.isfinite(self.hamlet_radius_m)
+            and 25 <= self.hamlet_radius_m <= 5000,
+            "hamlet_radius_m must be in [25, 5000] m",
         )
 
 

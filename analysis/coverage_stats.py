@@ -2,15 +2,19 @@
 
 For one technology, from the per-operator class rasters and the all-operator best-server raster:
 
+* per hamlet and operator: the share of the hamlet's households in each class (none / poor / fair
+  / good). Households are spread over the hamlet's settlement footprint
+  (:func:`analysis.hamlet_areas.hamlet_footprints`: point hamlets get their Voronoi cell within the
+  commune ∩ a disc of ``hamlet_radius_m`` ∩ the commune; polygons keep their polygon), uniformly or
+  in proportion to the population raster when one is given. The representative ``coverage_class``
+  is the median household's class (best class reached by at least half of them); on the "all" rows
+  also the number of operators with good coverage (by their median class), the best-server RSRP
+  and cell at the hamlet point, and the status served / underserved / unserved from the median
+  classes (thresholds in ``[statistics]`` of coverage.toml, policy choices);
 * per commune and operator ("all" = best of every operator): share of the commune's area in each
-  class (none / poor / fair / good), share of its households (from its hamlets' households and the
-  class at each hamlet), share of population when a population raster is given, and on the "all"
-  rows the number of operators with good coverage (good for at least
-  ``commune_operator_household_share`` of the commune's households);
-* per hamlet and operator: the class at the hamlet (point: its pixel; polygon: the median class
-  of its pixels), and on the "all" rows the number of operators with good coverage, the
-  best-server RSRP and cell, and the status served / underserved / unserved
-  (thresholds in ``[statistics]`` of coverage.toml, policy choices).
+  class, share of its households (household-weighted mean of its hamlets' shares), share of
+  population when a population raster is given, and on the "all" rows the number of operators with
+  good coverage (good for at least ``commune_operator_household_share`` of the commune's households).
 """
 
 from __future__ import annotations
@@ -20,14 +24,19 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
+import shapely
 from numpy.typing import NDArray
 from rasterio import features
+from rasterio.transform import Affine
+from shapely.geometry.base import BaseGeometry
 
-from analysis.coverage import NODATA_CLASS, NODATA_RSRP, OperatorCoverage, Scene, classify_rsrp
+from analysis.coverage import NODATA_CLASS, NODATA_RSRP, Grid, OperatorCoverage, Scene, classify_rsrp
 from analysis.coverage_params import CLASS_NAMES, CoverageParams
+from analysis.hamlet_areas import hamlet_footprints
 from geo.errors import SchemaError
 
-__all__ = ["CoverageStats", "coverage_statistics", "hamlet_status"]
+__all__ = ["CoverageStats", "coverage_statistics", "footprint_class_shares", "hamlet_status"]
 
 ALL_OPERATORS = "all"
 
@@ -67,31 +76,134 @@ def _median_class(shares: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.where(np.isnan(shares).any(axis=1), -1, out)
 
 
-def _hamlet_classes(
-    hamlets: gpd.GeoDataFrame, scene: Scene, rasters: dict[str, NDArray[np.uint8]]
-) -> dict[str, NDArray[np.int64]]:
-    """Class code per hamlet and raster key (-1 where the hamlet is outside the grid/province)."""
-    grid = scene.grid
-    is_point = hamlets.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
-    out = {key: np.full(len(hamlets), -1, dtype=np.int64) for key in rasters}
-    if is_point.any():
-        pts = hamlets.geometry[is_point].representative_point()
-        row, col = grid.rowcol(pts.x.to_numpy(), pts.y.to_numpy())
-        ok = (row >= 0) & (row < grid.height) & (col >= 0) & (col < grid.width)
-        pos = np.nonzero(is_point)[0]
-        for key, cls in rasters.items():
-            values = np.full(len(pos), -1, dtype=np.int64)
-            values[ok] = cls[row[ok], col[ok]]
-            values[values == NODATA_CLASS] = -1
-            out[key][pos] = values
-    if (~is_point).any():
-        pos = np.nonzero(~is_point)[0]
-        shapes = ((geom, i) for i, geom in enumerate(hamlets.geometry.iloc[pos]) if geom is not None)
-        unit = features.rasterize(
-            shapes, out_shape=grid.shape, transform=grid.transform, fill=-1, dtype="int32"
-        )
-        for key, cls in rasters.items():
-            out[key][pos] = _median_class(_class_shares(unit, cls, len(pos)))
+def _window_pixels(geom: BaseGeometry, grid: Grid) -> NDArray[np.int64]:
+    """Flat grid indices of the pixels whose centre lies in ``geom`` (grid CRS)."""
+    minx, miny, maxx, maxy = geom.bounds
+    r = grid.resolution_m
+    c0 = max(int(np.floor((minx - grid.left_m) / r)), 0)
+    c1 = min(int(np.ceil((maxx - grid.left_m) / r)), grid.width)
+    r0 = max(int(np.floor((grid.top_m - maxy) / r)), 0)
+    r1 = min(int(np.ceil((grid.top_m - miny) / r)), grid.height)
+    if c1 <= c0 or r1 <= r0:
+        return np.empty(0, dtype=np.int64)
+    mask = features.rasterize(
+        [(geom, 1)],
+        out_shape=(r1 - r0, c1 - c0),
+        transform=grid.transform * Affine.translation(c0, r0),
+        fill=0,
+        dtype="uint8",
+    )
+    rr, cc = np.nonzero(mask)
+    return (rr + r0).astype(np.int64) * grid.width + (cc + c0)
+
+
+def _first_layer(geoms: NDArray[np.object_], present: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Footprints whose interiors overlap no earlier footprint of the layer (greedy, in order)."""
+    idx = np.nonzero(present)[0]
+    tree = shapely.STRtree(geoms[idx])
+    i, j = tree.query(geoms[idx], predicate="intersects")
+    keep = i < j
+    i, j = idx[i[keep]], idx[j[keep]]
+    overlap = shapely.relate_pattern(geoms[i], geoms[j], "T********")
+    earlier: dict[int, list[int]] = {}
+    for a, b in zip(i[overlap].tolist(), j[overlap].tolist(), strict=True):
+        earlier.setdefault(b, []).append(a)
+    layer = present.copy()
+    for k in sorted(earlier):
+        if any(layer[a] for a in earlier[k]):
+            layer[k] = False
+    return layer
+
+
+def _footprint_pixels(
+    footprints: gpd.GeoSeries, anchors_xy: NDArray[np.float64] | None, grid: Grid
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(flat pixel index, footprint row) of every pixel of every footprint; overlaps kept.
+
+    Footprints that overlap no other are rasterised in one pass over the grid, the others one by
+    one in their own window. A footprint without a pixel centre (smaller than a pixel) or missing
+    falls back to the pixel of its anchor point, when that lies on the grid.
+    """
+    geoms = footprints.to_numpy()
+    n = len(geoms)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    pixels: list[NDArray[np.int64]] = []
+    units: list[NDArray[np.int64]] = []
+    with rasterio.Env():
+        first = _first_layer(geoms, present) if present.any() else present
+        if first.any():
+            unit = features.rasterize(
+                ((geoms[k], int(k)) for k in np.nonzero(first)[0]),
+                out_shape=grid.shape,
+                transform=grid.transform,
+                fill=-1,
+                dtype="int32",
+            ).ravel()
+            flat = np.flatnonzero(unit >= 0)
+            pixels.append(flat.astype(np.int64))
+            units.append(unit[flat].astype(np.int64))
+        for k in np.nonzero(present & ~first)[0]:
+            pix = _window_pixels(geoms[k], grid)
+            pixels.append(pix)
+            units.append(np.full(len(pix), k, dtype=np.int64))
+    counts = np.bincount(np.concatenate(units), minlength=n) if units else np.zeros(n, dtype=np.int64)
+    if anchors_xy is not None:
+        lonely = np.nonzero((counts == 0) & np.isfinite(anchors_xy).all(axis=1))[0]
+        row, col = grid.rowcol(anchors_xy[lonely, 0], anchors_xy[lonely, 1])
+        on = (row >= 0) & (row < grid.height) & (col >= 0) & (col < grid.width)
+        pixels.append(row[on] * grid.width + col[on])
+        units.append(lonely[on].astype(np.int64))
+    if not pixels:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(pixels), np.concatenate(units)
+
+
+def footprint_class_shares(
+    footprints: gpd.GeoSeries,
+    grid: Grid,
+    rasters: dict[str, NDArray[np.uint8]],
+    *,
+    anchors_xy: NDArray[np.float64] | None = None,
+    population: NDArray[np.floating] | None = None,
+) -> dict[str, NDArray[np.float64]]:
+    """Share of each footprint's households in each coverage class, per raster.
+
+    Households are spread uniformly over the footprint's pixels (pixel centre inside the
+    footprint), or in proportion to ``population`` where the footprint holds population; pixels
+    with ``NODATA_CLASS`` (outside the province) are left out.
+
+    Parameters
+    ----------
+    footprints : GeoSeries
+        Polygons in the grid CRS (``None`` allowed), e.g. from
+        :func:`analysis.hamlet_areas.hamlet_footprints`.
+    grid : Grid
+        The raster grid.
+    rasters : dict of str to ndarray
+        Class codes (index into ``CLASS_NAMES``) on ``grid`` per key (operator or "all").
+    anchors_xy : ndarray, optional, keyword-only
+        (n, 2) grid-CRS x, y, m, of each hamlet point: used where a footprint covers no pixel centre.
+    population : ndarray, optional, keyword-only
+        Persons per pixel on ``grid``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Per key, (n, 4) shares none/poor/fair/good summing to 1, NaN rows where no pixel is known.
+    """
+    pix, unit = _footprint_pixels(footprints, anchors_xy, grid)
+    n = len(footprints)
+    weights = None
+    if population is not None:
+        weights = np.clip(np.nan_to_num(np.asarray(population, dtype=np.float64).ravel()[pix]), 0, None)
+    out = {}
+    for key, cls in rasters.items():
+        values = cls.ravel()[pix]
+        shares = _class_shares(unit, values, n)
+        if weights is not None:
+            weighted = _class_shares(unit, values, n, weights=weights)
+            shares = np.where(np.isnan(weighted), shares, weighted)
+        out[key] = shares
     return out
 
 
@@ -135,7 +247,9 @@ def coverage_statistics(
     params : CoverageParams, keyword-only
         Class thresholds and ``[statistics]`` policy.
     population : ndarray, optional, keyword-only
-        Persons per pixel on ``scene.grid``; adds population shares.
+        Persons per pixel on ``scene.grid``; adds commune population shares and spreads each
+        hamlet's households over its footprint in proportion to it (uniformly where the footprint
+        holds no population).
 
     Returns
     -------
@@ -148,7 +262,18 @@ def coverage_statistics(
     tech = params.tech(coverage.combined.technology)
     rasters = {ALL_OPERATORS: classify_rsrp(coverage.combined.rsrp_dbm, tech), **coverage.classes_by_operator}
     ham = hamlets.to_crs(scene.grid.crs).reset_index(drop=True)
-    ham_cls = _hamlet_classes(ham, scene, rasters)
+    footprints = hamlet_footprints(
+        ham, scene.communes, radius_m=params.statistics.hamlet_radius_m, metric_crs=scene.grid.crs
+    )
+    anchors = np.full((len(ham), 2), np.nan)
+    present = ~(ham.geometry.isna() | ham.geometry.is_empty).to_numpy()
+    if present.any():
+        pts = ham.geometry[present].representative_point()
+        anchors[present] = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    ham_shares = footprint_class_shares(
+        footprints, scene.grid, rasters, anchors_xy=anchors, population=population
+    )
+    ham_cls = {key: _median_class(shares) for key, shares in ham_shares.items()}
     communes = scene.communes
     hh = pd.to_numeric(ham["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
     commune_row = pd.Series(np.arange(len(communes)), index=communes["commune_id"].astype(str))
@@ -163,7 +288,7 @@ def coverage_statistics(
     hh_good_share: dict[str, NDArray[np.float64]] = {}
     for key, cls in rasters.items():
         area = _class_shares(scene.commune, cls, len(communes))
-        hh_shares = _household_shares(ham_cls[key], ham_commune, hh, len(communes))
+        hh_shares = _household_shares(ham_shares[key], ham_commune, hh, len(communes))
         hh_good_share[key] = hh_shares[:, good]
         frame = _commune_frame(communes, tech.technology, key, area, hh_shares, scene)
         if population is not None:
@@ -171,7 +296,9 @@ def coverage_statistics(
             for i, name in enumerate(CLASS_NAMES):
                 frame[f"population_share_{name}"] = pop[:, i]
         commune_frames.append(frame)
-        hamlet_frames.append(_hamlet_frame(ham, tech.technology, key, ham_cls[key]))
+        hamlet_frames.append(
+            _hamlet_frame(ham, tech.technology, key, ham_cls[key], ham_shares[key], footprints)
+        )
     ops_good_commune = np.zeros(len(communes), dtype=np.int64)
     for op in ops:
         ops_good_commune += (
@@ -202,11 +329,12 @@ def _operators_reaching(
 
 
 def _household_shares(
-    cls: NDArray[np.int64], commune: NDArray[np.int64], hh: NDArray[np.float64], n: int
+    shares: NDArray[np.float64], commune: NDArray[np.int64], hh: NDArray[np.float64], n: int
 ) -> NDArray[np.float64]:
-    ok = (cls >= 0) & (commune >= 0)
-    idx = commune[ok] * len(CLASS_NAMES) + cls[ok]
-    sums = np.bincount(idx, weights=hh[ok], minlength=n * len(CLASS_NAMES)).reshape(n, len(CLASS_NAMES))
+    """Per commune, household-weighted mean of its hamlets' class shares (NaN without hamlets)."""
+    ok = ~np.isnan(shares).any(axis=1) & (commune >= 0)
+    sums = np.zeros((n, len(CLASS_NAMES)))
+    np.add.at(sums, commune[ok], shares[ok] * hh[ok, None])
     total = sums.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, sums / total, np.nan)
@@ -239,7 +367,12 @@ def _commune_frame(
 
 
 def _hamlet_frame(
-    ham: gpd.GeoDataFrame, technology: str, operator: str, cls: NDArray[np.int64]
+    ham: gpd.GeoDataFrame,
+    technology: str,
+    operator: str,
+    cls: NDArray[np.int64],
+    shares: NDArray[np.float64],
+    footprints: gpd.GeoSeries,
 ) -> pd.DataFrame:
     keep = [
         c for c in ("hamlet_id", "hamlet_name", "commune_id", "households", "population") if c in ham.columns
@@ -248,6 +381,9 @@ def _hamlet_frame(
     frame["technology"] = technology
     frame["operator"] = operator
     frame["coverage_class"] = [CLASS_NAMES[c] if c >= 0 else "outside" for c in cls]
+    frame["footprint_km2"] = np.round(footprints.area.fillna(0.0).to_numpy() / 1e6, 4)
+    for i, name in enumerate(CLASS_NAMES):
+        frame[f"household_share_{name}"] = shares[:, i]
     frame["geometry"] = ham.geometry.to_numpy()
     return frame
 

@@ -461,25 +461,30 @@ def standin_hamlet_signal(
 # coverage engine statistics -> signal interface
 
 COVERAGE_ENGINE_SOURCE = (
-    "coverage engine: analysis.coverage_stats 4G class at each hamlet "
-    "(point: its pixel; polygon: median class), all operators' best server"
+    "coverage engine: analysis.coverage_stats 4G household shares per class over each hamlet's "
+    "settlement footprint (point: Voronoi cell in its commune within hamlet_radius_m; polygon: "
+    "its polygon), all operators' best server"
 )
+_SHARE_GOOD, _SHARE_NONE = "household_share_good", "household_share_none"
 
 
 def signal_from_coverage_stats(hamlet_stats: pd.DataFrame) -> pd.DataFrame:
     """Convert :func:`analysis.coverage_stats.coverage_statistics` hamlet rows to the signal interface.
 
-    The engine gives one coverage class (none / poor / fair / good, or ``outside`` the grid) per
-    hamlet and operator; the ``all`` rows are the best server of every operator. A hamlet in class
-    ``good`` counts as all households with good 4G (``share_hh_good_4g`` = 1), class ``none`` as
-    all households without usable 4G (``share_hh_no_4g`` = 1), ``poor``/``fair`` as neither, and
-    ``outside`` as no data (NaN).
+    The engine gives, per hamlet and operator, the share of the hamlet's households in each class
+    over its settlement footprint (``household_share_none`` … ``household_share_good``); the ``all``
+    rows are the best server of every operator. ``share_hh_good_4g`` is the ``all`` row's
+    ``household_share_good``, ``share_hh_no_4g`` its ``household_share_none`` (NaN where the
+    hamlet is ``outside`` the grid), and ``good_4g_operators`` the operators whose own
+    ``household_share_good`` is above 0. Tables without the share columns (statistics written
+    before they existed) fall back to the representative ``coverage_class``: ``good`` → 1 good,
+    ``none`` → 1 without 4G, ``poor``/``fair`` → neither.
 
     Parameters
     ----------
     hamlet_stats
         ``CoverageStats.hamlets``: ``hamlet_id``, ``operator`` ("all" and one per operator),
-        ``coverage_class``.
+        ``coverage_class`` and, normally, ``household_share_good`` / ``household_share_none``.
 
     Returns
     -------
@@ -489,23 +494,26 @@ def signal_from_coverage_stats(hamlet_stats: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("hamlet_id", "operator", "coverage_class") if c not in hamlet_stats.columns]
     if missing:
         raise SchemaError(f"coverage statistics lack column(s) {', '.join(missing)}")
-    frame = pd.DataFrame(hamlet_stats)[["hamlet_id", "operator", "coverage_class"]].copy()
+    frame = pd.DataFrame(hamlet_stats).copy()
     frame["hamlet_id"] = _text(frame["hamlet_id"])
-    best = (
-        frame[frame["operator"] == "all"]
-        .drop_duplicates("hamlet_id")
-        .set_index("hamlet_id")["coverage_class"]
-    )
-    known = best != "outside"
+    known = frame["coverage_class"] != "outside"
+    if _SHARE_GOOD in frame.columns and _SHARE_NONE in frame.columns:
+        good = pd.to_numeric(frame[_SHARE_GOOD], errors="coerce").where(known)
+        none = pd.to_numeric(frame[_SHARE_NONE], errors="coerce").where(known)
+    else:
+        good = (frame["coverage_class"] == "good").astype(float).where(known)
+        none = (frame["coverage_class"] == "none").astype(float).where(known)
+    frame["_good"], frame["_none"] = good, none
+    best = frame[frame["operator"] == "all"].drop_duplicates("hamlet_id").set_index("hamlet_id")
     good_ops = (
-        frame[(frame["operator"] != "all") & (frame["coverage_class"] == "good")]
+        frame[(frame["operator"] != "all") & (frame["_good"] > 0)]
         .groupby("hamlet_id")["operator"]
         .agg(lambda s: ";".join(sorted(set(s))))
     )
     out = pd.DataFrame(
         {
-            "share_hh_good_4g": (best == "good").astype(float).where(known),
-            "share_hh_no_4g": (best == "none").astype(float).where(known),
+            "share_hh_good_4g": best["_good"].astype(float),
+            "share_hh_no_4g": best["_none"].astype(float),
             "good_4g_operators": good_ops.reindex(best.index).fillna("").astype(str),
             "signal_source": "coverage_engine",
         },
