@@ -1,17 +1,24 @@
 """Compiled inner loop of :mod:`analysis.coverage` (numba, cached on disk after the first run).
 
-The grid is processed in square tiles, in parallel (tiles are independent); inside a tile every
-cell whose window touches it is applied in ascending cell order, so results equal the serial
-numpy reference (``coverage._accumulate_numpy``) except that the sector pattern is evaluated
-exactly instead of from a 0.1-degree table (differences below 0.02 dB).
+The grid is cut into square blocks (``block`` pixels, 32 by default) processed in parallel; each
+block's pixels are written by one thread only. Results equal the serial numpy reference
+(``coverage._accumulate_numpy``: ascending cell order, strict ``>``, so ties go to the lowest cell
+index) except that the sector pattern is evaluated exactly instead of from a 0.1-degree table
+(differences below 0.02 dB).
 
-Pixels outside the province are skipped (they are nodata in every product). A cell's window is
-its bounding box narrowed, row by row, to the span of its reach outline (:func:`row_spans`).
-Per tile: pass 1 applies each cell inside its *count* window (where it can reach the server-count
-threshold) and counts servers; pass 2 applies each cell inside its larger *floor* window, but only
-to the tile's pixels that are still below the count threshold. Each tile works on contiguous copies
-of its state (fewer cache lines and TLB entries per row). Cell arrays are passed as one tuple
-``cells = (rows, cols, table_off, ref, az, bw)``; ``az < 0`` marks an omni cell.
+Per block, every cell whose floor window touches it (:func:`block_pairs`) gets exact bounds of its
+level over the block (:func:`_bounds`): nearest/farthest distance, the environments present, the
+angle range off boresight, and per-environment monotone envelopes of its loss table. Then
+
+* server count: a cell whose lower bound over the whole block is at or above the count threshold
+  adds 1 to every pixel without being evaluated; one whose upper bound is below adds nothing; the
+  others ("partial") are evaluated pixel by pixel inside their count span;
+* best server: cells in decreasing order of upper bound are evaluated until the next upper bound is
+  below the block's weakest current best (no later cell can change any pixel: exact pruning).
+
+A cell's window is its bounding box narrowed, row by row, to the span of its reach outline
+(:func:`row_spans`). Pixels outside the province are never updated. Cell arrays are passed as one
+tuple ``cells = (rows, cols, table_off, ref, az, bw)``; ``az < 0`` marks an omni cell.
 """
 
 from __future__ import annotations
@@ -86,155 +93,438 @@ def row_spans(east, north, boxes):  # pragma: no cover - compiled
     return start, lo, hi
 
 
+_INF = np.float32(np.inf)
+_SLACK_DB = np.float32(0.01)  # float32 rounding of the interpolated level (< 1e-4 dB), with margin
+_SLACK_DEG = 0.01  # float32 bearings of the kernel vs float64 corners
+
+
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _pass_count(ti0, tj0, env, best, server, count, cells, boxes, spans, bearing, radius, flat, am, thr):
-    """Pass 1 on one tile (local arrays); return evaluations."""  # pragma: no cover - compiled
-    rows, cols, table_off, ref, az, bw = cells
-    h, w = env.shape
-    evaluations = 0
-    for k in range(rows.shape[0]):
-        sr = rows[k] - ti0
-        sc = cols[k] - tj0
-        i0, i1, j0, j1 = _clip_box(boxes[k], sr, sc, h, w)
+def block_pairs(rows, cols, boxes, height, width, block):  # pragma: no cover - compiled
+    """CSR lists of the cells whose box touches each ``block``-pixel square: ``(start, cell)``.
+
+    Cells appear in ascending order within each block.
+    """
+    n_br = (height + block - 1) // block
+    n_bc = (width + block - 1) // block
+    n_cells = rows.shape[0]
+    per = np.zeros(n_br * n_bc + 1, dtype=np.int64)
+    for k in range(n_cells):
+        i0, i1, j0, j1 = _clip_box(boxes[k], rows[k], cols[k], height, width)
         if i0 >= i1 or j0 >= j1:
             continue
-        inv = np.float32(1.0) / bw[k]
-        kk = np.int32(k)
-        off = table_off[k]
-        rk = ref[k]
-        ak = az[k]
-        shift = radius - sc
-        for i in range(i0, i1):
-            di = i - sr
-            env_row = env[i]
-            best_row = best[i]
-            server_row = server[i]
-            count_row = count[i]
-            brg_row = bearing[di + radius]
-            span = di - boxes[k, 0]
-            ja = max(j0, sc + np.int64(spans[1][spans[0][k] + span]))
-            jb = min(j1, sc + np.int64(spans[2][spans[0][k] + span]) + 1)
-            # unsigned indices: numba then skips the negative-index wrap-around code (-1/3 CPU)
-            for ju in range(np.uint64(max(ja, 0)), np.uint64(max(jb, ja, 0))):
-                e = env_row[ju]
-                if e == _OUTSIDE:
-                    continue
-                j = np.int64(ju)
-                dj = j - sc
-                v = _signal(flat, off, rk, di * di + dj * dj, e, ak, brg_row[np.uint64(j + shift)], inv, am)
-                evaluations += 1
-                count_row[ju] += np.uint16(v >= thr)
-                b = best_row[ju]
-                better = v > b
-                best_row[ju] = v if better else b
-                server_row[ju] = kk if better else server_row[ju]
-    return evaluations
+        for bi in range(i0 // block, (i1 - 1) // block + 1):
+            for bj in range(j0 // block, (j1 - 1) // block + 1):
+                per[bi * n_bc + bj + 1] += 1
+    for b in range(n_br * n_bc):
+        per[b + 1] += per[b]
+    fill = per[:-1].copy()
+    cell = np.empty(per[-1], dtype=np.int32)
+    for k in range(n_cells):
+        i0, i1, j0, j1 = _clip_box(boxes[k], rows[k], cols[k], height, width)
+        if i0 >= i1 or j0 >= j1:
+            continue
+        for bi in range(i0 // block, (i1 - 1) // block + 1):
+            for bj in range(j0 // block, (j1 - 1) // block + 1):
+                b = bi * n_bc + bj
+                cell[fill[b]] = k
+                fill[b] += 1
+    return per, cell
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _pass_weak(ti0, tj0, env, best, server, cells, boxes, spans, bearing, radius, flat, am, thr):
-    """Pass 2 on one tile: only pixels still below ``thr``; return evaluations."""  # pragma: no cover
+def _wrap(x):  # pragma: no cover - compiled
+    """Angle difference wrapped into (-180, 180] degrees."""
+    x = x % 360.0
+    return x - 360.0 if x > 180.0 else x
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _off_boresight(bearing, radius, i0, i1, j0, j1, a):  # pragma: no cover - compiled
+    """(min, max) angle off boresight ``a`` (deg) over pixel offsets [i0, i1) x [j0, j1) from the site."""
+    if i0 <= 0 < i1 and j0 <= 0 < j1:
+        return 0.0, 180.0
+    c = np.float64(bearing[i0 + radius, j0 + radius])
+    lo = 0.0
+    hi = 0.0
+    for ii in (i0, i1 - 1):
+        for jj in (j0, j1 - 1):
+            d = _wrap(np.float64(bearing[ii + radius, jj + radius]) - c)
+            lo = min(lo, d)
+            hi = max(hi, d)
+    lo -= _SLACK_DEG
+    hi += _SLACK_DEG
+    d_az = _wrap(a - c)
+    if lo <= d_az <= hi:
+        t_min = 0.0
+    else:
+        t_min = min(abs(_wrap(d_az - lo)), abs(_wrap(d_az - hi)))
+    d_back = _wrap(a + 180.0 - c)
+    if lo <= d_back <= hi:
+        t_max = 180.0
+    else:
+        t_max = max(abs(_wrap(d_az - lo)), abs(_wrap(d_az - hi)))
+    return t_min, t_max
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _bounds(k, bi0, bi1, bj0, bj1, env_bits, cells, box, n_steps, lower, upper, bearing, radius, am):
+    """Bounds (ub, lb) of cell k's level over the block rows [bi0, bi1) x cols [bj0, bj1), env in bits.
+
+    ``lb`` is -inf when the block is not wholly inside the cell's box or table.
+    """  # pragma: no cover - compiled
+    rows, cols, table_off, ref, az, bw = cells
+    sr = rows[k]
+    sc = cols[k]
+    i0 = max(bi0, sr + box[0]) - sr
+    i1 = min(bi1, sr + box[1] + 1) - sr
+    j0 = max(bj0, sc + box[2]) - sc
+    j1 = min(bj1, sc + box[3] + 1) - sc
+    if i0 >= i1 or j0 >= j1:
+        return -_INF, -_INF
+    whole = i0 == bi0 - sr and i1 == bi1 - sr and j0 == bj0 - sc and j1 == bj1 - sc
+    ni = 0 if i0 <= 0 < i1 else min(abs(i0), abs(i1 - 1))
+    nj = 0 if j0 <= 0 < j1 else min(abs(j0), abs(j1 - 1))
+    fi = max(abs(i0), abs(i1 - 1))
+    fj = max(abs(j0), abs(j1 - 1))
+    q_near = max(int(max(np.sqrt(np.float64(ni * ni + nj * nj)), 0.5) * 4.0) - 1, 0)
+    q_far = int(max(np.sqrt(np.float64(fi * fi + fj * fj)), 0.5) * 4.0) + 2
+    off = table_off[k]
+    if q_near >= n_steps[k]:
+        return -_INF, -_INF
+    loss_lo = _INF
+    loss_hi = -_INF
+    far_ok = whole and q_far < n_steps[k]
+    for e in range(3):
+        if env_bits & (1 << e):
+            loss_lo = min(loss_lo, lower[off + 3 * q_near + e])
+            if far_ok:
+                loss_hi = max(loss_hi, upper[off + 3 * q_far + e])
+    a = az[k]
+    att_lo = np.float32(0.0)
+    att_hi = np.float32(0.0)
+    if a >= 0.0:
+        t_min, t_max = _off_boresight(bearing, radius, i0, i1, j0, j1, np.float64(a))
+        inv = 1.0 / np.float64(bw[k])
+        att_lo = np.float32(min(12.0 * (t_min * inv) ** 2, np.float64(am)))
+        att_hi = np.float32(min(12.0 * (t_max * inv) ** 2, np.float64(am)))
+    ub = ref[k] - loss_lo - att_lo + _SLACK_DB
+    lb = ref[k] - loss_hi - att_hi - _SLACK_DB if far_ok else -_INF
+    return ub, lb
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _apply(
+    k, bi0, bj0, env, best, server, count, do_count, cells, box, spans, bearing, radius, flat, am, thr
+):
+    """Evaluate cell k on the block's pixels inside its span; update best (ties: lowest k) and,
+    when ``do_count``, the count. Return the evaluations."""  # pragma: no cover - compiled
     rows, cols, table_off, ref, az, bw = cells
     h, w = env.shape
-    weak = (env != _OUTSIDE) & (best < thr)
-    weak_rows = np.zeros(h, dtype=np.bool_)
-    for i in range(h):
-        weak_rows[i] = weak[i].any()
-    if not weak_rows.any():
+    sr = rows[k] - bi0
+    sc = cols[k] - bj0
+    i0, i1, j0, j1 = _clip_box(box, sr, sc, h, w)
+    if i0 >= i1 or j0 >= j1:
         return 0
+    inv = np.float32(1.0) / bw[k]
+    kk = np.int32(k)
+    off = table_off[k]
+    rk = ref[k]
+    ak = az[k]
+    shift = radius - sc
     evaluations = 0
-    for k in range(rows.shape[0]):
-        sr = rows[k] - ti0
-        sc = cols[k] - tj0
-        i0, i1, j0, j1 = _clip_box(boxes[k], sr, sc, h, w)
-        if i0 >= i1 or j0 >= j1:
+    for i in range(i0, i1):
+        di = i - sr
+        span = spans[0][k] + di - box[0]
+        ja = max(j0, sc + np.int64(spans[1][span]))
+        jb = min(j1, sc + np.int64(spans[2][span]) + 1)
+        if ja >= jb:
             continue
-        inv = np.float32(1.0) / bw[k]
-        off = table_off[k]
-        rk = ref[k]
-        ak = az[k]
-        shift = radius - sc
-        for i in range(i0, i1):
-            if not weak_rows[i]:
-                continue
-            di = i - sr
-            env_row = env[i]
-            weak_row = weak[i]
-            best_row = best[i]
-            server_row = server[i]
-            brg_row = bearing[di + radius]
-            span = di - boxes[k, 0]
-            ja = max(j0, sc + np.int64(spans[1][spans[0][k] + span]))
-            jb = min(j1, sc + np.int64(spans[2][spans[0][k] + span]) + 1)
-            for ju in range(np.uint64(max(ja, 0)), np.uint64(max(jb, ja, 0))):
-                if not weak_row[ju]:
-                    continue
-                j = np.int64(ju)
-                dj = j - sc
-                v = _signal(
-                    flat, off, rk, di * di + dj * dj, env_row[ju], ak, brg_row[np.uint64(j + shift)], inv, am
-                )
-                evaluations += 1
-                if v > best_row[ju]:
-                    best_row[ju] = v
-                    server_row[ju] = k
+        env_row = env[i]
+        best_row = best[i]
+        server_row = server[i]
+        count_row = count[i]
+        brg_row = bearing[di + radius]
+        for ju in range(np.uint64(ja), np.uint64(jb)):
+            j = np.int64(ju)
+            dj = j - sc
+            v = _signal(
+                flat, off, rk, di * di + dj * dj, env_row[ju], ak, brg_row[np.uint64(j + shift)], inv, am
+            )
+            if do_count:
+                count_row[ju] += np.uint16(v >= thr)
+            b = best_row[ju]
+            if v > b or (v == b and kk < server_row[ju]):
+                best_row[ju] = v
+                server_row[ju] = kk
+        evaluations += jb - ja
     return evaluations
 
 
-@numba.njit(cache=True, parallel=True, boundscheck=False)
-def accumulate_cells(
-    env,
-    inside,
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _count_only(k, bi0, bj0, env, count, cells, box, spans, bearing, radius, flat, am, thr):
+    """Add cell k's server count on the block's pixels inside its count span; return evaluations."""
+    rows, cols, table_off, ref, az, bw = cells  # pragma: no cover - compiled
+    h, w = env.shape
+    sr = rows[k] - bi0
+    sc = cols[k] - bj0
+    i0, i1, j0, j1 = _clip_box(box, sr, sc, h, w)
+    if i0 >= i1 or j0 >= j1:
+        return 0
+    inv = np.float32(1.0) / bw[k]
+    off = table_off[k]
+    rk = ref[k]
+    ak = az[k]
+    shift = radius - sc
+    evaluations = 0
+    for i in range(i0, i1):
+        di = i - sr
+        span = spans[0][k] + di - box[0]
+        ja = max(j0, sc + np.int64(spans[1][span]))
+        jb = min(j1, sc + np.int64(spans[2][span]) + 1)
+        if ja >= jb:
+            continue
+        env_row = env[i]
+        count_row = count[i]
+        brg_row = bearing[di + radius]
+        for ju in range(np.uint64(ja), np.uint64(jb)):
+            j = np.int64(ju)
+            dj = j - sc
+            v = _signal(
+                flat, off, rk, di * di + dj * dj, env_row[ju], ak, brg_row[np.uint64(j + shift)], inv, am
+            )
+            count_row[ju] += np.uint16(v >= thr)
+        evaluations += jb - ja
+    return evaluations
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _load_block(env, inside, bi0, bi1, bj0, bj1, floor):  # pragma: no cover - compiled
+    """Block copies: environment (0 outside), best (floor; +inf outside, never updated), env bit set."""
+    h = bi1 - bi0
+    w = bj1 - bj0
+    env_l = np.zeros((h, w), dtype=np.uint8)
+    best_l = np.empty((h, w), dtype=np.float32)
+    bits = 0
+    for i in range(h):
+        for j in range(w):
+            if inside[bi0 + i, bj0 + j]:
+                e = env[bi0 + i, bj0 + j]
+                env_l[i, j] = e
+                bits |= 1 << e
+                best_l[i, j] = floor
+            else:
+                best_l[i, j] = _INF
+    return env_l, best_l, bits
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _classify(
+    ks,
+    bi0,
+    bi1,
+    bj0,
+    bj1,
+    bits,
+    cells,
+    n_steps,
+    lower,
+    upper,
     bearing,
     radius,
-    flat,
-    cells,
     am,
     boxes_count,
     boxes_floor,
-    spans_count,
-    spans_floor,
-    best,
-    server,
-    count,
     thr,
-    tile,
 ):  # pragma: no cover - compiled
-    """Update ``best``/``server``/``count`` in place for every cell; return the evaluations made."""
+    """Per candidate cell: upper bound in the block, whether its count needs evaluating ("partial"),
+    and the number of cells that reach ``thr`` on every pixel of the block."""
+    n = ks.shape[0]
+    ub = np.empty(n, dtype=np.float32)
+    partial = np.zeros(n, dtype=np.bool_)
+    sure = 0
+    for p in range(n):
+        k = ks[p]
+        u, _ = _bounds(
+            k, bi0, bi1, bj0, bj1, bits, cells, boxes_floor[k], n_steps, lower, upper, bearing, radius, am
+        )
+        ub[p] = u
+        if u >= thr:
+            uc, lc = _bounds(
+                k, bi0, bi1, bj0, bj1, bits, cells, boxes_count[k], n_steps, lower, upper, bearing, radius, am
+            )
+            if lc >= thr:
+                sure += 1
+            elif uc >= thr:
+                partial[p] = True
+    return ub, partial, sure
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _block(b, n_bc, block, env, inside, best, server, count, pair_start, pair_cell, cells, args):
+    """Process one block (its pixels are written by this call only); return (evaluations, skipped)."""
+    (
+        n_steps,
+        flat,
+        lower,
+        upper,
+        bearing,
+        radius,
+        am,
+        boxes_count,
+        boxes_floor,
+        spans_count,
+        spans_floor,
+        floor,
+        thr,
+    ) = args  # pragma: no cover - compiled
     height, width = best.shape
-    n_tr = (height + tile - 1) // tile
-    n_tc = (width + tile - 1) // tile
-    done = np.zeros(n_tr * n_tc, dtype=np.int64)
-    for t in numba.prange(n_tr * n_tc):
-        ti0 = (t // n_tc) * tile
-        tj0 = (t % n_tc) * tile
-        ti1 = min(ti0 + tile, height)
-        tj1 = min(tj0 + tile, width)
-        env_t = np.where(inside[ti0:ti1, tj0:tj1], env[ti0:ti1, tj0:tj1], _OUTSIDE)
-        best_t = best[ti0:ti1, tj0:tj1].copy()
-        server_t = server[ti0:ti1, tj0:tj1].copy()
-        count_t = count[ti0:ti1, tj0:tj1].copy()
-        n = _pass_count(
-            ti0,
-            tj0,
-            env_t,
-            best_t,
-            server_t,
-            count_t,
+    bi0 = (b // n_bc) * block
+    bj0 = (b % n_bc) * block
+    bi1 = min(bi0 + block, height)
+    bj1 = min(bj0 + block, width)
+    h = bi1 - bi0
+    w = bj1 - bj0
+    env_l, best_l, bits = _load_block(env, inside, bi0, bi1, bj0, bj1, floor)
+    if bits == 0:
+        return 0, 0
+    server_l = np.full((h, w), -1, dtype=np.int32)
+    count_l = np.zeros((h, w), dtype=np.uint16)
+    p0 = pair_start[b]
+    n = pair_start[b + 1] - p0
+    ub, partial, sure = _classify(
+        pair_cell[p0 : p0 + n],
+        bi0,
+        bi1,
+        bj0,
+        bj1,
+        bits,
+        cells,
+        n_steps,
+        lower,
+        upper,
+        bearing,
+        radius,
+        am,
+        boxes_count,
+        boxes_floor,
+        thr,
+    )
+    order = np.argsort(-ub)
+    evaluations = 0
+    skipped = 0
+    low = floor  # a lower bound of the block's weakest best level
+    applied = np.zeros(n, dtype=np.bool_)
+    for o in range(n):
+        p = order[o]
+        u = ub[p]
+        if u <= floor:
+            break  # cannot beat the floor (levels equal to it never update)
+        if u < low:
+            break
+        low = best_l.min()
+        if u < low:
+            break  # cannot reach any pixel's current best: nor can the weaker ones after it
+        k = pair_cell[p0 + p]
+        evaluations += _apply(
+            k,
+            bi0,
+            bj0,
+            env_l,
+            best_l,
+            server_l,
+            count_l,
+            partial[p],
             cells,
-            boxes_count,
-            spans_count,
+            boxes_floor[k],
+            spans_floor,
             bearing,
             radius,
             flat,
             am,
             thr,
         )
-        n += _pass_weak(
-            ti0, tj0, env_t, best_t, server_t, cells, boxes_floor, spans_floor, bearing, radius, flat, am, thr
+        applied[p] = True
+    for p in range(n):
+        if partial[p] and not applied[p]:
+            k = pair_cell[p0 + p]
+            evaluations += _count_only(
+                k,
+                bi0,
+                bj0,
+                env_l,
+                count_l,
+                cells,
+                boxes_count[k],
+                spans_count,
+                bearing,
+                radius,
+                flat,
+                am,
+                thr,
+            )
+        elif not applied[p]:
+            skipped += 1
+    best[bi0:bi1, bj0:bj1] = np.where(best_l == _INF, floor, best_l)
+    server[bi0:bi1, bj0:bj1] = server_l
+    count[bi0:bi1, bj0:bj1] = count_l + np.uint16(sure)
+    return evaluations, skipped
+
+
+@numba.njit(cache=True, parallel=True, boundscheck=False)
+def accumulate_cells(
+    env,
+    inside,
+    best,
+    server,
+    count,
+    pair_start,
+    pair_cell,
+    block,
+    cells,
+    n_steps,
+    flat,
+    lower,
+    upper,
+    bearing,
+    radius,
+    am,
+    boxes_count,
+    boxes_floor,
+    spans_count,
+    spans_floor,
+    floor,
+    thr,
+):
+    """Fill ``best``/``server``/``count`` block by block, in parallel; return the evaluations made.
+
+    ``best`` is written with the floor, ``server`` -1 and ``count`` 0 where no cell reaches them.
+    """  # pragma: no cover - compiled
+    height, width = best.shape
+    n_bc = (width + block - 1) // block
+    n_blocks = ((height + block - 1) // block) * n_bc
+    n_chunks = min(n_blocks, 256)
+    done = np.zeros(n_chunks, dtype=np.int64)
+    for c in numba.prange(n_chunks):
+        args = (
+            n_steps,
+            flat,
+            lower,
+            upper,
+            bearing,
+            radius,
+            am,
+            boxes_count,
+            boxes_floor,
+            spans_count,
+            spans_floor,
+            floor,
+            thr,
         )
-        best[ti0:ti1, tj0:tj1] = best_t
-        server[ti0:ti1, tj0:tj1] = server_t
-        count[ti0:ti1, tj0:tj1] = count_t
-        done[t] = n
+        total = 0
+        for b in range(c, n_blocks, n_chunks):  # interleaved: balanced work across threads
+            e, _ = _block(
+                b, n_bc, block, env, inside, best, server, count, pair_start, pair_cell, cells, args
+            )
+            total += e
+        done[c] = total
     return done.sum()

@@ -70,7 +70,7 @@ NODATA_SERVER = np.int32(-2)
 NODATA_COUNT = np.uint8(255)
 NODATA_CLASS = np.uint8(255)
 _BEARING_STEPS = 3600
-_TILE_PX = 128
+_BLOCK_PX = 32
 _KERNEL_LOCK = threading.Lock()
 """Serialises calls of the parallel compiled kernel: numba's default "workqueue" threading layer
 must not be entered from two threads at once (the Streamlit app serves users in threads)."""
@@ -350,6 +350,8 @@ class _LossTable:
 
     loss_db: NDArray[np.float32]
     min_loss_db: NDArray[np.float64]  # per step, least lossy environment, monotone (for reach)
+    lower_db: NDArray[np.float32]  # same layout: least loss at this step or farther (per environment)
+    upper_db: NDArray[np.float32]  # same layout: greatest loss at this step or nearer
 
     def lookup(self, dist_px: NDArray[np.floating], env: NDArray[np.integer]) -> NDArray[np.float32]:
         """Interpolated loss at distances (pixels) for environment codes."""
@@ -391,9 +393,12 @@ def _loss_table_steps(
     d_km = np.maximum(q / _TABLE_STEPS_PER_PX, 0.5) * res_m / 1000.0
     per_env = _losses_per_env(d_km, f_mhz, hb_m, hm_m, c_urban_db)
     min_loss = np.minimum.accumulate(per_env.min(axis=-1)[::-1])[::-1]  # monotone lower envelope
-    table = _LossTable(per_env.astype(np.float32).ravel(), min_loss)
-    table.loss_db.setflags(write=False)
-    table.min_loss_db.setflags(write=False)
+    loss32 = per_env.astype(np.float32)
+    lower = np.minimum.accumulate(loss32[::-1], axis=0)[::-1]
+    upper = np.maximum.accumulate(loss32, axis=0)
+    table = _LossTable(loss32.ravel(), min_loss, np.ascontiguousarray(lower).ravel(), upper.ravel())
+    for array in (table.loss_db, table.min_loss_db, table.lower_db, table.upper_db):
+        array.setflags(write=False)
     return table
 
 
@@ -743,39 +748,50 @@ def _accumulate_compiled(
     below the threshold, every cell where it can reach the floor (see analysis/_coverage_numba.py)."""
     kernel = _numba_kernel()
     assert kernel is not None
+    from analysis._coverage_numba import block_pairs
+
     bearing = _bearing_kernel(plan.radius_px)
     key_index = {key: i for i, key in enumerate(plan.tables)}
     offsets = np.zeros(len(plan.tables) + 1, dtype=np.int64)
     for key, i in key_index.items():
         offsets[i + 1] = offsets[i] + plan.tables[key].loss_db.size
-    flat = np.concatenate([plan.tables[key].loss_db for key in key_index])
+    ordered = [plan.tables[key] for key in key_index]
+    flat = np.concatenate([t.loss_db for t in ordered])
+    lower = np.concatenate([t.lower_db for t in ordered])
+    upper = np.concatenate([t.upper_db for t in ordered])
     table_of_cell = np.array([offsets[key_index[k]] for k in plan.keys], dtype=np.int64)
+    steps_of_cell = np.array([plan.tables[k].loss_db.size // 3 for k in plan.keys], dtype=np.int64)
+    rows = cells.row.astype(np.int64)
+    cols = cells.col.astype(np.int64)
     cell_arrays = (
-        cells.row.astype(np.int64),
-        cells.col.astype(np.int64),
+        rows,
+        cols,
         table_of_cell,
         plan.ref_dbm.astype(np.float32),
         np.nan_to_num(cells.azimuth_deg, nan=-1.0).astype(np.float32),
         cells.beamwidth_deg.astype(np.float32),
     )
+    height, width = best.shape
+    pair_start, pair_cell = block_pairs(rows, cols, plan.boxes_floor, height, width, _BLOCK_PX)
+    args = (
+        cell_arrays,
+        steps_of_cell,
+        flat,
+        lower,
+        upper,
+        bearing,
+        plan.radius_px,
+        np.float32(params.max_attenuation_db),
+        plan.boxes_count,
+        plan.boxes_floor,
+        plan.spans_count,
+        plan.spans_floor,
+        np.float32(best.flat[0]) if best.size else np.float32(0.0),
+        np.float32(count_dbm),
+    )
     with _KERNEL_LOCK:
         evaluations = kernel(
-            scene.environment,
-            scene.inside,
-            bearing,
-            plan.radius_px,
-            flat,
-            cell_arrays,
-            np.float32(params.max_attenuation_db),
-            plan.boxes_count,
-            plan.boxes_floor,
-            plan.spans_count,
-            plan.spans_floor,
-            best,
-            server,
-            count,
-            np.float32(count_dbm),
-            _TILE_PX,
+            scene.environment, scene.inside, best, server, count, pair_start, pair_cell, _BLOCK_PX, *args
         )
     return int(evaluations)
 
