@@ -50,7 +50,7 @@ class CoverageStats:
 
 
 def _class_shares(
-    unit: NDArray[np.int32],
+    unit: NDArray[np.signedinteger],
     classes: NDArray[np.uint8],
     n_units: int,
     weights: NDArray[np.floating] | None = None,
@@ -89,7 +89,7 @@ def _window_pixels(geom: BaseGeometry, grid: Grid) -> NDArray[np.int64]:
     mask = features.rasterize(
         [(geom, 1)],
         out_shape=(r1 - r0, c1 - c0),
-        transform=grid.transform * Affine.translation(c0, r0),
+        transform=grid.transform @ Affine.translation(c0, r0),
         fill=0,
         dtype="uint8",
     )

@@ -11,11 +11,13 @@ a hamlet's households over the map, so a point hamlet is given a documented foot
 * the **commune polygon** (households live in their own commune).
 
 Fallbacks: a point lying outside its commune polygon (digitising offsets, boundary edits) is not
-clipped by the commune (its footprint is Voronoi cell ∩ disc); a hamlet whose commune is unknown
-is not clipped by any commune (disc ∩ Voronoi cell among the hamlets with the same unknown
-commune code, the disc alone when it is the only one); several hamlets at the same point share one footprint; a hamlet alone in its
-commune has no neighbour to split with (disc ∩ commune). Polygon hamlets keep their polygon (made
-valid). Empty or missing geometries give ``None``.
+clipped by the commune (its footprint is Voronoi cell ∩ disc); a hamlet whose commune is unknown is
+not clipped by any commune (disc ∩ Voronoi cell among the hamlets with the same unknown commune
+code: the disc alone when it is the only one); several hamlets at the same point share one
+footprint; a hamlet alone in its commune has no neighbour to split with (disc ∩ commune). Polygon
+hamlets keep their polygon (made valid). Empty or missing geometries give ``None``. Footprints of
+neighbouring communes may overlap where the commune polygons themselves overlap (the bundled
+boundaries do, by up to 0.3 km²); statistics then count the overlap for both hamlets.
 
 All computations run in a metric CRS (metres); the module is pure (no I/O).
 """
@@ -155,11 +157,11 @@ def hamlet_footprints(
     poly = np.isin(shapely.get_type_id(ham), (3, 6))  # Polygon, MultiPolygon
     for i in np.nonzero(poly)[0]:
         out[i] = _polygonal(ham[i])
-    xy = _anchor_xy(np.where(poly, None, ham))
+    points = ham.copy()
+    points[poly] = None
+    xy = _anchor_xy(points)
     ok = ~poly & np.isfinite(xy).all(axis=1)
-    commune_geom = {
-        str(cid): _polygonal(g) for cid, g in zip(com["commune_id"], com.geometry, strict=True)
-    }
+    commune_geom = {str(cid): _polygonal(g) for cid, g in zip(com["commune_id"], com.geometry, strict=True)}
     ham_commune = hamlets["commune_id"].astype(str).to_numpy()
     unknown = sorted({c for c in ham_commune[ok] if c not in commune_geom})
     if unknown:

@@ -279,12 +279,19 @@ def test_statistics_per_commune_and_hamlet(scene, params):
     assert ham.loc[("h1", "all"), "coverage_class"] == "good" and ham.loc[("h1", "all"), "status"] == "served"
     assert ham.loc[("h1", "MobiFone"), "coverage_class"] in ("none", "poor")
     assert ham.loc[("h1", "all"), "best_cell_id"] == "C0"
-    # household share of commune A in class good = households of good hamlets / all households of A
+    # hamlet household shares are a distribution over the classes of its settlement footprint
+    share_cols = [f"household_share_{c}" for c in ("none", "poor", "fair", "good")]
+    np.testing.assert_allclose(stats.hamlets[share_cols].sum(axis=1), 1.0)
+    assert ham.loc[("h1", "all"), "household_share_good"] == pytest.approx(1.0)
+    # household share of commune A in class good = household-weighted mean of its hamlets' shares
     good_hh = sum(
-        hh for hid, hh in (("h1", 100), ("h2", 300)) if ham.loc[(hid, "all"), "coverage_class"] == "good"
+        hh * ham.loc[(hid, "all"), "household_share_good"] for hid, hh in (("h1", 100), ("h2", 300))
     )
     assert com.loc[("A", "all"), "household_share_good"] == pytest.approx(good_hh / 400)
-    assert int(com.loc[("A", "all"), "operators_good"]) == int(good_hh / 400 >= 0.5)
+    viettel_good = sum(
+        hh * ham.loc[(hid, "Viettel"), "household_share_good"] for hid, hh in (("h1", 100), ("h2", 300))
+    )
+    assert int(com.loc[("A", "all"), "operators_good"]) == int(viettel_good / 400 >= 0.5)
     assert stats.communes.crs.to_epsg() == 4326
 
 
@@ -346,10 +353,13 @@ def test_population_weights_and_polygon_hamlets(scene, params):
     row = stats.communes.set_index(["commune_id", "operator"]).loc[("A", "all")]
     assert row["population_share_good"] == pytest.approx(1.0)
     assert row["area_share_good"] < 1.0
-    # polygon hamlet: best class reached on at least half of its pixels
+    # polygon hamlet without population: best class reached on at least half of its pixels
     inside = classes[r[0] - 10 : r[0] + 10, c[0] - 10 : c[0] + 10]
     shares = [(inside >= k).mean() for k in (3, 2, 1)]
     expected = next(
         (name for name, s in zip(("good", "fair", "poor"), shares, strict=True) if s >= 0.5), "none"
     )
-    assert stats.hamlets.iloc[0]["coverage_class"] == expected
+    assert stats.hamlets.iloc[0]["household_share_good"] == pytest.approx(1.0)  # weighted by population
+    uniform = coverage_statistics(scene, result, hamlets, params=params).hamlets.iloc[0]
+    assert uniform["coverage_class"] == expected
+    assert uniform["household_share_good"] == pytest.approx(shares[0])

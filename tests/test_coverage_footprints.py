@@ -216,6 +216,22 @@ def test_voronoi_split_across_the_edge_and_commune_household_shares(edge_coverag
     assert com.loc[("A", "Viettel"), "household_share_none"] == pytest.approx(300 / 400)
 
 
+def test_overlapping_footprints_both_count_the_overlap(edge_coverage, params):
+    scene, cov = edge_coverage
+    # two hamlets at one point share one footprint; a third overlaps them from outside commune A
+    hamlets = _hamlets(
+        [
+            ("d1", "A", EDGE_X + 150, Y0 + 2_000),
+            ("d2", "A", EDGE_X + 150, Y0 + 2_000),
+            ("x", "Z", EDGE_X + 150, Y0 + 2_000),
+        ]
+    )
+    ham = _all_rows(coverage_statistics(scene, cov, hamlets, params=params))
+    expected = _segment_share(150.0, R)
+    for hid in ("d1", "d2", "x"):
+        assert ham.loc[hid, "household_share_good"] == pytest.approx(expected, abs=0.01)
+
+
 def test_household_shares_follow_population_raster(edge_coverage, params):
     scene, cov = edge_coverage
     hamlets = _hamlets([("h", "A", EDGE_X - 200, Y0 + 2_000), ("q", "A", X0 + 600, Y0 + 600)])

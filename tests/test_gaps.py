@@ -369,6 +369,42 @@ def test_signal_from_coverage_engine_statistics() -> None:
     assert out.attrs["phusong"]["signal_source"].startswith("coverage engine")
 
 
+def test_fractional_household_shares_reach_flags_and_explanations() -> None:
+    shares = {  # (hamlet, operator): none, poor, fair, good household shares
+        ("C1-A", "all"): (0.4, 0.1, 0.2, 0.3),
+        ("C1-A", "Viettel"): (0.4, 0.1, 0.2, 0.3),
+        ("C1-A", "MobiFone"): (1.0, 0.0, 0.0, 0.0),
+        ("C1-B", "all"): (0.1, 0.1, 0.3, 0.5),
+        ("C1-B", "MobiFone"): (0.1, 0.1, 0.3, 0.5),
+    }
+    frame = pd.DataFrame(
+        [
+            {
+                "hamlet_id": h,
+                "operator": op,
+                "coverage_class": "fair",
+                **{
+                    f"household_share_{c}": v
+                    for c, v in zip(("none", "poor", "fair", "good"), sh, strict=True)
+                },
+            }
+            for (h, op), sh in shares.items()
+        ]
+    )
+    sig = signal_from_coverage_stats(frame)
+    assert sig.loc["C1-A", "share_hh_no_4g"] == 0.4 and sig.loc["C1-A", "share_hh_good_4g"] == 0.3
+    assert (
+        sig.loc["C1-A", "good_4g_operators"] == "Viettel"
+        and sig.loc["C1-B", "good_4g_operators"] == "MobiFone"
+    )
+    out = compute_gaps(mini_province(), GapParams(), signal=sig).set_index("hamlet_id")
+    assert out.loc["C1-A", "no_mobile_flag"] and out.loc["C1-A", "no_mobile_value"] == pytest.approx(0.4)
+    assert "40% of households without 4G signal" in out.loc["C1-A", "explanation_en"]
+    assert not out.loc["C1-B", "no_mobile_flag"] and out.loc["C1-B", "weak_mobile_flag"]
+    assert out.loc["C1-B", "weak_mobile_value"] == pytest.approx(0.5)
+    assert "only 50% of households with good 4G" in out.loc["C1-B", "explanation_en"]
+
+
 _share = st.one_of(st.none(), st.floats(0, 1))
 
 
