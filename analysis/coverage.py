@@ -249,8 +249,12 @@ class CoverageRaster:
 def classify_rsrp(rsrp_dbm: NDArray[np.floating], tech: TechnologyParams) -> NDArray[np.uint8]:
     """Class code per pixel: 0 none, 1 poor, 2 fair, 3 good, ``NODATA_CLASS`` where nodata."""
     thresholds = np.asarray(tech.thresholds_dbm, dtype=np.float32)
-    out = np.searchsorted(thresholds, rsrp_dbm, side="right").astype(np.uint8)
-    out[rsrp_dbm == NODATA_RSRP] = NODATA_CLASS
+    levels = np.asarray(rsrp_dbm)
+    out = np.zeros(levels.shape, dtype=np.uint8)
+    for threshold in thresholds:  # ascending: the class is the number of thresholds reached
+        out += levels >= threshold  # (same as searchsorted(side="right"), several times faster)
+    out[np.isnan(levels)] = len(thresholds)
+    out[levels == NODATA_RSRP] = NODATA_CLASS
     return out
 
 

@@ -210,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
         band_description="servers at or above the count threshold",
     )
     raster.cells.to_csv(outputs["cells"], index_label="index", encoding="utf-8")
+    outputs["gpkg"].unlink(missing_ok=True)  # --force: layers of an old file must not be appended to
     for key, frame in (("communes", stats.communes), ("hamlets", stats.hamlets)):
         frame.drop(columns="geometry").to_csv(outputs[key], index=False, encoding="utf-8-sig")
         frame.to_file(outputs["gpkg"], layer=key, driver="GPKG", mode="w" if key == "communes" else "a")
