@@ -360,8 +360,10 @@ def _classify(
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _block(b, n_bc, block, env, inside, best, server, count, pair_start, pair_cell, cells, args):
-    """Process one block (its pixels are written by this call only); return (evaluations, skipped)."""
+def _best_of_group(g, order, ub, ks, partial, applied, bi0, bj0, env_l, base_l, count_l, cells, group, args):
+    """Best level and server on the block from the cells of group ``g`` (pruned); return
+    ``(best, server, evaluations)``. Marks the cells it evaluates in ``applied`` (their count is
+    added on the way when ``partial``)."""  # pragma: no cover - compiled
     (
         n_steps,
         flat,
@@ -372,59 +374,26 @@ def _block(b, n_bc, block, env, inside, best, server, count, pair_start, pair_ce
         am,
         boxes_count,
         boxes_floor,
-        spans_count,
+        sc,
         spans_floor,
         floor,
         thr,
-    ) = args  # pragma: no cover - compiled
-    height, width = best.shape
-    bi0 = (b // n_bc) * block
-    bj0 = (b % n_bc) * block
-    bi1 = min(bi0 + block, height)
-    bj1 = min(bj0 + block, width)
-    h = bi1 - bi0
-    w = bj1 - bj0
-    env_l, best_l, bits = _load_block(env, inside, bi0, bi1, bj0, bj1, floor)
-    if bits == 0:
-        return 0, 0
-    server_l = np.full((h, w), -1, dtype=np.int32)
-    count_l = np.zeros((h, w), dtype=np.uint16)
-    p0 = pair_start[b]
-    n = pair_start[b + 1] - p0
-    ub, partial, sure = _classify(
-        pair_cell[p0 : p0 + n],
-        bi0,
-        bi1,
-        bj0,
-        bj1,
-        bits,
-        cells,
-        n_steps,
-        lower,
-        upper,
-        bearing,
-        radius,
-        am,
-        boxes_count,
-        boxes_floor,
-        thr,
-    )
-    order = np.argsort(-ub)
+    ) = args
+    best_l = base_l.copy()
+    server_l = np.full(best_l.shape, -1, dtype=np.int32)
     evaluations = 0
-    skipped = 0
     low = floor  # a lower bound of the block's weakest best level
-    applied = np.zeros(n, dtype=np.bool_)
-    for o in range(n):
+    for o in range(order.shape[0]):
         p = order[o]
+        k = ks[p]
+        if group[k] != g:
+            continue
         u = ub[p]
-        if u <= floor:
-            break  # cannot beat the floor (levels equal to it never update)
-        if u < low:
-            break
+        if u <= floor or u < low:
+            break  # cannot beat the floor (equal levels never update) or any pixel's best
         low = best_l.min()
         if u < low:
-            break  # cannot reach any pixel's current best: nor can the weaker ones after it
-        k = pair_cell[p0 + p]
+            break  # nor can the weaker cells after it
         evaluations += _apply(
             k,
             bi0,
@@ -444,9 +413,67 @@ def _block(b, n_bc, block, env, inside, best, server, count, pair_start, pair_ce
             thr,
         )
         applied[p] = True
-    for p in range(n):
+    return best_l, server_l, evaluations
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _block(
+    b, n_bc, block, env, inside, best, server, count, best_groups, pair_start, pair_cell, cells, group, args
+):
+    """Process one block (its pixels are written by this call only); return the evaluations."""
+    n_steps, flat, lower, upper, bearing, radius, am, boxes_count, boxes_floor, spans_count, _, floor, thr = (
+        args  # pragma: no cover - compiled
+    )
+    height, width = best.shape
+    bi0 = (b // n_bc) * block
+    bj0 = (b % n_bc) * block
+    bi1 = min(bi0 + block, height)
+    bj1 = min(bj0 + block, width)
+    env_l, base_l, bits = _load_block(env, inside, bi0, bi1, bj0, bj1, floor)
+    if bits == 0:
+        return 0
+    count_l = np.zeros(base_l.shape, dtype=np.uint16)
+    p0 = pair_start[b]
+    ks = pair_cell[p0 : pair_start[b + 1]]
+    ub, partial, sure = _classify(
+        ks,
+        bi0,
+        bi1,
+        bj0,
+        bj1,
+        bits,
+        cells,
+        n_steps,
+        lower,
+        upper,
+        bearing,
+        radius,
+        am,
+        boxes_count,
+        boxes_floor,
+        thr,
+    )
+    order = np.argsort(-ub)
+    applied = np.zeros(ks.shape[0], dtype=np.bool_)
+    evaluations = 0
+    n_groups = best_groups.shape[0]
+    for g in range(n_groups):
+        best_g, server_g, e = _best_of_group(
+            g, order, ub, ks, partial, applied, bi0, bj0, env_l, base_l, count_l, cells, group, args
+        )
+        evaluations += e
+        if n_groups > 1:
+            best_groups[g, bi0:bi1, bj0:bj1] = np.where(best_g == _INF, floor, best_g)
+        if g == 0:
+            best_l = best_g
+            server_l = server_g
+        else:  # strictly better only: ties stay with the lower group (cells are ordered by group)
+            better = best_g > best_l
+            best_l = np.where(better, best_g, best_l)
+            server_l = np.where(better, server_g, server_l)
+    for p in range(ks.shape[0]):
         if partial[p] and not applied[p]:
-            k = pair_cell[p0 + p]
+            k = ks[p]
             evaluations += _count_only(
                 k,
                 bi0,
@@ -462,12 +489,10 @@ def _block(b, n_bc, block, env, inside, best, server, count, pair_start, pair_ce
                 am,
                 thr,
             )
-        elif not applied[p]:
-            skipped += 1
     best[bi0:bi1, bj0:bj1] = np.where(best_l == _INF, floor, best_l)
     server[bi0:bi1, bj0:bj1] = server_l
     count[bi0:bi1, bj0:bj1] = count_l + np.uint16(sure)
-    return evaluations, skipped
+    return evaluations
 
 
 @numba.njit(cache=True, parallel=True, boundscheck=False)
@@ -477,6 +502,8 @@ def accumulate_cells(
     best,
     server,
     count,
+    best_groups,
+    group,
     pair_start,
     pair_cell,
     block,
@@ -494,11 +521,13 @@ def accumulate_cells(
     spans_floor,
     floor,
     thr,
-):
+):  # pragma: no cover - compiled
     """Fill ``best``/``server``/``count`` block by block, in parallel; return the evaluations made.
 
-    ``best`` is written with the floor, ``server`` -1 and ``count`` 0 where no cell reaches them.
-    """  # pragma: no cover - compiled
+    ``group`` (per cell, 0..G-1, cells ordered by group) splits the cells, e.g. by operator: with
+    ``best_groups`` of shape (G, H, W) and G > 1 it also receives each group's best level. ``best``
+    gets the floor, ``server`` -1 and ``count`` 0 where no cell reaches them.
+    """
     height, width = best.shape
     n_bc = (width + block - 1) // block
     n_blocks = ((height + block - 1) // block) * n_bc
@@ -522,9 +551,21 @@ def accumulate_cells(
         )
         total = 0
         for b in range(c, n_blocks, n_chunks):  # interleaved: balanced work across threads
-            e, _ = _block(
-                b, n_bc, block, env, inside, best, server, count, pair_start, pair_cell, cells, args
+            total += _block(
+                b,
+                n_bc,
+                block,
+                env,
+                inside,
+                best,
+                server,
+                count,
+                best_groups,
+                pair_start,
+                pair_cell,
+                cells,
+                group,
+                args,
             )
-            total += e
         done[c] = total
     return done.sum()

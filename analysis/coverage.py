@@ -540,7 +540,7 @@ def compute_coverage(
     if dem_m is not None and dem_m.shape != scene.grid.shape:
         raise ParameterError(f"DEM has shape {dem_m.shape}, grid is {scene.grid.shape}")
     start = time.perf_counter()
-    best, server, count, evaluations = _accumulate(scene, prepared, floor, count_thr, params, dem_m)
+    best, server, count, evaluations, _ = _accumulate(scene, prepared, floor, count_thr, params, dem_m)
     elapsed = time.perf_counter() - start
     best[~scene.inside] = NODATA_RSRP
     server[~scene.inside] = NODATA_SERVER
@@ -657,7 +657,10 @@ def _accumulate(
     count_dbm: float,
     params: CoverageParams,
     dem_m: NDArray[np.floating] | None,
-) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8], int]:
+    groups: NDArray[np.int32] | None = None,
+) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8], int, NDArray[np.float32] | None]:
+    """Best level, server, count and evaluations; with ``groups`` (compiled path only) also each
+    group's best level, shape (G, H, W)."""
     grid = scene.grid
     compiled = dem_m is None and _numba_kernel() is not None
     spans: Callable[..., tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]] | None = None
@@ -669,11 +672,17 @@ def _accumulate(
     best = np.full(grid.shape, floor_dbm, dtype=np.float32)
     server = np.full(grid.shape, -1, dtype=np.int32)
     count = np.zeros(grid.shape, dtype=np.uint16)
+    best_groups = None
     if compiled:
-        evaluations = _accumulate_compiled(scene, cells, plan, best, server, count, count_dbm, params)
+        group = np.zeros(len(plan.keys), dtype=np.int32) if groups is None else groups.astype(np.int32)
+        n_groups = int(group.max(initial=0)) + 1
+        best_groups = np.empty((n_groups, *grid.shape) if n_groups > 1 else (1, 1, 1), dtype=np.float32)
+        evaluations = _accumulate_compiled(
+            scene, cells, plan, best, server, count, count_dbm, params, group, best_groups
+        )
     else:
         evaluations = _accumulate_numpy(scene, cells, plan, best, server, count, count_dbm, params, dem_m)
-    return best, server, np.minimum(count, 254).astype(np.uint8), evaluations
+    return best, server, np.minimum(count, 254).astype(np.uint8), evaluations, best_groups
 
 
 def _window(
@@ -746,10 +755,13 @@ def _accumulate_compiled(
     count: NDArray[np.uint16],
     count_dbm: float,
     params: CoverageParams,
+    group: NDArray[np.int32],
+    best_groups: NDArray[np.float32],
 ) -> int:
-    """Tiled, parallel compiled kernel: per tile, every cell where it can reach the count threshold
-    (exact counts, exact best server wherever it is at least that strong), then, only on pixels still
-    below the threshold, every cell where it can reach the floor (see analysis/_coverage_numba.py)."""
+    """Block-wise, parallel compiled kernel with exact per-block bounds (analysis/_coverage_numba.py):
+    server counts without evaluation where a cell surely reaches the threshold on a whole block, best
+    server per group of cells pruned by upper bound. ``best_groups`` receives each group's best
+    level when there are several groups."""
     kernel = _numba_kernel()
     assert kernel is not None
     from analysis._coverage_numba import block_pairs
@@ -795,7 +807,17 @@ def _accumulate_compiled(
     )
     with _KERNEL_LOCK:
         evaluations = kernel(
-            scene.environment, scene.inside, best, server, count, pair_start, pair_cell, _BLOCK_PX, *args
+            scene.environment,
+            scene.inside,
+            best,
+            server,
+            count,
+            best_groups,
+            group,
+            pair_start,
+            pair_cell,
+            _BLOCK_PX,
+            *args,
         )
     return int(evaluations)
 
@@ -825,6 +847,8 @@ def compute_coverage_by_operator(
     tech = params.tech(technology)
     chosen = select_cells(cells, technology=technology, include_planned=include_planned)
     operators = sorted(set(chosen["operator"].astype(str)))
+    if dem_m is None and _numba_kernel() is not None:
+        return _by_operator_compiled(scene, chosen, operators, technology=technology, params=params)
     classes: dict[str, NDArray[np.uint8]] = {}
     merged: CoverageRaster | None = None
     for op in operators:
@@ -854,6 +878,56 @@ def compute_coverage_by_operator(
         merged.compute_s,
     )
     return OperatorCoverage(merged, classes)
+
+
+def _by_operator_compiled(
+    scene: Scene, chosen: gpd.GeoDataFrame, operators: list[str], *, technology: str, params: CoverageParams
+) -> OperatorCoverage:
+    """One compiled pass over all operators' cells (ordered by operator, as the merge orders them):
+    server counts once, best level per operator and over all operators (ties to the first operator)."""
+    tech = params.tech(technology)
+    rank = {op: i for i, op in enumerate(operators)}
+    group = np.array([rank[op] for op in chosen["operator"].astype(str)], dtype=np.int32)
+    order = np.argsort(group, kind="stable")
+    prepared = _prepare_cells(chosen.iloc[order], scene.grid, tech, params)
+    floor = tech.poor_dbm
+    count_thr = tech.threshold_dbm(params.server_count_class)
+    start = time.perf_counter()
+    best, server, count, evaluations, best_groups = _accumulate(
+        scene, prepared, floor, count_thr, params, None, groups=group[order]
+    )
+    elapsed = time.perf_counter() - start
+    outside = ~scene.inside
+    classes: dict[str, NDArray[np.uint8]] = {}
+    for g, op in enumerate(operators):
+        level = best_groups[g] if best_groups is not None and len(operators) > 1 else best
+        classes[op] = classify_rsrp(level, tech)
+        classes[op][outside] = NODATA_CLASS
+    best[outside] = NODATA_RSRP
+    server[outside] = NODATA_SERVER
+    count[outside] = NODATA_COUNT
+    log.info(
+        "coverage %s, %d operators: %d cells, %.3g evaluations in %.2f s",
+        technology,
+        len(operators),
+        len(prepared.frame),
+        evaluations,
+        elapsed,
+    )
+    combined = CoverageRaster(
+        scene.grid,
+        technology,
+        None,
+        best,
+        server,
+        count,
+        prepared.frame,
+        float(floor),
+        float(count_thr),
+        evaluations,
+        elapsed,
+    )
+    return OperatorCoverage(combined, classes)
 
 
 def _merge(a: CoverageRaster, b: CoverageRaster) -> CoverageRaster:
