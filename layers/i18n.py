@@ -96,6 +96,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "map.search": ("Tìm xã (không cần dấu)", "Find a commune (accents optional)"),
     "map.search_hits": ("{n} xã khớp", "{n} matching communes"),
     "map.hamlet_table": ("Các ấp/khóm của {name}", "Hamlets of {name}"),
+    "map.click_hint": (
+        "Bấm vào một xã trên bản đồ để chọn xã đó.",
+        "Click a commune on the map to select it.",
+    ),
     "status.active": ("đang hoạt động", "active"),
     "status.planned": ("kế hoạch", "planned"),
     "layer.communes": ("Xã (tô màu theo chỉ tiêu)", "Communes (choropleth)"),
@@ -203,6 +207,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "up.version": ("Phiên bản", "Version"),
     "up.restore": ("Khôi phục phiên bản này", "Restore this version"),
     "up.restored": ("Đã khôi phục {version}", "Restored {version}"),
+    "up.rejected": (
+        "Tệp bị từ chối; bộ dữ liệu không thay đổi",
+        "File refused; the data package is unchanged",
+    ),
+    "up.failed": (
+        "Không áp dụng được; bộ dữ liệu không thay đổi",
+        "Could not apply; the data package is unchanged",
+    ),
+    "up.nothing": (
+        "Lớp này giống hệt lớp hiện có; không có gì để nhập.",
+        "This layer is identical to the current one; nothing to import.",
+    ),
 }
 
 

@@ -8,6 +8,7 @@ parameters; large objects are passed as ``_underscore`` arguments so they are ne
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,8 +232,19 @@ def synthetic_note(pkg: DataPackage) -> None:
 # --------------------------------------------------------------------------- map widget
 
 
-def show_map(fmap: folium.Map, *, key: str, height: int = 620, returned: tuple[str, ...] = ()) -> dict:
+def show_map(
+    fmap: folium.Map,
+    *,
+    key: str,
+    height: int = 620,
+    returned: tuple[str, ...] = (),
+    on_change: Callable[[], None] | None = None,
+) -> dict:
     """Render ``fmap`` with streamlit-folium; pan and zoom do not rerun the app.
+
+    ``returned`` names what the map sends back (streamlit-folium's ``returned_objects``; empty:
+    nothing, so no interaction reruns the app); ``on_change`` runs before the rerun such a
+    change causes, with the new value in ``st.session_state[key]``.
 
     streamlit-folium keeps the Leaflet map of its iframe and only updates its view, so when the map
     content changes (another layer, language, filter: anything in ``key``) the map is moved by one
@@ -247,5 +259,10 @@ def show_map(fmap: folium.Map, *, key: str, height: int = 620, returned: tuple[s
         if slot % 2:
             st.empty()
         return st_folium(
-            fmap, key=key, height=height, use_container_width=True, returned_objects=list(returned)
+            fmap,
+            key=key,
+            height=height,
+            use_container_width=True,
+            returned_objects=list(returned),
+            on_change=on_change,
         )

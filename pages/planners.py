@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
 
 import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from shapely.geometry import Point
 
 from geo.names import normalize_name
 from layers.i18n import Lang, format_number, format_percent, t
@@ -35,6 +39,10 @@ INDICATORS: dict[str, tuple[str, bool]] = {
     "priority": ("priority_score", False),
     "flagged": ("flagged_hamlets", False),
 }
+#: what the map sends back: only clicks on objects, so pan and zoom never rerun the page
+MAP_RETURNED = ("last_object_clicked", "last_active_drawing")
+#: clicks this close to a commune (degrees, ~100 m) but outside every polygon still select it
+CLICK_TOLERANCE_DEG = 1e-3
 
 
 def search_communes(communes: pd.DataFrame, query: str) -> pd.DataFrame:
@@ -46,6 +54,74 @@ def search_communes(communes: pd.DataFrame, query: str) -> pd.DataFrame:
         communes["commune_name"].map(normalize_name) + " | " + communes["district_name"].map(normalize_name)
     )
     return communes[names.str.contains(key, regex=False)]
+
+
+def commune_at(communes: gpd.GeoDataFrame, *, lon_deg: float, lat_deg: float) -> str | None:
+    """``commune_id`` of the commune polygon that contains a point, or None.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        EPSG:4326 commune polygons with ``commune_id`` (the geometries drawn on the map).
+    lon_deg, lat_deg : float
+        The point, EPSG:4326 degrees. A point in no polygon (a sliver left by display
+        simplification) takes the nearest commune within :data:`CLICK_TOLERANCE_DEG`.
+    """
+    point = Point(lon_deg, lat_deg)
+    inside = communes.sindex.query(point, predicate="intersects")
+    if len(inside):
+        return str(communes["commune_id"].iloc[int(inside[0])])
+    near = communes.sindex.query(point, predicate="dwithin", distance=CLICK_TOLERANCE_DEG)
+    if not len(near):
+        return None
+    nearest = min((int(i) for i in near), key=lambda i: communes.geometry.iloc[i].distance(point))
+    return str(communes["commune_id"].iloc[nearest])
+
+
+def clicked_commune(value: Mapping[str, Any] | None, communes: gpd.GeoDataFrame) -> str | None:
+    """The commune a map click selects, from the value streamlit-folium returns, or None.
+
+    Only a click on a polygon counts (the commune choropleth); clicks on hamlets, sites or
+    fibre (points and lines) open their popups and select nothing.
+
+    Parameters
+    ----------
+    value : mapping or None
+        ``st_folium``'s value with :data:`MAP_RETURNED` (``last_object_clicked`` is
+        ``{"lat", "lng"}`` in degrees; ``last_active_drawing`` the clicked GeoJSON feature).
+    communes : GeoDataFrame
+        EPSG:4326 commune polygons drawn on the map, with ``commune_id``.
+    """
+    if not value:
+        return None
+    drawing = value.get("last_active_drawing")
+    geometry = drawing.get("geometry") if isinstance(drawing, Mapping) else None
+    if not isinstance(geometry, Mapping) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+        return None
+    where = value.get("last_object_clicked")
+    lat, lng = (where.get("lat"), where.get("lng")) if isinstance(where, Mapping) else (None, None)
+    if lat is None or lng is None:
+        return None
+    return commune_at(communes, lon_deg=float(lng), lat_deg=float(lat))
+
+
+def _select_clicked(map_key: str) -> None:
+    """Map callback: a click on a commune selects it in the picker (runs before the rerun)."""
+    pkg = common.package()
+    if pkg is None:
+        return
+    display = common.display_communes(pkg.version, pkg)
+    commune_id = clicked_commune(st.session_state.get(map_key), display)
+    if commune_id is None or commune_id == st.session_state.get("planners_commune"):
+        return
+    communes = pkg.communes
+    row = communes[communes["commune_id"].astype(str) == commune_id].iloc[0]
+    if st.session_state.get("planners_district") not in ("", None, row["district_name"]):
+        st.session_state["planners_district"] = str(row["district_name"])
+    query = st.session_state.get("planners_search")
+    if query and commune_id not in set(search_communes(communes, query)["commune_id"].astype(str)):
+        st.session_state["planners_search"] = ""  # the picker must offer the clicked commune
+    st.session_state["planners_commune"] = commune_id
 
 
 def _controls(lang: Lang, communes: gpd.GeoDataFrame, operators: list[str]) -> dict:
@@ -214,6 +290,9 @@ def render() -> None:
     sig = hashlib.sha1(
         repr((sorted(opts.items()), lang, common.tiles(), pkg.version, params)).encode()
     ).hexdigest()
-    common.show_map(fmap, key=f"planners_map:{sig[:12]}")
+    map_key = f"planners_map:{sig[:12]}"
+    if "communes" in opts["layers"]:
+        st.caption(t("map.click_hint", lang))
+    common.show_map(fmap, key=map_key, returned=MAP_RETURNED, on_change=partial(_select_clicked, map_key))
     if opts["commune"]:
         _hamlet_table(gaps, opts["commune"], lang, "hamlets" in pkg.synthetic_layers)

@@ -9,6 +9,10 @@ from geo.importers import LAYERS, apply_import, list_versions, plan_import, rest
 from layers.i18n import Lang, t
 from pages import common
 
+#: Upload types the importers take (geo.safety): CSV/TXT, XLSX, GeoJSON, GeoPackage, zipped
+#: Shapefile, and gzip-compressed CSV (OpenCelliD's ``452.csv.gz``).
+ACCEPTED_TYPES = ("csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip", "gz")
+
 
 def _preview(lang: Lang, plan) -> None:
     st.code(plan.preview(), language=None)
@@ -36,14 +40,24 @@ def _versions(lang: Lang, root) -> None:
     if not versions:
         return
     st.subheader(t("up.versions", lang))
-    ids = [v.version_id for v in versions]
-    chosen = st.selectbox(t("up.version", lang), ids, key="upload_version")
+    summaries = {v.version_id: f"{v.version_id} — {v.summary}" for v in versions}
+    chosen = st.selectbox(
+        t("up.version", lang), list(summaries), key="upload_version", format_func=summaries.__getitem__
+    )
     if st.button(t("up.restore", lang), key="upload_restore"):
         try:
             restore_version(root, chosen)
-            st.success(t("up.restored", lang, version=chosen))
         except PhuSongError as exc:
-            st.error(str(exc))
+            st.error(f"{t('up.failed', lang)}: {exc}")
+            return
+        _done(t("up.restored", lang, version=chosen))
+
+
+def _done(message: str) -> None:
+    """Keep ``message`` for the next run, clear the uploader and rerun (the version list changed)."""
+    st.session_state["upload_message"] = message
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
+    st.rerun()
 
 
 def render() -> None:
@@ -52,11 +66,16 @@ def render() -> None:
     st.title(t("page.upload", lang))
     root = common.data_root()
     st.caption(f"{t('app.data_package', lang)}: {root}")
+    message = st.session_state.pop("upload_message", None)
+    if message:
+        st.success(message)
     layer = st.selectbox(
         t("up.layer", lang), LAYERS, key="upload_layer", format_func=lambda k: t(f"uplayer.{k}", lang)
     )
     upload = st.file_uploader(
-        t("up.file", lang), key="upload_file", type=["csv", "xlsx", "geojson", "json", "gpkg", "zip", "kml"]
+        t("up.file", lang),
+        key=f"upload_file_{st.session_state.get('upload_round', 0)}",
+        type=list(ACCEPTED_TYPES),
     )
     if upload is None:
         st.info(t("up.hint", lang))
@@ -66,14 +85,20 @@ def render() -> None:
         with st.spinner(t("up.checking", lang)):
             plan = plan_import(root, layer, upload.getvalue(), upload.name)
     except PhuSongError as exc:
-        st.error(str(exc))
+        st.error(f"{t('up.rejected', lang)}: {exc}")
+        _versions(lang, root)
         return
+    if not plan.ok:
+        st.error(t("up.rejected", lang))
+    elif not plan.has_changes:
+        st.info(t("up.nothing", lang))
     _preview(lang, plan)
-    if st.button(t("up.apply", lang), key="upload_apply", disabled=not plan.ok, type="primary"):
+    ready = plan.ok and plan.has_changes
+    if st.button(t("up.apply", lang), key="upload_apply", disabled=not ready, type="primary"):
         try:
             info = apply_import(plan)
         except PhuSongError as exc:
-            st.error(str(exc))
+            st.error(f"{t('up.failed', lang)}: {exc}")
             return
-        st.success(t("up.applied", lang, version=info.version_id))
+        _done(t("up.applied", lang, version=info.version_id))
     _versions(lang, root)

@@ -167,3 +167,75 @@ def test_broken_data_package_is_reported_not_raised(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("PHUSONG_DATA", str(tmp_path))
     at = _run("planners")
     assert at.error and "dataset.toml" in at.error[0].value
+
+
+def test_upload_accepts_exactly_the_types_the_importers_take() -> None:
+    from geo.safety import _EXPECTED_KIND
+    from pages.upload import ACCEPTED_TYPES
+
+    assert set(ACCEPTED_TYPES) == {suffix.lstrip(".") for suffix in _EXPECTED_KIND}
+    assert "gz" in ACCEPTED_TYPES and "kml" not in ACCEPTED_TYPES
+
+
+def _squares():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame(
+        {"commune_id": ["C1", "C2"]},
+        geometry=[box(106.0, 9.0, 106.1, 9.1), box(106.1, 9.0, 106.2, 9.1)],
+        crs=4326,
+    )
+
+
+def _click(lng: float, lat: float, geometry_type: str = "Polygon") -> dict:
+    return {
+        "last_object_clicked": {"lat": lat, "lng": lng},
+        "last_active_drawing": {"type": "Feature", "properties": {}, "geometry": {"type": geometry_type}},
+    }
+
+
+def test_clicked_commune_from_map_value() -> None:
+    from pages.planners import clicked_commune
+
+    squares = _squares()
+    assert clicked_commune(_click(106.05, 9.05), squares) == "C1"
+    assert clicked_commune(_click(106.15, 9.05, "MultiPolygon"), squares) == "C2"
+    assert clicked_commune(_click(106.2005, 9.05), squares) == "C2"  # a sliver just outside: nearest
+    assert clicked_commune(_click(106.5, 9.05), squares) is None  # far from every commune
+    assert clicked_commune(_click(106.05, 9.05, "Point"), squares) is None  # a hamlet dot, not a commune
+    assert clicked_commune(None, squares) is None
+    assert clicked_commune({"last_object_clicked": None, "last_active_drawing": None}, squares) is None
+
+
+def _clicked_app(lng: float, lat: float) -> None:
+    import streamlit as st
+
+    from pages import planners
+
+    if "test_clicked" not in st.session_state:  # one click, as the map's on_change delivers it
+        st.session_state["test_clicked"] = True
+        st.session_state["planners_district"] = "Huyện Cầu Ngang"  # another district is filtered
+        st.session_state["planners_search"] = "long duc"  # and the search does not match it
+        st.session_state["planners_map:test"] = {
+            "last_object_clicked": {"lat": lat, "lng": lng},
+            "last_active_drawing": {"type": "Feature", "geometry": {"type": "MultiPolygon"}},
+        }
+        planners._select_clicked("planners_map:test")
+    planners.render()
+
+
+def test_click_on_a_commune_selects_it_and_shows_its_hamlets() -> None:
+    from geo.package import load_package
+
+    communes = load_package(REPO / "data").communes
+    row = communes[communes["commune_name"] == "Thị trấn Trà Cú"].iloc[0]
+    point = row.geometry.representative_point()
+    at = AppTest.from_function(_clicked_app, args=(point.x, point.y), default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="planners_commune").value == str(row["commune_id"])
+    assert at.selectbox(key="planners_district").value == row["district_name"]
+    assert at.text_input(key="planners_search").value == ""
+    assert any("Thị trấn Trà Cú" in s.value for s in at.subheader)
+    assert len(at.dataframe[0].value) > 0

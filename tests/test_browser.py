@@ -7,14 +7,17 @@ missing, except in CI (``CI=true``), where they fail.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.streamlit_server import CHROMIUM_ARGS, choose_radio, chromium_path, streamlit_app
+from tests.streamlit_server import CHROMIUM_ARGS, REPO_ROOT, choose_radio, chromium_path, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,8 +42,17 @@ def app_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def upload_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The app serving a copy of the bundled data package (the upload tests change it)."""
+    data = tmp_path_factory.mktemp("upload") / "data"
+    shutil.copytree(REPO_ROOT / "data", data)
+    with streamlit_app(env={"PHUSONG_DATA": str(data)}) as url:
+        yield url, data
+
+
 @pytest.fixture
-def page(chromium: str, app_url: str):
+def page(chromium: str):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -87,6 +99,20 @@ def _paths(page) -> int:
     return int(page.evaluate(_PATHS_JS, MAP_FRAME))
 
 
+def _open_page(page, app_url: str, title: str) -> None:
+    """Open the page titled ``title`` from the sidebar, as a user does.
+
+    Not by its URL: on a fresh server a deep link such as ``/upload`` is resolved against the
+    ``pages/`` folder (Streamlit's old multipage convention) before ``app.py`` has declared its
+    navigation, and shows an empty page.
+    """
+    page.goto(app_url)
+    link = page.locator('[data-testid="stSidebarNav"] a', has_text=title)
+    link.wait_for(timeout=60_000)
+    link.click()
+    page.get_by_role("heading", name=title).wait_for(timeout=60_000)
+
+
 def _map_frame(page):
     page.wait_for_function(f"document.querySelectorAll('{MAP_FRAME}').length === 1", timeout=120_000)
     return page.frame_locator(MAP_FRAME)
@@ -129,8 +155,7 @@ def test_language_switch_in_browser(page, app_url: str) -> None:
 def test_download_read_back_with_pyogrio(page, app_url: str, tmp_path) -> None:
     import pyogrio
 
-    page.goto(f"{app_url}/downloads")
-    page.get_by_role("heading", name="Tải dữ liệu").wait_for(timeout=60_000)
+    _open_page(page, app_url, "Tải dữ liệu")
     choose_radio(page, "GeoPackage")
     button = page.get_by_role("button", name=re.compile(r"Tải về tra-vinh_gaps_\d{4}-\d{2}-\d{2}\.gpkg"))
     button.wait_for(timeout=180_000)
@@ -150,7 +175,7 @@ def test_download_read_back_with_pyogrio(page, app_url: str, tmp_path) -> None:
 def test_snapshot_pdf_has_vietnamese_text(page, app_url: str, tmp_path) -> None:
     from pypdf import PdfReader
 
-    page.goto(f"{app_url}/snapshot")
+    _open_page(page, app_url, "Tổng quan lãnh đạo")
     button = page.get_by_role("button", name="Tải báo cáo PDF (A4)")
     button.wait_for(timeout=180_000)
     with page.expect_download(timeout=60_000) as info:
@@ -164,4 +189,138 @@ def test_snapshot_pdf_has_vietnamese_text(page, app_url: str, tmp_path) -> None:
     assert (round(float(box.width) * 25.4 / 72), round(float(box.height) * 25.4 / 72)) == (210, 297)  # A4, mm
     assert "Trà Vinh" in text
     assert any(word in text for word in ("Mục tiêu", "Hộ", "huyện", "Huyện"))
+    assert page.outside_requests == []
+
+
+# --------------------------------------------------------------------------- click a commune
+
+
+_COMMUNE_POINT_JS = """([lat, lng]) => {
+    const p = window.map.latLngToContainerPoint([lat, lng]);
+    const box = window.map.getContainer().getBoundingClientRect();
+    return [box.left + p.x, box.top + p.y, window.map.getZoom()];
+}"""
+
+
+def _map_content_frame(page):
+    """The (single, drawn) map iframe as a Playwright Frame."""
+    _map_frame(page)
+    return page.locator(MAP_FRAME).element_handle().content_frame()
+
+
+def test_click_on_commune_selects_it(page, app_url: str) -> None:
+    from geo.package import load_package
+
+    pkg = load_package(REPO_ROOT / "data")
+    metric = pkg.communes.to_crs(pkg.metric_crs)
+    largest = int(metric.area.to_numpy().argmax())  # well inside it, visible at province zoom
+    target = pkg.communes.iloc[largest]
+    inside = metric.iloc[[largest]].representative_point().to_crs(4326).iloc[0]
+    lng, lat = inside.x, inside.y
+    page.set_viewport_size({"width": 1400, "height": 1400})  # the whole map in view
+    page.goto(app_url)
+    _wait_full_map(page)
+    frame = _map_content_frame(page)
+    control = frame.locator(".leaflet-control-layers")
+    control.hover()  # hide the hamlet dots so the click lands on the commune polygon
+    frame.locator(".leaflet-control-layers-overlays label", has_text="Ấp/khóm").locator("input").uncheck()
+    page.mouse.move(5, 5)
+    frame.wait_for_selector(".leaflet-control-layers-expanded", state="detached", timeout=10_000)
+    x, y, zoom_before = frame.evaluate(_COMMUNE_POINT_JS, [lat, lng])
+    frame_box = page.locator(MAP_FRAME).bounding_box()
+    assert frame_box is not None
+    page.mouse.click(frame_box["x"] + x, frame_box["y"] + y)
+    name = str(target["commune_name"])
+    page.get_by_role("heading", name=f"Các ấp/khóm của {name}").wait_for(timeout=120_000)
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.wait_for(timeout=60_000)
+    picker = page.get_by_role("combobox", name="Xã/phường", exact=True)
+    assert picker.input_value().startswith(f"{name} — ")
+    _wait_full_map(page)
+    zoom_after = _map_content_frame(page).evaluate("() => window.map.getZoom()")
+    assert zoom_after > zoom_before, "the map zooms to the clicked commune"
+    assert page.outside_requests == []
+
+
+# --------------------------------------------------------------------------- upload page
+
+
+def _package_hashes(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root`` (saved versions included), by relative path."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _choose_option(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
+    from playwright.sync_api import expect
+
+    combo = page.get_by_role("combobox", name=label, exact=True)
+    combo.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(combo).to_have_value(option, timeout=10_000)
+
+
+def _upload(page, path: Path) -> None:
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+
+
+def test_upload_survey_preview_apply_new_version(page, upload_app, tmp_path: Path) -> None:
+    from geo.importers import list_versions
+
+    url, data = upload_app
+    survey = (data / "survey/hamlet_survey.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    first_id = survey[1].split(",")[0]
+    assert ",380,367," in survey[1]
+    survey[1] = survey[1].replace(",380,367,", ",380,300,")  # one hamlet's FTTH households
+    upload = tmp_path / "khao_sat.csv"
+    upload.write_text("".join(survey), encoding="utf-8")
+    before = {v.version_id for v in list_versions(data)}
+
+    _open_page(page, url, "Nhập dữ liệu")
+    _choose_option(page, "Lớp cần nhập", "Khảo sát")
+    _upload(page, upload)
+    preview = page.locator('[data-testid="stCode"]', has_text="Status: ready to apply")
+    preview.wait_for(timeout=60_000)
+    assert "~1 changed" in preview.inner_text()
+    assert (data / "survey/hamlet_survey.csv").read_text(encoding="utf-8") != "".join(survey), "preview only"
+    page.get_by_role("button", name="Áp dụng").click()
+    success = page.locator('[data-testid="stAlert"]', has_text="Đã nhập; phiên bản cũ lưu tại")
+    success.wait_for(timeout=60_000)
+    version_id = re.search(r"lưu tại (\S+)", success.inner_text()).group(1)
+    new = {v.version_id for v in list_versions(data)} - before
+    assert new == {version_id}
+    versions = page.get_by_role("combobox", name="Phiên bản", exact=True)
+    versions.wait_for(timeout=30_000)
+    assert versions.input_value().startswith(version_id), "the new version is listed, newest first"
+    lines = (data / "survey/hamlet_survey.csv").read_text(encoding="utf-8").splitlines()
+    row = next(line for line in lines if line.startswith(first_id))
+    assert ",380,300," in row
+    assert page.outside_requests == []
+
+
+@pytest.mark.parametrize(
+    ("layer", "name", "message"),
+    [
+        ("Ranh giới xã", "zip_slip.zip", "escapes the extraction folder"),
+        ("Trạm BTS", "gzip_bomb.csv.gz", "possible gzip bomb"),
+    ],
+)
+def test_upload_hostile_file_refused_package_unchanged(
+    page, upload_app, layer: str, name: str, message: str
+) -> None:
+    url, data = upload_app
+    hostile = REPO_ROOT / "tests/hostile/files" / name
+    before = _package_hashes(data)
+    _open_page(page, url, "Nhập dữ liệu")
+    _choose_option(page, "Lớp cần nhập", layer)
+    _upload(page, hostile)
+    error = page.locator('[data-testid="stAlert"]', has_text="Tệp bị từ chối; bộ dữ liệu không thay đổi")
+    error.wait_for(timeout=60_000)
+    assert message in error.inner_text() and name in error.inner_text()
+    assert page.get_by_role("button", name="Áp dụng").count() == 0
+    assert _package_hashes(data) == before
     assert page.outside_requests == []
