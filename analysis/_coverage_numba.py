@@ -96,6 +96,7 @@ def row_spans(east, north, boxes):  # pragma: no cover - compiled
 _INF = np.float32(np.inf)
 _SLACK_DB = np.float32(0.01)  # float32 rounding of the interpolated level (< 1e-4 dB), with margin
 _SLACK_DEG = 0.01  # float32 bearings of the kernel vs float64 corners
+_SUB_PX = 16  # squares of a partially reached block whose count is bounded before evaluating
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -261,13 +262,16 @@ def _apply(
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _count_only(k, bi0, bj0, env, count, cells, box, spans, bearing, radius, flat, am, thr):
-    """Add cell k's server count on the block's pixels inside its count span; return evaluations."""
+def _count_only(k, bi0, bj0, r0, r1, c0, c1, env, count, cells, box, spans, bearing, radius, flat, am, thr):
+    """Add cell k's server count on the block's pixels [r0, r1) x [c0, c1) (block coordinates) inside
+    its count span; return evaluations."""
     rows, cols, table_off, ref, az, bw = cells  # pragma: no cover - compiled
-    h, w = env.shape
     sr = rows[k] - bi0
     sc = cols[k] - bj0
-    i0, i1, j0, j1 = _clip_box(box, sr, sc, h, w)
+    i0 = max(r0, sr + box[0])
+    i1 = min(r1, sr + box[1] + 1)
+    j0 = max(c0, sc + box[2])
+    j1 = min(c1, sc + box[3] + 1)
     if i0 >= i1 or j0 >= j1:
         return 0
     inv = np.float32(1.0) / bw[k]
@@ -294,6 +298,47 @@ def _count_only(k, bi0, bj0, env, count, cells, box, spans, bearing, radius, fla
             )
             count_row[ju] += np.uint16(v >= thr)
         evaluations += jb - ja
+    return evaluations
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _count_partial(k, bi0, bi1, bj0, bj1, bits, env, count, cells, box, spans, args, sub):
+    """Server count of cell k on a block it reaches only in part: per ``sub``-pixel square, bounds
+    first (whole square counted, or skipped), pixel evaluation only where the bounds straddle the
+    threshold. Return evaluations."""  # pragma: no cover - compiled
+    n_steps, flat, lower, upper, bearing, radius, am, _, _, _, _, _, thr = args
+    evaluations = 0
+    for si0 in range(bi0, bi1, sub):
+        si1 = min(si0 + sub, bi1)
+        for sj0 in range(bj0, bj1, sub):
+            sj1 = min(sj0 + sub, bj1)
+            u, lo = _bounds(
+                k, si0, si1, sj0, sj1, bits, cells, box, n_steps, lower, upper, bearing, radius, am
+            )
+            if u < thr:
+                continue
+            if lo >= thr:
+                count[si0 - bi0 : si1 - bi0, sj0 - bj0 : sj1 - bj0] += np.uint16(1)
+                continue
+            evaluations += _count_only(
+                k,
+                bi0,
+                bj0,
+                si0 - bi0,
+                si1 - bi0,
+                sj0 - bj0,
+                sj1 - bj0,
+                env,
+                count,
+                cells,
+                box,
+                spans,
+                bearing,
+                radius,
+                flat,
+                am,
+                thr,
+            )
     return evaluations
 
 
@@ -474,20 +519,8 @@ def _block(
     for p in range(ks.shape[0]):
         if partial[p] and not applied[p]:
             k = ks[p]
-            evaluations += _count_only(
-                k,
-                bi0,
-                bj0,
-                env_l,
-                count_l,
-                cells,
-                boxes_count[k],
-                spans_count,
-                bearing,
-                radius,
-                flat,
-                am,
-                thr,
+            evaluations += _count_partial(
+                k, bi0, bi1, bj0, bj1, bits, env_l, count_l, cells, boxes_count[k], spans_count, args, _SUB_PX
             )
     best[bi0:bi1, bj0:bj1] = np.where(best_l == _INF, floor, best_l)
     server[bi0:bi1, bj0:bj1] = server_l
