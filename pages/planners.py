@@ -272,9 +272,13 @@ def render() -> None:
     common.synthetic_note(pkg)
     opts = _controls(lang, pkg.communes, sorted(pkg.cells["operator"].astype(str).unique()))
     params = common.gap_params()
-    quick = None
-    if not common.is_ready(pkg, params):  # first visit: draw the communes now, the layers when computed
-        quick = st.empty()
+    # One slot, filled only on the first visit (quick commune map and progress while the layers
+    # are computed), so the page keeps the same element layout on every run: a rerun from a map
+    # click then updates the map in place instead of mounting a new one (an open popup stays).
+    quick = st.empty()
+    if common.is_ready(pkg, params):
+        gaps = common.analysis_ready(pkg, params)
+    else:
         with quick.container():
             common.show_map(
                 province_map(
@@ -282,8 +286,7 @@ def render() -> None:
                 ),
                 key=f"planners_quick:{lang}",
             )
-    gaps = common.analysis_ready(pkg, params)
-    if quick is not None:
+            gaps = common.analysis_ready(pkg, params)
         quick.empty()
     table = common.commune_table(pkg.version, params, pkg)
     fmap = _build_map(opts, pkg, gaps, table, lang)

@@ -242,6 +242,38 @@ def test_click_on_commune_selects_it(page, app_url: str) -> None:
     assert page.outside_requests == []
 
 
+_HAMLET_POINT_JS = """() => {
+    const box = window.map.getContainer().getBoundingClientRect();
+    for (const layer of Object.values(window.map._layers)) {
+        const geom = layer.feature && layer.feature.geometry;
+        if (!geom || geom.type !== 'Point' || !layer.getLatLng) continue;
+        const p = window.map.latLngToContainerPoint(layer.getLatLng());
+        if (p.x > 300 && p.y > 200 && p.x < box.width - 300 && p.y < box.height - 150)
+            return [box.left + p.x, box.top + p.y];
+    }
+    return null;
+}"""
+
+
+def test_click_on_hamlet_opens_popup_and_selects_nothing(page, app_url: str) -> None:
+    page.set_viewport_size({"width": 1400, "height": 1400})
+    page.goto(app_url)
+    _wait_full_map(page)
+    frame = _map_content_frame(page)
+    point = frame.evaluate(_HAMLET_POINT_JS)
+    assert point is not None, "a hamlet dot inside the map view"
+    frame_box = page.locator(MAP_FRAME).bounding_box()
+    assert frame_box is not None
+    page.mouse.click(frame_box["x"] + point[0], frame_box["y"] + point[1])
+    popup = frame.locator(".leaflet-popup")
+    popup.wait_for(timeout=10_000)
+    page.wait_for_timeout(2_000)  # the click reruns the page: the map must stay, popup open
+    assert popup.count() == 1 and "Ấp/khóm" in popup.inner_text()
+    assert page.get_by_role("combobox", name="Xã/phường", exact=True).input_value() == "Tất cả"
+    assert page.get_by_role("heading", name="Các ấp/khóm của").count() == 0
+    assert page.outside_requests == []
+
+
 # --------------------------------------------------------------------------- upload page
 
 
