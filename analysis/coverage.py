@@ -430,16 +430,17 @@ def _reach_px(
 
 def _reach_boxes(
     table: _LossTable,
-    budgets_db: NDArray[np.float64],
+    budgets_db: list[NDArray[np.float64]],
     azimuth_deg: NDArray[np.float64],
     beamwidth_deg: NDArray[np.float64],
     params: CoverageParams,
-) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
-    """Per cell, the region where it can reach its budget: bounding box and outline.
+) -> list[tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]]:
+    """Per cell, the region where it can reach its budget: bounding box and outline, per budget.
 
     The reach is sampled every degree off boresight from the least lossy environment's loss, with a
-    1.5-pixel margin for the angular sampling. Returns the box offsets (r0, r1, c0, c1) around the
-    site (rows south, columns east) and the outline's 360 vertices (east, north) in pixels.
+    1.5-pixel margin for the angular sampling. Returns, for each array of ``budgets_db``, the box
+    offsets (r0, r1, c0, c1) around the site (rows south, columns east) and the outline's 360
+    vertices (east, north) in pixels. Pattern and directions are computed once for all budgets.
     """
     rel = np.arange(0.0, 360.0, 1.0)
     omni = np.isnan(azimuth_deg)
@@ -448,23 +449,30 @@ def _reach_boxes(
         beamwidth_deg=np.where(omni, 65.0, beamwidth_deg)[:, None],
         max_attenuation_db=params.max_attenuation_db,
     )
-    allowed = budgets_db[:, None] + np.where(omni[:, None], 0.0, gain)
-    q_reach = np.searchsorted(table.min_loss_db, allowed, side="right") - 1
-    r = np.where(q_reach < 0, 0.0, q_reach / _TABLE_STEPS_PER_PX + 1.5)
+    gain = np.where(omni[:, None], 0.0, gain)
     brg = np.deg2rad(rel[None, :] + np.where(omni, 0.0, azimuth_deg)[:, None])
-    east = r * np.sin(brg)
-    north = r * np.cos(brg)
+    sin_brg = np.sin(brg)
+    cos_brg = np.cos(brg)
     clip = int((len(table.min_loss_db) - 3) / _TABLE_STEPS_PER_PX / math.sqrt(2.0))
-    boxes = np.stack(
-        [
-            np.floor(-north.max(axis=1)),
-            np.ceil(-north.min(axis=1)),
-            np.floor(east.min(axis=1)),
-            np.ceil(east.max(axis=1)),
-        ],
-        axis=1,
-    )
-    return np.clip(boxes, -clip, clip).astype(np.int64), east.astype(np.float32), north.astype(np.float32)
+    out = []
+    for budget in budgets_db:
+        q_reach = np.searchsorted(table.min_loss_db, budget[:, None] + gain, side="right") - 1
+        r = np.where(q_reach < 0, 0.0, q_reach / _TABLE_STEPS_PER_PX + 1.5)
+        east = r * sin_brg
+        north = r * cos_brg
+        boxes = np.stack(
+            [
+                np.floor(-north.max(axis=1)),
+                np.ceil(-north.min(axis=1)),
+                np.floor(east.min(axis=1)),
+                np.ceil(east.max(axis=1)),
+            ],
+            axis=1,
+        )
+        out.append(
+            (np.clip(boxes, -clip, clip).astype(np.int64), east.astype(np.float32), north.astype(np.float32))
+        )
+    return out
 
 
 @functools.lru_cache(maxsize=2)
@@ -616,8 +624,11 @@ def _plan(
         reach_px = _reach_px(key[0], key[1], float(ref[sel].max() - floor_dbm), cap_px, res, params)
         table = tables[key] = _loss_table(key[0], key[1], math.sqrt(2.0) * (reach_px + 3), res, params)
         az, bw = cells.azimuth_deg[sel], cells.beamwidth_deg[sel]
-        for name, boxes, threshold in (("floor", boxes_floor, floor_dbm), ("count", boxes_count, count_dbm)):
-            boxes[sel], east, north = _reach_boxes(table, ref[sel] - threshold, az, bw, params)
+        reach = _reach_boxes(table, [ref[sel] - floor_dbm, ref[sel] - count_dbm], az, bw, params)
+        for name, boxes, (box, east, north) in zip(
+            ("floor", "count"), (boxes_floor, boxes_count), reach, strict=True
+        ):
+            boxes[sel] = box
             if spans is not None:
                 start, lo, hi = spans(east, north, boxes[sel])
                 parts[name].append((sel, start, lo, hi))
