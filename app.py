@@ -1,6 +1,6 @@
 """PhuSong Streamlit app: ``streamlit run app.py`` (or ``make run``).
 
-Pages are plain functions in ``pages/``; this file only sets up the shell (language switch,
+Pages are plain functions in ``views/``; this file only sets up the shell (language switch,
 navigation) and runs the selected page. Page modules are imported when first shown, so the
 planners' map does not wait for the report and export libraries.
 """
@@ -14,16 +14,16 @@ from pathlib import Path
 import streamlit as st
 
 from layers.i18n import t
-from pages import common
+from views import common
 
 ICON = Path(__file__).resolve().parent / "layers" / "assets" / "phusong-icon.png"
 
 
 def _lazy(module: str) -> Callable[[], None]:
-    """The ``render`` page function of ``pages.<module>``, imported on first use."""
+    """The ``render`` page function of ``views.<module>``, imported on first use."""
 
     def page() -> None:
-        importlib.import_module(f"pages.{module}").render()
+        importlib.import_module(f"views.{module}").render()
 
     page.__name__ = f"page_{module}"
     return page

@@ -1,6 +1,6 @@
 """Each page of the Streamlit app runs on the bundled data without an exception (AppTest).
 
-Pages are page functions (``pages.<name>.render``); each test runs one through a tiny wrapper
+Pages are page functions (``views.<name>.render``); each test runs one through a tiny wrapper
 app, in Vietnamese (the default) and English. The first test of the module computes the
 bundled province's coverage once (cached for the rest of the process).
 """
@@ -24,7 +24,7 @@ def _page_app(name: str, lang: str) -> None:
     import streamlit as st
 
     st.session_state.setdefault("app_lang", lang)
-    importlib.import_module(f"pages.{name}").render()
+    importlib.import_module(f"views.{name}").render()
 
 
 def _run(name: str, lang: str = "vi") -> AppTest:
@@ -104,7 +104,7 @@ def test_downloads_page_widgets(lang: str) -> None:
 
 
 def test_download_file_name_carries_province_layer_and_date() -> None:
-    from pages.downloads import file_name
+    from views.downloads import file_name
 
     assert (
         file_name("Trà Vinh", "gaps", "gpkg", today=dt.date(2026, 11, 25)) == "tra-vinh_gaps_2026-11-25.gpkg"
@@ -150,7 +150,7 @@ def test_upload_page(lang: str) -> None:
 
 
 def test_search_ignores_case_and_diacritics() -> None:
-    from pages.planners import search_communes
+    from views.planners import search_communes
 
     communes = pd.DataFrame(
         {
@@ -171,7 +171,7 @@ def test_broken_data_package_is_reported_not_raised(tmp_path: Path, monkeypatch:
 
 def test_upload_accepts_exactly_the_types_the_importers_take() -> None:
     from geo.safety import _EXPECTED_KIND
-    from pages.upload import ACCEPTED_TYPES
+    from views.upload import ACCEPTED_TYPES
 
     assert set(ACCEPTED_TYPES) == {suffix.lstrip(".") for suffix in _EXPECTED_KIND}
     assert "gz" in ACCEPTED_TYPES and "kml" not in ACCEPTED_TYPES
@@ -196,7 +196,7 @@ def _click(lng: float, lat: float, geometry_type: str = "Polygon") -> dict:
 
 
 def test_clicked_commune_from_map_value() -> None:
-    from pages.planners import clicked_commune
+    from views.planners import clicked_commune
 
     squares = _squares()
     assert clicked_commune(_click(106.05, 9.05), squares) == "C1"
@@ -211,7 +211,7 @@ def test_clicked_commune_from_map_value() -> None:
 def _clicked_app(lng: float, lat: float) -> None:
     import streamlit as st
 
-    from pages import planners
+    from views import planners
 
     if "test_clicked" not in st.session_state:  # one click, as the map's on_change delivers it
         st.session_state["test_clicked"] = True

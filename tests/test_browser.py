@@ -103,7 +103,7 @@ def _open_page(page, app_url: str, title: str) -> None:
     """Open the page titled ``title`` from the sidebar, as a user does.
 
     Not by its URL: on a fresh server a deep link such as ``/upload`` is resolved against the
-    ``pages/`` folder (Streamlit's old multipage convention) before ``app.py`` has declared its
+    ``views/`` folder (Streamlit's old multipage convention) before ``app.py`` has declared its
     navigation, and shows an empty page.
     """
     page.goto(app_url)
@@ -356,3 +356,18 @@ def test_upload_hostile_file_refused_package_unchanged(
     assert page.get_by_role("button", name="Áp dụng").count() == 0
     assert _package_hashes(data) == before
     assert page.outside_requests == []
+
+
+def test_deep_link_on_a_fresh_server_shows_its_page(page) -> None:
+    """A bookmark such as ``/upload`` works as the very first request a server gets.
+
+    Regression: with the page modules in a folder named ``pages/``, Streamlit's old multipage
+    convention ran ``pages/upload.py`` directly and showed an empty page.
+    """
+    from layers.i18n import t
+
+    with streamlit_app() as url:
+        page.goto(f"{url}/upload")
+        page.get_by_role("heading", name=t("page.upload", "vi")).wait_for(timeout=60_000)
+        page.goto(f"{url}/settings")
+        page.get_by_role("heading", name=t("page.settings", "vi")).wait_for(timeout=60_000)

@@ -14,7 +14,7 @@ from geo.names import fold_diacritics
 from layers.exports import ExportFormat, export_bytes
 from layers.i18n import Lang, format_number, t
 from layers.map import flag_label
-from pages import common
+from views import common
 
 LAYERS = ("gaps", "communes", "fibre_plan", "coverage")
 VECTOR_FORMATS = ("gpkg", "shp.zip", "kml", "geojson", "csv", "xlsx")

@@ -26,7 +26,7 @@ from layers.map import (
     localize_assets,
     province_map,
 )
-from pages import common
+from views import common
 
 TECHNOLOGIES = ("2G", "3G", "4G", "5G")
 LAYERS = ("communes", "hamlets", "sites", "coverage", "fibre")

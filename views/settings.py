@@ -9,7 +9,7 @@ from analysis.params import default_gap_params
 from geo.errors import PhuSongError
 from layers.i18n import Lang, t
 from layers.map import tiles_from_setting
-from pages import common
+from views import common
 
 BASES = ("national_target", "province_average", "lower_of_both")
 

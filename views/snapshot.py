@@ -10,8 +10,8 @@ from analysis.kpi import KpiKey
 from layers.charts import district_share_chart_png, district_underserved_chart_png, province_map_png
 from layers.i18n import Lang, t
 from layers.report import build_snapshot_pdf, kpi_card_text
-from pages import common
-from pages.downloads import file_name
+from views import common
+from views.downloads import file_name
 
 
 def _cards(snapshot, lang: Lang) -> None:

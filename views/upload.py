@@ -7,7 +7,7 @@ import streamlit as st
 from geo.errors import PhuSongError
 from geo.importers import LAYERS, apply_import, list_versions, plan_import, restore_version
 from layers.i18n import Lang, t
-from pages import common
+from views import common
 
 #: Upload types the importers take (geo.safety): CSV/TXT, XLSX, GeoJSON, GeoPackage, zipped
 #: Shapefile, and gzip-compressed CSV (OpenCelliD's ``452.csv.gz``).
