@@ -73,16 +73,25 @@ def _cli(data: Path, resolution_m: float, cwd: Path) -> tuple[float, float, floa
     """One whole CLI run in a subprocess: wall s, CPU s, peak RSS MiB, status."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cov.tif"
-        cmd = [sys.executable, "-m", "analysis", "coverage", str(data), "--out", str(out)]
-        cmd += ["--resolution", str(resolution_m)]
+        argv = ["analysis", "coverage", str(data), "--out", str(out), "--resolution", str(resolution_m)]
+        # the child reports its own peak RSS (RUSAGE_CHILDREN would include this process's size at fork)
+        code = (
+            "import atexit, resource, runpy, sys; sys.argv = " + repr(argv) + "; atexit.register(lambda: "
+            "print('PEAK_RSS_KB=%d' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); "
+            "runpy.run_module('analysis', run_name='__main__')"
+        )
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=False
+        )
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB=")]
+    rss_mib = int(peak[-1].split("=")[1]) / 1024.0 if peak else float("nan")
     status = "ok" if done.returncode == 0 else f"FAILED rc={done.returncode}: {done.stderr.strip()[-300:]}"
-    return wall, cpu, after.ru_maxrss / 1024.0, status
+    return wall, cpu, rss_mib, status
 
 
 def bench_province(data: Path, resolution_m: float, runs: int) -> None:
