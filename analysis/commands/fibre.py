@@ -13,7 +13,8 @@ import argparse
 import logging
 import time
 
-from analysis.commands.gaps import add_common_arguments, check_inputs, params_from_args
+from analysis.commands._common import gap_params_from_args
+from analysis.commands.gaps import add_common_arguments, check_inputs
 from geo.errors import ParameterError
 
 NAME = "fibre"
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from layers.exports import write_export
 
     check_inputs(args, formats=("gpkg", "kml", "shp.zip", "xlsx"))
-    params = params_from_args(args)
+    params = gap_params_from_args(args)
     start = time.perf_counter()
     pkg = load_package(args.data_dir.resolve())
     result = analyse_fibre(pkg, params)

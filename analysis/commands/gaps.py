@@ -14,7 +14,7 @@ import logging
 import time
 from pathlib import Path
 
-from analysis.params import GapParams, default_gap_params, gap_params_from_toml
+from analysis.commands._common import check_data_dir, check_out_file, gap_params_from_args
 from geo.errors import ParameterError
 
 NAME = "gaps"
@@ -71,49 +71,13 @@ def check_inputs(args: argparse.Namespace, *, formats: tuple[str, ...]) -> str:
     """Validate DATA_DIR and --out before any work; return the export format."""
     from layers.exports import format_from_path
 
-    root: Path = args.data_dir
-    if not root.is_dir():
-        raise ParameterError(
-            f"data folder {str(root)!r} does not exist or is not a folder; "
-            "give the folder that holds dataset.toml"
-        )
+    check_data_dir(args.data_dir)
     out: Path = args.out
     fmt = format_from_path(out)
     if fmt not in formats:
         raise ParameterError(f"--out {str(out)!r}: this command writes {', '.join('.' + f for f in formats)}")
-    if out.is_dir():
-        raise ParameterError(f"--out {str(out)!r} is a folder; give a file name")
-    if out.exists() and not args.force:
-        raise ParameterError(f"{str(out)!r} already exists; use --force to overwrite it")
-    if not out.parent.resolve().is_dir():
-        raise ParameterError(f"folder {str(out.parent)!r} of --out does not exist; create it first")
+    check_out_file(out, force=args.force)
     return fmt
-
-
-def params_from_args(args: argparse.Namespace) -> GapParams:
-    """Defaults, then ``--config``, then ``--operator`` / ``--basis``."""
-    params = default_gap_params()
-    if args.config is not None:
-        try:
-            text = args.config.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ParameterError(f"cannot read --config {str(args.config)!r}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ParameterError(f"--config {str(args.config)!r} is not UTF-8 text") from None
-        params = gap_params_from_toml(text, base=params, source=str(args.config))
-    if getattr(args, "operator", None):
-        from geo.schema import Operator, parse_category
-
-        op = parse_category(Operator, args.operator)
-        if op is None:
-            raise ParameterError(
-                f"--operator {args.operator!r} is not a known operator; use one of "
-                f"{', '.join(o.value for o in Operator)}"
-            )
-        params = params.with_overrides(reach=params.reach.with_overrides(operator=op.value))
-    if getattr(args, "basis", None):
-        params = params.with_overrides(thresholds=params.thresholds.with_overrides(basis=args.basis))
-    return params
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(
             f"--with-communes needs a multi-layer format ({', '.join(_MULTI_LAYER)}), not .{fmt}"
         )
-    params = params_from_args(args)
+    params = gap_params_from_args(args)
     start = time.perf_counter()
     pkg = load_package(args.data_dir.resolve())
     gaps = compute_gaps(pkg, params, signal_model=args.signal)

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from analysis.params import default_gap_params, gap_params_from_toml
+from analysis.commands._common import check_data_dir, check_out_file, gap_params_from_args
 from geo.errors import ParameterError
 
 NAME = "snapshot"
@@ -44,12 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _check_out(out: Path, *, force: bool) -> None:
     if out.suffix.lower() != ".pdf":
         raise ParameterError(f"--out {str(out)!r} must end in .pdf")
-    if out.exists() and out.is_dir():
-        raise ParameterError(f"--out {str(out)!r} is a folder; give a file name ending in .pdf")
-    if out.exists() and not force:
-        raise ParameterError(f"{str(out)!r} already exists; use --force to overwrite it")
-    if not out.parent.resolve().is_dir():
-        raise ParameterError(f"folder {str(out.parent)!r} of --out does not exist; create it first")
+    check_out_file(out, force=force)
 
 
 def _report_date(text: str | None) -> dt.date | None:
@@ -79,20 +74,12 @@ def run(args: argparse.Namespace) -> int:
     from layers.report import build_snapshot_pdf
 
     root: Path = args.data_dir
-    if not root.is_dir():
-        raise ParameterError(f"data folder {str(root)!r} does not exist or is not a folder; "
-                             "give the folder that holds dataset.toml")
+    check_data_dir(root)
     _check_out(args.out, force=args.force)
     if args.top < 1:
         raise ParameterError(f"--top must be at least 1, got {args.top}")
     today = _report_date(args.date)
-    params = default_gap_params()
-    if args.config is not None:
-        try:
-            text = args.config.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ParameterError(f"cannot read --config {str(args.config)!r}: {exc.strerror}") from None
-        params = gap_params_from_toml(text, base=params, source=str(args.config))
+    params = gap_params_from_args(args)
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # its font-subsetting INFO lines are noise
     start = time.perf_counter()
     pkg = load_package(root.resolve())
