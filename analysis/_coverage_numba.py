@@ -134,9 +134,12 @@ def block_pairs(rows, cols, boxes, height, width, block):  # pragma: no cover - 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _wrap(x):  # pragma: no cover - compiled
-    """Angle difference wrapped into (-180, 180] degrees."""
-    x = x % 360.0
-    return x - 360.0 if x > 180.0 else x
+    """Angle difference (within +-720 degrees) wrapped into (-180, 180] degrees (no fmod: hot path)."""
+    while x > 180.0:
+        x -= 360.0
+    while x <= -180.0:
+        x += 360.0
+    return x
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -168,7 +171,7 @@ def _off_boresight(bearing, radius, i0, i1, j0, j1, a):  # pragma: no cover - co
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _bounds(k, bi0, bi1, bj0, bj1, env_bits, cells, box, n_steps, lower, upper, bearing, radius, am):
+def _bounds(k, bi0, bi1, bj0, bj1, env_bits, cells, box, n_steps, lower, upper, bearing, radius, am, cutoff):
     """Bounds (ub, lb) of cell k's level over the block rows [bi0, bi1) x cols [bj0, bj1), env in bits.
 
     ``lb`` is -inf when the block is not wholly inside the cell's box or table.
@@ -200,6 +203,8 @@ def _bounds(k, bi0, bi1, bj0, bj1, env_bits, cells, box, n_steps, lower, upper, 
             loss_lo = min(loss_lo, lower[off + 3 * q_near + e])
             if far_ok:
                 loss_hi = max(loss_hi, upper[off + 3 * q_far + e])
+    if ref[k] - loss_lo + _SLACK_DB < cutoff:  # out of reach whatever the angle: skip the pattern
+        return ref[k] - loss_lo + _SLACK_DB, -_INF
     a = az[k]
     att_lo = np.float32(0.0)
     att_hi = np.float32(0.0)
@@ -215,15 +220,36 @@ def _bounds(k, bi0, bi1, bj0, bj1, env_bits, cells, box, n_steps, lower, upper, 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _apply(
-    k, bi0, bj0, env, best, server, count, do_count, cells, box, spans, bearing, radius, flat, am, thr
+    k,
+    bi0,
+    bj0,
+    r0,
+    r1,
+    c0,
+    c1,
+    env,
+    best,
+    server,
+    count,
+    do_count,
+    cells,
+    box,
+    spans,
+    bearing,
+    radius,
+    flat,
+    am,
+    thr,
 ):
-    """Evaluate cell k on the block's pixels inside its span; update best (ties: lowest k) and,
-    when ``do_count``, the count. Return the evaluations."""  # pragma: no cover - compiled
-    rows, cols, table_off, ref, az, bw = cells
-    h, w = env.shape
+    """Evaluate cell k on the block's pixels [r0, r1) x [c0, c1) (block coordinates) inside its span;
+    update best (ties: lowest k) and, when ``do_count``, the count. Return the evaluations."""
+    rows, cols, table_off, ref, az, bw = cells  # pragma: no cover - compiled
     sr = rows[k] - bi0
     sc = cols[k] - bj0
-    i0, i1, j0, j1 = _clip_box(box, sr, sc, h, w)
+    i0 = max(r0, sr + box[0])
+    i1 = min(r1, sr + box[1] + 1)
+    j0 = max(c0, sc + box[2])
+    j1 = min(c1, sc + box[3] + 1)
     if i0 >= i1 or j0 >= j1:
         return 0
     inv = np.float32(1.0) / bw[k]
@@ -251,12 +277,12 @@ def _apply(
             v = _signal(
                 flat, off, rk, di * di + dj * dj, env_row[ju], ak, brg_row[np.uint64(j + shift)], inv, am
             )
-            if do_count:
-                count_row[ju] += np.uint16(v >= thr)
+            count_row[ju] += np.uint16(do_count and v >= thr)
             b = best_row[ju]
-            if v > b or (v == b and kk < server_row[ju]):
-                best_row[ju] = v
-                server_row[ju] = kk
+            s = server_row[ju]
+            better = (v > b) | ((v == b) & (kk < s))  # branch-free: ties go to the lower index
+            best_row[ju] = v if better else b
+            server_row[ju] = kk if better else s
         evaluations += jb - ja
     return evaluations
 
@@ -313,7 +339,7 @@ def _count_partial(k, bi0, bi1, bj0, bj1, bits, env, count, cells, box, spans, a
         for sj0 in range(bj0, bj1, sub):
             sj1 = min(sj0 + sub, bj1)
             u, lo = _bounds(
-                k, si0, si1, sj0, sj1, bits, cells, box, n_steps, lower, upper, bearing, radius, am
+                k, si0, si1, sj0, sj1, bits, cells, box, n_steps, lower, upper, bearing, radius, am, thr
             )
             if u < thr:
                 continue
@@ -379,6 +405,7 @@ def _classify(
     am,
     boxes_count,
     boxes_floor,
+    floor,
     thr,
 ):  # pragma: no cover - compiled
     """Per candidate cell: upper bound in the block, whether its count needs evaluating ("partial"),
@@ -390,12 +417,40 @@ def _classify(
     for p in range(n):
         k = ks[p]
         u, _ = _bounds(
-            k, bi0, bi1, bj0, bj1, bits, cells, boxes_floor[k], n_steps, lower, upper, bearing, radius, am
+            k,
+            bi0,
+            bi1,
+            bj0,
+            bj1,
+            bits,
+            cells,
+            boxes_floor[k],
+            n_steps,
+            lower,
+            upper,
+            bearing,
+            radius,
+            am,
+            floor,
         )
         ub[p] = u
         if u >= thr:
             uc, lc = _bounds(
-                k, bi0, bi1, bj0, bj1, bits, cells, boxes_count[k], n_steps, lower, upper, bearing, radius, am
+                k,
+                bi0,
+                bi1,
+                bj0,
+                bj1,
+                bits,
+                cells,
+                boxes_count[k],
+                n_steps,
+                lower,
+                upper,
+                bearing,
+                radius,
+                am,
+                thr,
             )
             if lc >= thr:
                 sure += 1
@@ -405,7 +460,103 @@ def _classify(
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _best_of_group(g, order, ub, ks, partial, applied, bi0, bj0, env_l, base_l, count_l, cells, group, args):
+def _apply_pruned(k, bi0, bj0, bits, env, best, server, count, do_count, cells, args, sub):
+    """:func:`_apply` per ``sub``-pixel square of the block, skipping squares where the cell's upper
+    bound is below the square's weakest best (their count, when ``do_count``, is still added, from
+    bounds where they decide it). Return evaluations."""  # pragma: no cover - compiled
+    (
+        n_steps,
+        flat,
+        lower,
+        upper,
+        bearing,
+        radius,
+        am,
+        boxes_count,
+        boxes_floor,
+        spans_count,
+        spans_floor,
+        _,
+        thr,
+    ) = args
+    h, w = best.shape
+    evaluations = 0
+    for r0 in range(0, h, sub):
+        r1 = min(r0 + sub, h)
+        for c0 in range(0, w, sub):
+            c1 = min(c0 + sub, w)
+            weakest = best[r0:r1, c0:c1].min()
+            cut = min(weakest, thr) if do_count else weakest
+            u, lo = _bounds(
+                k,
+                bi0 + r0,
+                bi0 + r1,
+                bj0 + c0,
+                bj0 + c1,
+                bits,
+                cells,
+                boxes_floor[k],
+                n_steps,
+                lower,
+                upper,
+                bearing,
+                radius,
+                am,
+                cut,
+            )
+            if u >= weakest:  # may raise (or tie) some pixel's best
+                evaluations += _apply(
+                    k,
+                    bi0,
+                    bj0,
+                    r0,
+                    r1,
+                    c0,
+                    c1,
+                    env,
+                    best,
+                    server,
+                    count,
+                    do_count,
+                    cells,
+                    boxes_floor[k],
+                    spans_floor,
+                    bearing,
+                    radius,
+                    flat,
+                    am,
+                    thr,
+                )
+            elif do_count and u >= thr:
+                if lo >= thr:
+                    count[r0:r1, c0:c1] += np.uint16(1)
+                else:
+                    evaluations += _count_only(
+                        k,
+                        bi0,
+                        bj0,
+                        r0,
+                        r1,
+                        c0,
+                        c1,
+                        env,
+                        count,
+                        cells,
+                        boxes_count[k],
+                        spans_count,
+                        bearing,
+                        radius,
+                        flat,
+                        am,
+                        thr,
+                    )
+    return evaluations
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _best_of_group(
+    g, order, ub, ks, partial, applied, bi0, bj0, bits, env_l, base_l, count_l, cells, group, args
+):
     """Best level and server on the block from the cells of group ``g`` (pruned); return
     ``(best, server, evaluations)``. Marks the cells it evaluates in ``applied`` (their count is
     added on the way when ``partial``)."""  # pragma: no cover - compiled
@@ -439,23 +590,8 @@ def _best_of_group(g, order, ub, ks, partial, applied, bi0, bj0, env_l, base_l, 
         low = best_l.min()
         if u < low:
             break  # nor can the weaker cells after it
-        evaluations += _apply(
-            k,
-            bi0,
-            bj0,
-            env_l,
-            best_l,
-            server_l,
-            count_l,
-            partial[p],
-            cells,
-            boxes_floor[k],
-            spans_floor,
-            bearing,
-            radius,
-            flat,
-            am,
-            thr,
+        evaluations += _apply_pruned(
+            k, bi0, bj0, bits, env_l, best_l, server_l, count_l, partial[p], cells, args, _SUB_PX
         )
         applied[p] = True
     return best_l, server_l, evaluations
@@ -496,6 +632,7 @@ def _block(
         am,
         boxes_count,
         boxes_floor,
+        floor,
         thr,
     )
     order = np.argsort(-ub)
@@ -504,7 +641,7 @@ def _block(
     n_groups = best_groups.shape[0]
     for g in range(n_groups):
         best_g, server_g, e = _best_of_group(
-            g, order, ub, ks, partial, applied, bi0, bj0, env_l, base_l, count_l, cells, group, args
+            g, order, ub, ks, partial, applied, bi0, bj0, bits, env_l, base_l, count_l, cells, group, args
         )
         evaluations += e
         if n_groups > 1:
