@@ -598,8 +598,34 @@ def _best_of_group(
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
+def _classes(level, thresholds, out):  # pragma: no cover - compiled
+    """Class per pixel: how many (ascending) thresholds the level reaches (as ``classify_rsrp``)."""
+    h, w = level.shape
+    for i in range(h):
+        for j in range(w):
+            c = 0
+            for t in thresholds:
+                c += level[i, j] >= t
+            out[i, j] = c
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
 def _block(
-    b, n_bc, block, env, inside, best, server, count, best_groups, pair_start, pair_cell, cells, group, args
+    b,
+    n_bc,
+    block,
+    env,
+    inside,
+    best,
+    server,
+    count,
+    class_groups,
+    thresholds,
+    pair_start,
+    pair_cell,
+    cells,
+    group,
+    args,
 ):
     """Process one block (its pixels are written by this call only); return the evaluations."""
     n_steps, flat, lower, upper, bearing, radius, am, boxes_count, boxes_floor, spans_count, _, floor, thr = (
@@ -638,14 +664,14 @@ def _block(
     order = np.argsort(-ub)
     applied = np.zeros(ks.shape[0], dtype=np.bool_)
     evaluations = 0
-    n_groups = best_groups.shape[0]
+    n_groups = class_groups.shape[0]
     for g in range(n_groups):
         best_g, server_g, e = _best_of_group(
             g, order, ub, ks, partial, applied, bi0, bj0, bits, env_l, base_l, count_l, cells, group, args
         )
         evaluations += e
         if n_groups > 1:
-            best_groups[g, bi0:bi1, bj0:bj1] = np.where(best_g == _INF, floor, best_g)
+            _classes(best_g, thresholds, class_groups[g, bi0:bi1, bj0:bj1])
         if g == 0:
             best_l = best_g
             server_l = server_g
@@ -672,7 +698,8 @@ def accumulate_cells(
     best,
     server,
     count,
-    best_groups,
+    class_groups,
+    thresholds,
     group,
     pair_start,
     pair_cell,
@@ -695,8 +722,9 @@ def accumulate_cells(
     """Fill ``best``/``server``/``count`` block by block, in parallel; return the evaluations made.
 
     ``group`` (per cell, 0..G-1, cells ordered by group) splits the cells, e.g. by operator: with
-    ``best_groups`` of shape (G, H, W) and G > 1 it also receives each group's best level. ``best``
-    gets the floor, ``server`` -1 and ``count`` 0 where no cell reaches them.
+    ``class_groups`` (uint8) of shape (G, H, W) and G > 1 it also receives each group's class (number
+    of ``thresholds``, ascending, at or below the group's best level; any value outside the province).
+    ``best`` gets the floor, ``server`` -1 and ``count`` 0 where no cell reaches them.
     """
     height, width = best.shape
     n_bc = (width + block - 1) // block
@@ -730,7 +758,8 @@ def accumulate_cells(
                 best,
                 server,
                 count,
-                best_groups,
+                class_groups,
+                thresholds,
                 pair_start,
                 pair_cell,
                 cells,

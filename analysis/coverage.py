@@ -669,9 +669,10 @@ def _accumulate(
     params: CoverageParams,
     dem_m: NDArray[np.floating] | None,
     groups: NDArray[np.int32] | None = None,
-) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8], int, NDArray[np.float32] | None]:
+    thresholds: NDArray[np.float32] | None = None,
+) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8], int, NDArray[np.uint8] | None]:
     """Best level, server, count and evaluations; with ``groups`` (compiled path only) also each
-    group's best level, shape (G, H, W)."""
+    group's class (see :func:`classify_rsrp`, ``thresholds`` ascending), shape (G, H, W)."""
     grid = scene.grid
     compiled = dem_m is None and _numba_kernel() is not None
     spans: Callable[..., tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]] | None = None
@@ -683,17 +684,17 @@ def _accumulate(
     best = np.full(grid.shape, floor_dbm, dtype=np.float32)
     server = np.full(grid.shape, -1, dtype=np.int32)
     count = np.zeros(grid.shape, dtype=np.uint16)
-    best_groups = None
+    class_groups = None
     if compiled:
         group = np.zeros(len(plan.keys), dtype=np.int32) if groups is None else groups.astype(np.int32)
         n_groups = int(group.max(initial=0)) + 1
-        best_groups = np.empty((n_groups, *grid.shape) if n_groups > 1 else (1, 1, 1), dtype=np.float32)
+        class_groups = np.empty((n_groups, *grid.shape) if n_groups > 1 else (1, 1, 1), dtype=np.uint8)
         evaluations = _accumulate_compiled(
-            scene, cells, plan, best, server, count, count_dbm, params, group, best_groups
+            scene, cells, plan, best, server, count, count_dbm, params, group, class_groups, thresholds
         )
     else:
         evaluations = _accumulate_numpy(scene, cells, plan, best, server, count, count_dbm, params, dem_m)
-    return best, server, np.minimum(count, 254).astype(np.uint8), evaluations, best_groups
+    return best, server, np.minimum(count, 254).astype(np.uint8), evaluations, class_groups
 
 
 def _window(
@@ -767,12 +768,13 @@ def _accumulate_compiled(
     count_dbm: float,
     params: CoverageParams,
     group: NDArray[np.int32],
-    best_groups: NDArray[np.float32],
+    class_groups: NDArray[np.uint8],
+    thresholds: NDArray[np.float32] | None,
 ) -> int:
     """Block-wise, parallel compiled kernel with exact per-block bounds (analysis/_coverage_numba.py):
     server counts without evaluation where a cell surely reaches the threshold on a whole block, best
-    server per group of cells pruned by upper bound. ``best_groups`` receives each group's best
-    level when there are several groups."""
+    server per group of cells pruned by upper bound. ``class_groups`` receives each group's class
+    when there are several groups."""
     kernel = _numba_kernel()
     assert kernel is not None
     from analysis._coverage_numba import block_pairs
@@ -823,7 +825,8 @@ def _accumulate_compiled(
             best,
             server,
             count,
-            best_groups,
+            class_groups,
+            np.zeros(0, dtype=np.float32) if thresholds is None else thresholds.astype(np.float32),
             group,
             pair_start,
             pair_cell,
@@ -904,15 +907,18 @@ def _by_operator_compiled(
     floor = tech.poor_dbm
     count_thr = tech.threshold_dbm(params.server_count_class)
     start = time.perf_counter()
-    best, server, count, evaluations, best_groups = _accumulate(
-        scene, prepared, floor, count_thr, params, None, groups=group[order]
+    thresholds = np.asarray(tech.thresholds_dbm, dtype=np.float32)
+    best, server, count, evaluations, class_groups = _accumulate(
+        scene, prepared, floor, count_thr, params, None, groups=group[order], thresholds=thresholds
     )
     elapsed = time.perf_counter() - start
     outside = ~scene.inside
     classes: dict[str, NDArray[np.uint8]] = {}
     for g, op in enumerate(operators):
-        level = best_groups[g] if best_groups is not None and len(operators) > 1 else best
-        classes[op] = classify_rsrp(level, tech)
+        if class_groups is not None and len(operators) > 1:
+            classes[op] = class_groups[g]  # classified in the kernel, as classify_rsrp does
+        else:
+            classes[op] = classify_rsrp(best, tech)
         classes[op][outside] = NODATA_CLASS
     best[outside] = NODATA_RSRP
     server[outside] = NODATA_SERVER

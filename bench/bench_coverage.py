@@ -74,11 +74,12 @@ def _cli(data: Path, resolution_m: float, cwd: Path) -> tuple[float, float, floa
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cov.tif"
         argv = ["analysis", "coverage", str(data), "--out", str(out), "--resolution", str(resolution_m)]
-        # the child reports its own peak RSS (RUSAGE_CHILDREN would include this process's size at fork)
+        # the child reports its own peak RSS from /proc (VmHWM restarts at exec; ru_maxrss would include
+        # this process's size at fork)
         code = (
-            "import atexit, resource, runpy, sys; sys.argv = " + repr(argv) + "; atexit.register(lambda: "
-            "print('PEAK_RSS_KB=%d' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); "
-            "runpy.run_module('analysis', run_name='__main__')"
+            "import atexit, runpy, sys; sys.argv = " + repr(argv) + "; atexit.register(lambda: print("
+            "'PEAK_RSS_KB=' + [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], "
+            "file=sys.stderr)); runpy.run_module('analysis', run_name='__main__')"
         )
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
