@@ -389,6 +389,14 @@ def _load_block(env, inside, bi0, bi1, bj0, bj1, floor):  # pragma: no cover - c
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
+def _inside_box(box, cells, k, bi0, bi1, bj0, bj1):  # pragma: no cover - compiled
+    """Whether the block lies wholly inside cell k's box."""
+    sr = cells[0][k]
+    sc = cells[1][k]
+    return bi0 >= sr + box[0] and bi1 - 1 <= sr + box[1] and bj0 >= sc + box[2] and bj1 - 1 <= sc + box[3]
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
 def _classify(
     ks,
     bi0,
@@ -416,7 +424,7 @@ def _classify(
     sure = 0
     for p in range(n):
         k = ks[p]
-        u, _ = _bounds(
+        u, lo = _bounds(
             k,
             bi0,
             bi1,
@@ -434,7 +442,13 @@ def _classify(
             floor,
         )
         ub[p] = u
-        if u >= thr:
+        if u < thr:
+            continue
+        if _inside_box(boxes_floor[k], cells, k, bi0, bi1, bj0, bj1) and _inside_box(
+            boxes_count[k], cells, k, bi0, bi1, bj0, bj1
+        ):
+            uc, lc = u, lo  # same rectangle, same bounds
+        else:
             uc, lc = _bounds(
                 k,
                 bi0,
@@ -452,10 +466,10 @@ def _classify(
                 am,
                 thr,
             )
-            if lc >= thr:
-                sure += 1
-            elif uc >= thr:
-                partial[p] = True
+        if lc >= thr:
+            sure += 1
+        elif uc >= thr:
+            partial[p] = True
     return ub, partial, sure
 
 
