@@ -96,7 +96,7 @@ def row_spans(east, north, boxes):  # pragma: no cover - compiled
 _INF = np.float32(np.inf)
 _SLACK_DB = np.float32(0.01)  # float32 rounding of the interpolated level (< 1e-4 dB), with margin
 _SLACK_DEG = 0.01  # float32 bearings of the kernel vs float64 corners
-_SUB_PX = 16  # squares of a partially reached block whose count is bounded before evaluating
+_SUB_PX = 8  # rows per strip of a block: bounds per strip before evaluating (count, best)
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -336,8 +336,8 @@ def _count_partial(k, bi0, bi1, bj0, bj1, bits, env, count, cells, box, spans, a
     evaluations = 0
     for si0 in range(bi0, bi1, sub):
         si1 = min(si0 + sub, bi1)
-        for sj0 in range(bj0, bj1, sub):
-            sj1 = min(sj0 + sub, bj1)
+        for sj0 in range(bj0, bj1, bj1 - bj0):  # full-width strips: long rows, few cache misses
+            sj1 = bj1
             u, lo = _bounds(
                 k, si0, si1, sj0, sj1, bits, cells, box, n_steps, lower, upper, bearing, radius, am, thr
             )
@@ -497,8 +497,8 @@ def _apply_pruned(k, bi0, bj0, bits, env, best, server, count, do_count, cells, 
     evaluations = 0
     for r0 in range(0, h, sub):
         r1 = min(r0 + sub, h)
-        for c0 in range(0, w, sub):
-            c1 = min(c0 + sub, w)
+        for c0 in range(0, w, w):  # full-width strips: long rows, few cache misses
+            c1 = w
             weakest = best[r0:r1, c0:c1].min()
             cut = min(weakest, thr) if do_count else weakest
             u, lo = _bounds(
