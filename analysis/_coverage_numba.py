@@ -12,9 +12,11 @@ angle range off boresight, and per-environment monotone envelopes of its loss ta
 
 * server count: a cell whose lower bound over the whole block is at or above the count threshold
   adds 1 to every pixel without being evaluated; one whose upper bound is below adds nothing; the
-  others ("partial") are evaluated pixel by pixel inside their count span;
-* best server: cells in decreasing order of upper bound are evaluated until the next upper bound is
-  below the block's weakest current best (no later cell can change any pixel: exact pruning).
+  others ("partial") are bounded again per 8-row strip and evaluated pixel by pixel only where a
+  strip's bounds straddle the threshold;
+* best server, per group of cells (operator): cells in decreasing order of upper bound are evaluated
+  (per 8-row strip, skipping strips they cannot improve) until the next upper bound is below the
+  block's weakest current best (no later cell can change any pixel: exact pruning).
 
 A cell's window is its bounding box narrowed, row by row, to the span of its reach outline
 (:func:`row_spans`). Pixels outside the province are never updated. Cell arrays are passed as one
@@ -329,8 +331,8 @@ def _count_only(k, bi0, bj0, r0, r1, c0, c1, env, count, cells, box, spans, bear
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _count_partial(k, bi0, bi1, bj0, bj1, bits, env, count, cells, box, spans, args, sub):
-    """Server count of cell k on a block it reaches only in part: per ``sub``-pixel square, bounds
-    first (whole square counted, or skipped), pixel evaluation only where the bounds straddle the
+    """Server count of cell k on a block it reaches only in part: per strip of ``sub`` rows, bounds
+    first (whole strip counted, or skipped), pixel evaluation only where the bounds straddle the
     threshold. Return evaluations."""  # pragma: no cover - compiled
     n_steps, flat, lower, upper, bearing, radius, am, _, _, _, _, _, thr = args
     evaluations = 0
@@ -475,8 +477,8 @@ def _classify(
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _apply_pruned(k, bi0, bj0, bits, env, best, server, count, do_count, cells, args, sub):
-    """:func:`_apply` per ``sub``-pixel square of the block, skipping squares where the cell's upper
-    bound is below the square's weakest best (their count, when ``do_count``, is still added, from
+    """:func:`_apply` per strip of ``sub`` rows of the block, skipping strips where the cell's upper
+    bound is below the strip's weakest best (their count, when ``do_count``, is still added, from
     bounds where they decide it). Return evaluations."""  # pragma: no cover - compiled
     (
         n_steps,

@@ -9,8 +9,8 @@ start-up, loading, all operators, statistics and COG writing included) in a subp
 the first run compiles).
 
 ``--national``: a synthetic country: 100,000 three-sector 4G sites over 331,000 km^2 (3,311 square
-communes of 10 km, 80 % xã / 12 % phường / 8 % thị trấn) at 100 m. The engine works in 128-pixel
-tiles; the report gives time and peak memory (target ≤ 4 GiB).
+communes of 10 km, 80 % xã / 12 % phường / 8 % thị trấn) at 100 m. The engine works in 32-pixel
+blocks; the report gives time and peak memory (target ≤ 4 GiB).
 
 Usage::
 
