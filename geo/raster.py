@@ -114,6 +114,7 @@ def write_cog(
                     OVERVIEW_RESAMPLING=overview_resampling.upper(),
                     PREDICTOR="YES" if array.dtype.kind == "f" else "NO",
                     BIGTIFF="IF_SAFER",
+                    NUM_THREADS="ALL_CPUS",
                 )
         umask = os.umask(0)
         os.umask(umask)
