@@ -8,13 +8,16 @@ PORT   ?= 8501
 DATA   ?= data
 STAMP_RUN := $(VENV)/.installed-requirements
 STAMP_DEV := $(VENV)/.installed-requirements-dev
+# numba compiles the coverage kernel on first use (~30 s) and caches it in analysis/__pycache__;
+# `make run` does that once at install time so the first map is not kept waiting.
+STAMP_JIT := $(VENV)/.compiled-coverage-kernel
 # Debian packages the test suite uses: Chromium (browser tests), gdal-bin (ogrinfo), poppler-utils (pdftotext).
 APT_PACKAGES := chromium:chromium gdal-bin:ogrinfo poppler-utils:pdftotext
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .PHONY: run test venv install install-dev sysdeps bench lint clean
 
-run: install
+run: install $(STAMP_JIT)
 	PHUSONG_DATA=$(DATA) $(BIN)/python -m streamlit run app.py \
 		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
@@ -49,6 +52,11 @@ $(BIN)/python:
 $(STAMP_RUN): requirements.txt | $(BIN)/python
 	$(PIP) install -r requirements.txt
 	touch $@
+
+$(STAMP_JIT): $(STAMP_RUN) analysis/_coverage_numba.py
+	@echo "compiling the coverage kernel once (about 30 s)..."
+	@tmp=$$(mktemp -d) && $(BIN)/python -m analysis coverage data --out $$tmp/warmup.tif >/dev/null \
+		&& rm -rf $$tmp && touch $@
 
 $(STAMP_DEV): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(PIP) install -r requirements-dev.txt
