@@ -479,11 +479,17 @@ def _reach_boxes(
 def _bearing_kernel(radius_px: int) -> NDArray[np.float32]:
     """Bearing (degrees clockwise from north, float32) from the centre of a (2r+1)^2 kernel.
 
-    Memoised (a pure function of the radius; callers never write to it).
+    Memoised (a pure function of the radius; callers never write to it). Only the eastern half
+    (bearings 0..180) is evaluated; the western half is its mirror, 360 - bearing, which is
+    bit-identical to adding 360 to the negative ``arctan2`` there (arctan2 is odd in its first
+    argument).
     """
-    off = np.arange(-radius_px, radius_px + 1, dtype=np.float32)
-    bearing = np.degrees(np.arctan2(off[None, :], -off[:, None]))  # rows: south positive
-    bearing[bearing < 0] += np.float32(360.0)
+    r = radius_px
+    off = np.arange(-r, r + 1, dtype=np.float32)
+    east = np.degrees(np.arctan2(off[None, r:], -off[:, None]))  # rows: south positive
+    bearing = np.empty((2 * r + 1, 2 * r + 1), dtype=np.float32)
+    bearing[:, r:] = east
+    np.subtract(np.float32(360.0), east[:, :0:-1], out=bearing[:, :r])
     return bearing
 
 

@@ -286,18 +286,27 @@ def coverage_statistics(
 
     commune_frames, hamlet_frames = [], []
     hh_good_share: dict[str, NDArray[np.float64]] = {}
+    inside = np.flatnonzero(scene.commune.ravel() >= 0)  # pixels in some commune, shared by all rasters
+    commune_px = scene.commune.ravel()[inside]
+    pop_px = None if population is None else np.asarray(population).ravel()[inside]
+    area_km2 = np.bincount(commune_px, minlength=len(communes)) * (scene.grid.resolution_m / 1000.0) ** 2
+    # output geometries (EPSG:4326) and footprint areas, transformed/computed once for all operators
+    commune_geom = communes.geometry.to_crs(4326).to_numpy()
+    ham_geom = ham.geometry.to_crs(4326).to_numpy()
+    footprint_km2 = np.round(footprints.area.fillna(0.0).to_numpy() / 1e6, 4)
     for key, cls in rasters.items():
-        area = _class_shares(scene.commune, cls, len(communes))
+        cls_px = cls.ravel()[inside]
+        area = _class_shares(commune_px, cls_px, len(communes))
         hh_shares = _household_shares(ham_shares[key], ham_commune, hh, len(communes))
         hh_good_share[key] = hh_shares[:, good]
-        frame = _commune_frame(communes, tech.technology, key, area, hh_shares, scene)
-        if population is not None:
-            pop = _class_shares(scene.commune, cls, len(communes), weights=population)
+        frame = _commune_frame(communes, tech.technology, key, area, hh_shares, area_km2, commune_geom)
+        if pop_px is not None:
+            pop = _class_shares(commune_px, cls_px, len(communes), weights=pop_px)
             for i, name in enumerate(CLASS_NAMES):
                 frame[f"population_share_{name}"] = pop[:, i]
         commune_frames.append(frame)
         hamlet_frames.append(
-            _hamlet_frame(ham, tech.technology, key, ham_cls[key], ham_shares[key], footprints)
+            _hamlet_frame(ham, tech.technology, key, ham_cls[key], ham_shares[key], footprint_km2, ham_geom)
         )
     ops_good_commune = np.zeros(len(communes), dtype=np.int64)
     for op in ops:
@@ -310,11 +319,9 @@ def coverage_statistics(
     all_h["status"] = hamlet_status(ham_cls[ALL_OPERATORS], ham_ops_served, params)
     _add_best_server(all_h, ham, scene, coverage)
     communes_out = gpd.GeoDataFrame(
-        pd.concat(commune_frames, ignore_index=True), geometry="geometry", crs=scene.grid.crs
-    ).to_crs(4326)
-    hamlets_out = gpd.GeoDataFrame(
-        pd.concat(hamlet_frames, ignore_index=True), geometry="geometry", crs=scene.grid.crs
-    ).to_crs(4326)
+        pd.concat(commune_frames, ignore_index=True), geometry="geometry", crs=4326
+    )
+    hamlets_out = gpd.GeoDataFrame(pd.concat(hamlet_frames, ignore_index=True), geometry="geometry", crs=4326)
     return CoverageStats(communes_out, hamlets_out)
 
 
@@ -346,7 +353,8 @@ def _commune_frame(
     operator: str,
     area: NDArray[np.float64],
     hh_shares: NDArray[np.float64],
-    scene: Scene,
+    area_km2: NDArray[np.float64],
+    geometry_4326: NDArray[np.object_],
 ) -> pd.DataFrame:
     keep = [
         c
@@ -356,13 +364,12 @@ def _commune_frame(
     frame = pd.DataFrame(communes[keep]).copy()
     frame.insert(len(keep), "technology", technology)
     frame.insert(len(keep) + 1, "operator", operator)
-    px_km2 = (scene.grid.resolution_m / 1000.0) ** 2
-    frame["area_km2"] = np.bincount(scene.commune[scene.commune >= 0], minlength=len(communes)) * px_km2
+    frame["area_km2"] = area_km2
     for i, name in enumerate(CLASS_NAMES):
         frame[f"area_share_{name}"] = area[:, i]
     for i, name in enumerate(CLASS_NAMES):
         frame[f"household_share_{name}"] = hh_shares[:, i]
-    frame["geometry"] = communes.geometry.to_numpy()
+    frame["geometry"] = geometry_4326
     return frame
 
 
@@ -372,7 +379,8 @@ def _hamlet_frame(
     operator: str,
     cls: NDArray[np.int64],
     shares: NDArray[np.float64],
-    footprints: gpd.GeoSeries,
+    footprint_km2: NDArray[np.float64],
+    geometry_4326: NDArray[np.object_],
 ) -> pd.DataFrame:
     keep = [
         c for c in ("hamlet_id", "hamlet_name", "commune_id", "households", "population") if c in ham.columns
@@ -381,10 +389,10 @@ def _hamlet_frame(
     frame["technology"] = technology
     frame["operator"] = operator
     frame["coverage_class"] = [CLASS_NAMES[c] if c >= 0 else "outside" for c in cls]
-    frame["footprint_km2"] = np.round(footprints.area.fillna(0.0).to_numpy() / 1e6, 4)
+    frame["footprint_km2"] = footprint_km2
     for i, name in enumerate(CLASS_NAMES):
         frame[f"household_share_{name}"] = shares[:, i]
-    frame["geometry"] = ham.geometry.to_numpy()
+    frame["geometry"] = geometry_4326
     return frame
 
 

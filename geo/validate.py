@@ -188,7 +188,16 @@ def _text(series: pd.Series) -> pd.Series:
         finite = series.dropna()
         if len(finite) and np.all(np.mod(finite.to_numpy(dtype=float), 1.0) == 0):
             series = series.astype("Int64")
-    return _map_obj(series, lambda v: (str(v).strip() or None) if not _is_missing(v) else None)
+    na, nat = pd.NA, pd.NaT
+    values = [  # inlined _is_missing (a per-cell call is the package load's hot spot); str fast path
+        (v.strip() or None)
+        if type(v) is str
+        else None
+        if v is None or v is na or v is nat or (isinstance(v, float) and v != v)
+        else (str(v).strip() or None)
+        for v in series.to_numpy(dtype=object)
+    ]
+    return pd.Series(values, index=series.index, dtype=object)
 
 
 def _map_obj(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
