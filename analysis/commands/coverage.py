@@ -17,8 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +33,10 @@ from analysis.coverage_params import (
     default_coverage_params,
 )
 from geo.errors import ParameterError
+
+if TYPE_CHECKING:
+    from analysis.coverage import CoverageRaster, Grid
+
 
 NAME = "coverage"
 HELP = "predict radio coverage (best-server rasters as COG) and per-commune / per-hamlet statistics"
@@ -123,9 +131,6 @@ def run(args: argparse.Namespace) -> int:
     params = _params(args)
     started = time.perf_counter()
     from analysis.coverage import (
-        NODATA_COUNT,
-        NODATA_RSRP,
-        NODATA_SERVER,
         OperatorCoverage,
         build_scene,
         classify_rsrp,
@@ -178,37 +183,21 @@ def run(args: argparse.Namespace) -> int:
             include_planned=args.include_planned,
             dem_m=dem,
         )
-    stats = coverage_statistics(scene, result, package.hamlets, params=params, population=population)
     raster = result.combined
     tags = _tags(args, params, raster.floor_dbm, raster.count_threshold_dbm, package.version)
-    write_cog(
-        outputs["rsrp"],
-        raster.rsrp_dbm,
-        transform=grid.transform,
-        crs=grid.crs,
-        nodata=float(NODATA_RSRP),
-        tags=tags,
-        band_description=f"best-server {args.tech} level dBm",
-        overview_resampling="average",
-    )
-    write_cog(
-        outputs["server"],
-        raster.server,
-        transform=grid.transform,
-        crs=grid.crs,
-        nodata=int(NODATA_SERVER),
-        tags=tags,
-        band_description="best-server row in _cells.csv (-1 none)",
-    )
-    write_cog(
-        outputs["count"],
-        raster.server_count,
-        transform=grid.transform,
-        crs=grid.crs,
-        nodata=int(NODATA_COUNT),
-        tags=tags,
-        band_description="servers at or above the count threshold",
-    )
+    # The three COGs are written in a worker thread while the statistics run (GDAL's compression
+    # releases the GIL), to temporary names that replace the outputs only once the statistics succeed.
+    staged = {key: outputs[key].with_name(f".{outputs[key].name}.{os.getpid()}.partial.tif") for key in _COGS}
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            written = pool.submit(_write_cogs, staged, raster, grid, tags, args.tech, write_cog)
+            stats = coverage_statistics(scene, result, package.hamlets, params=params, population=population)
+            written.result()
+        for key in _COGS:
+            os.replace(staged[key], outputs[key])
+    finally:
+        for path in staged.values():
+            path.unlink(missing_ok=True)
     raster.cells.to_csv(outputs["cells"], index_label="index", encoding="utf-8")
     outputs["gpkg"].unlink(missing_ok=True)  # --force: layers of an old file must not be appended to
     for key, frame in (("communes", stats.communes), ("hamlets", stats.hamlets)):
@@ -224,6 +213,45 @@ def run(args: argparse.Namespace) -> int:
     )
     _summary(stats.hamlets, outputs)
     return 0
+
+
+_COGS = ("rsrp", "server", "count")
+
+
+def _write_cogs(
+    paths: dict[str, Path],
+    raster: CoverageRaster,
+    grid: Grid,
+    tags: dict[str, str],
+    tech: str,
+    write_cog: Callable[..., Path],
+) -> None:
+    """Write the level, server and count COGs of ``raster`` to ``paths`` (keys of ``_COGS``)."""
+    from analysis.coverage import NODATA_COUNT, NODATA_RSRP, NODATA_SERVER
+
+    common = {"transform": grid.transform, "crs": grid.crs, "tags": tags}
+    write_cog(
+        paths["rsrp"],
+        raster.rsrp_dbm,
+        nodata=float(NODATA_RSRP),
+        band_description=f"best-server {tech} level dBm",
+        overview_resampling="average",
+        **common,
+    )
+    write_cog(
+        paths["server"],
+        raster.server,
+        nodata=int(NODATA_SERVER),
+        band_description="best-server row in _cells.csv (-1 none)",
+        **common,
+    )
+    write_cog(
+        paths["count"],
+        raster.server_count,
+        nodata=int(NODATA_COUNT),
+        band_description="servers at or above the count threshold",
+        **common,
+    )
 
 
 def _tags(
