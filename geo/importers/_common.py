@@ -8,6 +8,7 @@ package validator then decides whether the would-be package is usable.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -565,6 +566,24 @@ def _rep_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------- writing
+
+
+def imported_layer_meta(
+    file: str, options: ImportOptions, *, source: str, licence: str, **extra: Any
+) -> dict[str, Any]:
+    """The ``dataset.toml`` entry of a layer imported from real data (not synthetic).
+
+    ``options.source`` / ``options.licence`` given by the user win over the importer's defaults;
+    ``extra`` adds importer-specific keys (e.g. ``crowd_sourced``, ``notes``).
+    """
+    return {
+        "file": file,
+        "synthetic": False,
+        "source": options.source or source,
+        "licence": options.licence or licence,
+        "imported": dt.date.today().isoformat(),
+        **extra,
+    }
 
 
 def frame_to_csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -13,7 +13,6 @@ without a commune id is placed in the commune polygon that contains it.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import geopandas as gpd
@@ -21,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import ImportRejectedError, Problem
-from geo.importers._common import Converted, ImportOptions, gdf_to_geojson_bytes, map_headers
+from geo.importers._common import (
+    Converted,
+    ImportOptions,
+    gdf_to_geojson_bytes,
+    imported_layer_meta,
+    map_headers,
+)
 from geo.importers.survey import match_key
 from geo.schema import CommuneType, parse_category
 
@@ -213,13 +218,12 @@ def convert_communes(
         filename,
         "commune",
     )
-    meta = {
-        "file": "boundaries/communes.geojson",
-        "synthetic": False,
-        "source": options.source or f"boundary import {filename}",
-        "licence": options.licence or "provided by the province",
-        "imported": dt.date.today().isoformat(),
-    }
+    meta = imported_layer_meta(
+        "boundaries/communes.geojson",
+        options,
+        source=f"boundary import {filename}",
+        licence="provided by the province",
+    )
     return Converted(
         files={"boundaries/communes.geojson": gdf_to_geojson_bytes(out, name="communes")},
         meta={"communes": meta},
@@ -262,13 +266,12 @@ def convert_hamlets(
     out = _finish(
         frame, gdf, _HAMLET_OUT, ("hamlet_name", "commune_id", "households", "population"), filename, "hamlet"
     )
-    meta = {
-        "file": "boundaries/hamlets.geojson",
-        "synthetic": False,
-        "source": options.source or f"hamlet import {filename}",
-        "licence": options.licence or "provided by the province",
-        "imported": dt.date.today().isoformat(),
-    }
+    meta = imported_layer_meta(
+        "boundaries/hamlets.geojson",
+        options,
+        source=f"hamlet import {filename}",
+        licence="provided by the province",
+    )
     return Converted(
         files={"boundaries/hamlets.geojson": gdf_to_geojson_bytes(out, name="hamlets")},
         meta={"hamlets": meta},

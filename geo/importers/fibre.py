@@ -7,13 +7,17 @@ normalised by the package validator's alias maps (VNPT -> VinaPhone, "tủ cáp"
 
 from __future__ import annotations
 
-import datetime as dt
-
 import geopandas as gpd
 import pandas as pd
 
 from geo.errors import ImportRejectedError
-from geo.importers._common import Converted, ImportOptions, gdf_to_geojson_bytes, map_headers
+from geo.importers._common import (
+    Converted,
+    ImportOptions,
+    gdf_to_geojson_bytes,
+    imported_layer_meta,
+    map_headers,
+)
 
 __all__ = ["convert_fibre"]
 
@@ -55,13 +59,6 @@ def _table(
 def convert_fibre(gdf: gpd.GeoDataFrame, filename: str, *, options: ImportOptions) -> Converted:
     """Convert a fibre upload (EPSG:4326) to the nodes or the routes layer, by geometry type."""
     kinds = set(gdf.geometry.geom_type)
-    today = dt.date.today().isoformat()
-    meta = {
-        "synthetic": False,
-        "source": options.source or f"fibre import {filename}",
-        "licence": options.licence or "provided by the operator (internal use)",
-        "imported": today,
-    }
     if kinds <= {"Point"}:
         out = _table(gdf, _NODE_ALIASES, ("operator", "node_type"), "N", filename)
         path, key = "fibre/nodes.geojson", "fibre_nodes"
@@ -75,7 +72,14 @@ def convert_fibre(gdf: gpd.GeoDataFrame, filename: str, *, options: ImportOption
         )
     return Converted(
         files={path: gdf_to_geojson_bytes(out, name=key)},
-        meta={key: {"file": path, **meta}},
+        meta={
+            key: imported_layer_meta(
+                path,
+                options,
+                source=f"fibre import {filename}",
+                licence="provided by the operator (internal use)",
+            )
+        },
         report=[f"{len(out)} fibre {'node' if key == 'fibre_nodes' else 'route'}(s) from {filename}"],
         importer="fibre",
     )

@@ -42,7 +42,7 @@ from scipy.spatial import cKDTree
 
 from geo.crs import utm_crs_for_lonlat
 from geo.errors import ImportRejectedError, Problem
-from geo.importers._common import Converted, ImportOptions, frame_to_csv_bytes
+from geo.importers._common import Converted, ImportOptions, frame_to_csv_bytes, imported_layer_meta
 from geo.safety import check_in_vietnam
 from geo.schema import Operator, Technology
 
@@ -355,20 +355,19 @@ def convert_opencellid(
         raise ImportRejectedError(f"{filename}: no cell of a known Vietnamese operator (MNC 01/02/04/05/07)")
     table = _cell_table(known, options.site_cluster_m, report)
     files[SITES_FILE] = frame_to_csv_bytes(table)
-    meta = {
-        "file": SITES_FILE,
-        "synthetic": False,
-        "crowd_sourced": True,
-        "source": options.source or f"OpenCelliD export {filename} (crowd-sourced cell position estimates)",
-        "licence": options.licence or "CC-BY-SA-4.0",
-        "imported": dt.date.today().isoformat(),
-        "notes": (
+    meta = imported_layer_meta(
+        SITES_FILE,
+        options,
+        source=f"OpenCelliD export {filename} (crowd-sourced cell position estimates)",
+        licence="CC-BY-SA-4.0",
+        crowd_sourced=True,
+        notes=(
             f"Cells clustered into sites per operator, single linkage within {options.site_cluster_m:g} m; "
             f"site position = mean of cell estimates (cell_lat/cell_lon keep the estimates). Assumed: "
             f"height {DEFAULT_HEIGHT_M:g} m, band 900/2100/1800/3500 MHz for 2G/3G/4G/5G, status active, "
             "omni antennas."
         ),
-    }
+    )
     return Converted(
         files=files, meta={"towers": meta}, problems=problems, report=report, importer="opencellid"
     )

@@ -30,14 +30,20 @@ technology cell listing several ("2G/3G/4G") yields one row per technology. Miss
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 
 import pandas as pd
 
 from geo.errors import ImportRejectedError, Problem
-from geo.importers._common import Converted, ImportOptions, frame_to_csv_bytes, map_headers, require_headers
+from geo.importers._common import (
+    Converted,
+    ImportOptions,
+    frame_to_csv_bytes,
+    imported_layer_meta,
+    map_headers,
+    require_headers,
+)
 from geo.safety import check_in_vietnam
 from geo.schema import Operator, SiteStatus, Technology, accepted_values, parse_category
 
@@ -322,13 +328,12 @@ def convert_operator_sheet(
     ]
     if not options.replace_all:
         table = _merge_other_operators(table, current, report)
-    meta = {
-        "file": "towers/sites.csv",
-        "synthetic": False,
-        "source": options.source or f"operator site list {filename}",
-        "licence": options.licence or "provided by the operator (internal use)",
-        "imported": dt.date.today().isoformat(),
-    }
+    meta = imported_layer_meta(
+        "towers/sites.csv",
+        options,
+        source=f"operator site list {filename}",
+        licence="provided by the operator (internal use)",
+    )
     return Converted(
         files={"towers/sites.csv": frame_to_csv_bytes(table)},
         meta={"towers": meta},

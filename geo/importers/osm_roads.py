@@ -9,8 +9,6 @@ counted in the report.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -18,7 +16,13 @@ import shapely
 
 from geo.crs import utm_crs_for_lonlat
 from geo.errors import ImportRejectedError, Problem
-from geo.importers._common import Converted, ImportOptions, gdf_to_geojson_bytes, map_headers
+from geo.importers._common import (
+    Converted,
+    ImportOptions,
+    gdf_to_geojson_bytes,
+    imported_layer_meta,
+    map_headers,
+)
 from geo.schema import HIGHWAY_CLASSES
 
 __all__ = ["convert_osm_roads", "clip_to_province"]
@@ -123,13 +127,12 @@ def convert_osm_roads(
     out = gpd.GeoDataFrame(frame[["road_id", "highway", "name"]], geometry=frame.geometry.values, crs=4326)
     out = out[~shapely.is_empty(np.asarray(out.geometry.values, dtype=object))]
     report.append(f"{len(out)} road line(s), {out['highway'].nunique()} class(es)")
-    meta = {
-        "file": "roads/roads.geojson",
-        "synthetic": False,
-        "source": options.source or f"OpenStreetMap export {filename}",
-        "licence": options.licence or "ODbL-1.0 (© OpenStreetMap contributors)",
-        "imported": dt.date.today().isoformat(),
-    }
+    meta = imported_layer_meta(
+        "roads/roads.geojson",
+        options,
+        source=f"OpenStreetMap export {filename}",
+        licence="ODbL-1.0 (© OpenStreetMap contributors)",
+    )
     return Converted(
         files={"roads/roads.geojson": gdf_to_geojson_bytes(out, name="roads")},
         meta={"roads": meta},

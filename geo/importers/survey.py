@@ -28,7 +28,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from geo.errors import ImportRejectedError, Problem, Severity
-from geo.importers._common import Converted, ImportOptions, frame_to_csv_bytes, map_headers
+from geo.importers._common import (
+    Converted,
+    ImportOptions,
+    frame_to_csv_bytes,
+    imported_layer_meta,
+    map_headers,
+)
 from geo.names import PREFIXES, fold_diacritics, normalize_name
 
 __all__ = ["HEADER_ALIASES", "match_key", "prefix_kind", "Place", "Match", "NameIndex", "convert_survey"]
@@ -346,13 +352,12 @@ def convert_survey(
             "\n".join([f"{filename}: no row matches a place of the package", *map(str, problems[:20]), *more])
         )
     table = pd.DataFrame(out_rows)
-    meta = {
-        "file": "survey/hamlet_survey.csv",
-        "synthetic": False,
-        "source": options.source or f"survey {filename}",
-        "licence": options.licence or "provided by the province (internal use)",
-        "imported": dt.date.today().isoformat(),
-    }
+    meta = imported_layer_meta(
+        "survey/hamlet_survey.csv",
+        options,
+        source=f"survey {filename}",
+        licence="provided by the province (internal use)",
+    )
     if options.skip_unmatched and problems:
         meta["skipped_rows"] = len(problems)
     return Converted(
