@@ -36,6 +36,7 @@ from geo.errors import ParameterError
 
 if TYPE_CHECKING:
     from analysis.coverage import CoverageRaster, Grid
+    from analysis.coverage_stats import CoverageStats
 
 
 NAME = "coverage"
@@ -185,24 +186,21 @@ def run(args: argparse.Namespace) -> int:
         )
     raster = result.combined
     tags = _tags(args, params, raster.floor_dbm, raster.count_threshold_dbm, package.version)
-    # The three COGs are written in a worker thread while the statistics run (GDAL's compression
-    # releases the GIL), to temporary names that replace the outputs only once the statistics succeed.
+    # The three COGs are written in a worker thread while the statistics and tables are computed and
+    # written (GDAL's compression releases the GIL), to temporary names that replace the outputs only
+    # once everything else succeeded.
     staged = {key: outputs[key].with_name(f".{outputs[key].name}.{os.getpid()}.partial.tif") for key in _COGS}
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             written = pool.submit(_write_cogs, staged, raster, grid, tags, args.tech, write_cog)
             stats = coverage_statistics(scene, result, package.hamlets, params=params, population=population)
+            _write_tables(outputs, raster, stats)
             written.result()
         for key in _COGS:
             os.replace(staged[key], outputs[key])
     finally:
         for path in staged.values():
             path.unlink(missing_ok=True)
-    raster.cells.to_csv(outputs["cells"], index_label="index", encoding="utf-8")
-    outputs["gpkg"].unlink(missing_ok=True)  # --force: layers of an old file must not be appended to
-    for key, frame in (("communes", stats.communes), ("hamlets", stats.hamlets)):
-        frame.drop(columns="geometry").to_csv(outputs[key], index=False, encoding="utf-8-sig")
-        frame.to_file(outputs["gpkg"], layer=key, driver="GPKG", mode="w" if key == "communes" else "a")
     log.info(
         "coverage %s: %d cells, %.3g evaluations, engine %.2f s, total %.2f s",
         args.tech,
@@ -216,6 +214,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 _COGS = ("rsrp", "server", "count")
+
+
+def _write_tables(outputs: dict[str, Path], raster: CoverageRaster, stats: CoverageStats) -> None:
+    """Write the cells CSV, the commune / hamlet CSVs and the statistics GeoPackage."""
+    raster.cells.to_csv(outputs["cells"], index_label="index", encoding="utf-8")
+    outputs["gpkg"].unlink(missing_ok=True)  # --force: layers of an old file must not be appended to
+    for key, frame in (("communes", stats.communes), ("hamlets", stats.hamlets)):
+        frame.drop(columns="geometry").to_csv(outputs[key], index=False, encoding="utf-8-sig")
+        frame.to_file(outputs["gpkg"], layer=key, driver="GPKG", mode="w" if key == "communes" else "a")
 
 
 def _write_cogs(
