@@ -149,6 +149,13 @@ def test_language_switch_in_browser(page, app_url: str) -> None:
     page.get_by_role("heading", name="Planning map").wait_for(timeout=60_000)
     _wait_full_map(page, "Hamlets by gap flag (synthetic)")
     assert _paths(page) >= 105
+    # The selected values of select boxes and multiselects are relabelled too, not only the
+    # widgets' captions (Streamlit keeps a selected value's old label unless it is re-set).
+    indicator = page.get_by_role("combobox", name="Commune indicator")
+    indicator.wait_for(timeout=30_000)
+    assert indicator.input_value() == "Households with good 4G"
+    layers = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Map layers")
+    assert "Communes (choropleth)" in layers.inner_text()
     assert page.outside_requests == []
 
 

@@ -50,6 +50,29 @@ def lang() -> Lang:
     return "en" if st.session_state.get("app_lang") == "en" else "vi"
 
 
+#: Select boxes and multiselects whose option labels depend on the language. Streamlit sends their
+#: value to the browser as the label string and keeps it while the label of the same value changes,
+#: so after a language switch they would still show the old language's labels.
+TRANSLATED_WIDGET_KEYS: tuple[str, ...] = (
+    "planners_layers",
+    "planners_indicator",
+    "planners_district",
+    "planners_commune",
+    "downloads_layer",
+    "downloads_operator",
+    "downloads_flags",
+    "settings_basis",
+    "upload_layer",
+)
+
+
+def _relabel_translated_widgets() -> None:
+    """Re-set each translated widget's value so the browser gets it with the new language's label."""
+    for key in TRANSLATED_WIDGET_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def language_selector() -> Lang:
     """Sidebar language switch; returns the chosen language."""
     st.sidebar.radio(
@@ -58,6 +81,7 @@ def language_selector() -> Lang:
         key="app_lang",
         format_func=LANGUAGES.__getitem__,
         horizontal=True,
+        on_change=_relabel_translated_widgets,
     )
     return lang()
 
