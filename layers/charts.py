@@ -277,12 +277,17 @@ def province_map_png(communes: gpd.GeoDataFrame, *, values: pd.Series, value_lab
     Raises
     ------
     SchemaError
-        If ``communes`` lacks ``commune_id`` or is empty.
+        If ``communes`` lacks ``commune_id`` or is empty, or ``values`` match no commune.
     """
     _require(communes, ["commune_id"], "commune layer")
     if communes.empty:
         raise SchemaError("commune layer is empty: nothing to draw")
     shares = communes["commune_id"].astype(str).map(values.rename(index=str)).astype(float)
+    if values.notna().any() and shares.isna().all():
+        raise SchemaError(
+            "map values match no commune: index them by commune_id "
+            f"(got index values such as {list(values.index[:3])})"
+        )
     minx, miny, maxx, maxy = communes.total_bounds
     stretch = 1.0 / np.cos(np.radians((miny + maxy) / 2.0))
     if height_in is None:

@@ -17,7 +17,7 @@ from shapely.geometry import Point, box
 from analysis.cli import main
 from analysis.kpi import KpiTargets, compute_kpis
 from analysis.params import GapParams
-from geo.errors import ParameterError
+from geo.errors import ParameterError, SchemaError
 from geo.package import load_package
 from layers.charts import district_share_chart_png, district_underserved_chart_png, province_map_png
 from layers.report import LayerSource, ReportMeta, build_snapshot_pdf, render_snapshot_pdf
@@ -181,6 +181,11 @@ def test_charts_are_png_and_leave_no_pyplot_figures(scene):
     for png in images:
         assert png.startswith(PNG_MAGIC) and len(png) > 2000
     assert plt.get_fignums() == before
+
+
+def test_map_refuses_values_not_indexed_by_commune_id(scene):
+    with pytest.raises(SchemaError, match="index them by commune_id"):
+        province_map_png(scene["communes"], values=pd.Series([0.5, 0.7]), value_label="x")
 
 
 def test_map_greys_communes_without_values(scene):

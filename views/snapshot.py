@@ -42,13 +42,11 @@ def _charts(
 ) -> tuple[bytes, bytes, bytes]:
     shares = district_share_chart_png(_snapshot.districts, targets=targets, lang=lang)
     under = district_underserved_chart_png(_snapshot.districts, lang=lang)
-    values = _communes[["commune_id"]].merge(
-        _snapshot.communes[["commune_id", KpiKey.GOOD_4G.value]], on="commune_id", how="left"
-    )[KpiKey.GOOD_4G.value]
+    values = _snapshot.communes.set_index("commune_id")[KpiKey.GOOD_4G.value]
     flagged = _gaps[_gaps["n_flags"] > 0]
     static = province_map_png(
         _communes,
-        values=values.set_axis(_communes.index),
+        values=values,
         value_label=t("ind.good_4g", lang),
         hamlets=flagged,
         lang=lang,
