@@ -25,6 +25,7 @@ from geo.importers.opencellid import cluster_sites
 from geo.importers.operator_sheet import parse_coordinate_deg
 from geo.importers.survey import NameIndex, Place, match_key
 from geo.io import encode_cp1258, read_vector
+from geo.package import load_package
 
 HEADER = "radio,mcc,net,area,cell,unit,lon,lat,range,samples,changeable,created,updated,averageSignal\n"
 
@@ -477,6 +478,40 @@ def test_fibre_nodes_import(tiny_package: Path, tmp_path: Path) -> None:
     src.write_text(json.dumps(doc, ensure_ascii=False))
     _apply(tiny_package, "fibre", src)
     assert read_vector(tiny_package / "fibre/nodes.geojson")["node_id"].tolist() == ["OLT-1", "CAB-1"]
+
+
+def test_fibre_routes_import_lands_in_routes_and_keeps_nodes(tiny_package: Path, tmp_path: Path) -> None:
+    nodes_before = (tiny_package / "fibre/nodes.geojson").read_bytes()
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"Mã tuyến": "T-01", "Nhà mạng": "VNPT", "Loại tuyến": "access"},
+                "geometry": {"type": "LineString", "coordinates": [[106.32, 9.925], [106.37, 9.925]]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"Mã tuyến": "T-02", "Nhà mạng": "Viettel", "Loại tuyến": "backbone"},
+                "geometry": {
+                    "type": "MultiLineString",
+                    "coordinates": [[[106.33, 9.92], [106.33, 9.93]], [[106.36, 9.92], [106.36, 9.93]]],
+                },
+            },
+        ],
+    }
+    src = tmp_path / "tuyen_cap.geojson"
+    src.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    _apply(tiny_package, "fibre", src)
+    routes = read_vector(tiny_package / "fibre/routes.geojson")
+    assert routes["route_id"].tolist() == ["T-01", "T-02"]
+    assert routes["route_type"].tolist() == ["access", "backbone"]
+    loaded = load_package(tiny_package).fibre_routes  # operator aliases are canonical once loaded
+    assert loaded is not None and loaded["operator"].tolist() == ["VinaPhone", "Viettel"]
+    assert (tiny_package / "fibre/nodes.geojson").read_bytes() == nodes_before
+    meta = tomllib.loads((tiny_package / "dataset.toml").read_text(encoding="utf-8"))
+    assert meta["layers"]["fibre_routes"]["file"] == "fibre/routes.geojson"
+    assert meta["layers"]["fibre_routes"]["synthetic"] is False
 
 
 # ---------------------------------------------------------------- CLI and exports
