@@ -47,6 +47,9 @@ class CoverageStats:
 
     communes: gpd.GeoDataFrame
     hamlets: gpd.GeoDataFrame
+    #: One row per hamlet: ``hamlet_id``, ``footprint_km2`` and the settlement footprint polygon its
+    #: household shares were computed over (empty where the hamlet has no geometry).
+    footprints: gpd.GeoDataFrame | None = None
 
 
 def _class_shares(
@@ -267,7 +270,8 @@ def coverage_statistics(
     Returns
     -------
     CoverageStats
-        ``communes``: one row per commune and operator (incl. "all"); ``hamlets`` likewise.
+        ``communes``: one row per commune and operator (incl. "all"); ``hamlets`` likewise;
+        ``footprints``: the settlement footprint of each hamlet (EPSG:4326).
     """
     for col in ("hamlet_id", "commune_id", "households"):
         if col not in hamlets.columns:
@@ -336,7 +340,12 @@ def coverage_statistics(
         pd.concat(commune_frames, ignore_index=True), geometry="geometry", crs=4326
     )
     hamlets_out = gpd.GeoDataFrame(pd.concat(hamlet_frames, ignore_index=True), geometry="geometry", crs=4326)
-    return CoverageStats(communes_out, hamlets_out)
+    footprints_out = gpd.GeoDataFrame(
+        {"hamlet_id": ham["hamlet_id"].astype(str).to_numpy(), "footprint_km2": footprint_km2},
+        geometry=footprints.to_crs(4326).to_numpy(),
+        crs=4326,
+    )
+    return CoverageStats(communes_out, hamlets_out, footprints_out)
 
 
 def _operators_reaching(

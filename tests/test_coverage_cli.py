@@ -46,6 +46,12 @@ def test_cli_writes_cog_rasters_and_statistics(tiny_package: Path, tmp_path: Pat
     all_rows = hamlets[hamlets["operator"] == "all"]
     assert sorted(all_rows["hamlet_id"]) == ["H1", "H2", "H3"]
     assert set(all_rows["status"]) <= {"served", "underserved", "unserved"}
+    footprints = gpd.read_file(out.with_name("tiny_stats.gpkg"), layer="hamlet_footprints")
+    assert sorted(footprints["hamlet_id"]) == ["H1", "H2", "H3"] and footprints.crs.to_epsg() == 4326
+    assert set(footprints.geom_type) <= {"Polygon", "MultiPolygon"}
+    by_id = footprints.set_index("hamlet_id")["footprint_km2"]
+    np.testing.assert_allclose(all_rows.set_index("hamlet_id")["footprint_km2"].loc[by_id.index], by_id)
+    assert (by_id > 0).all()
     cells = pd.read_csv(out.with_name("tiny_cells.csv"))
     assert len(cells) == 3 and set(cells["technology"]) == {"4G"}
 

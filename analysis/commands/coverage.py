@@ -7,7 +7,8 @@ Writes, next to ``FILE.tif`` (all Cloud-Optimized GeoTIFFs in the package's metr
 * ``FILE_count.tif``     number of servers at or above the server-count class, uint8;
 * ``FILE_cells.csv``     the evaluated cells, in index order;
 * ``FILE_communes.csv``, ``FILE_hamlets.csv`` and ``FILE_stats.gpkg`` (layers ``communes``,
-  ``hamlets``): shares per class per commune / hamlet and operator, hamlet status.
+  ``hamlets``, ``hamlet_footprints``): shares per class per commune / hamlet and operator, hamlet
+  status, and the settlement footprint each hamlet's household shares were computed over.
 
 Exit 0 on success, 2 on bad arguments or bad data (message on stderr, no traceback).
 """
@@ -223,6 +224,8 @@ def _write_tables(outputs: dict[str, Path], raster: CoverageRaster, stats: Cover
     for key, frame in (("communes", stats.communes), ("hamlets", stats.hamlets)):
         frame.drop(columns="geometry").to_csv(outputs[key], index=False, encoding="utf-8-sig")
         frame.to_file(outputs["gpkg"], layer=key, driver="GPKG", mode="w" if key == "communes" else "a")
+    if stats.footprints is not None:
+        stats.footprints.to_file(outputs["gpkg"], layer="hamlet_footprints", driver="GPKG", mode="a")
 
 
 def _write_cogs(
