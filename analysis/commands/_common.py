@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analysis.params import GapParams, default_gap_params, gap_params_from_toml
 from geo.errors import ParameterError
+
+if TYPE_CHECKING:  # imported on use: the coverage command's start-up does not need the gap parameters
+    from analysis.params import GapParams
 
 __all__ = ["check_data_dir", "check_out_file", "gap_params_from_args"]
 
@@ -32,6 +35,8 @@ def check_out_file(out: Path, *, force: bool) -> None:
 
 def gap_params_from_args(args: argparse.Namespace) -> GapParams:
     """Defaults, then ``--config``, then ``--operator`` / ``--basis`` where the command has them."""
+    from analysis.params import default_gap_params, gap_params_from_toml
+
     params = default_gap_params()
     if args.config is not None:
         try:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analysis.commands._common import check_data_dir, check_out_file
 from analysis.coverage_params import (
     TECHNOLOGIES,
     CoverageParams,
@@ -100,16 +101,12 @@ def _outputs(out: Path) -> dict[str, Path]:
 
 
 def _check_args(args: argparse.Namespace) -> dict[str, Path]:
-    if not args.data_dir.is_dir():
-        raise ParameterError(f"data folder {str(args.data_dir)!r} does not exist or is not a folder")
+    check_data_dir(args.data_dir)
     if args.out.suffix.lower() not in (".tif", ".tiff"):
         raise ParameterError(f"--out {str(args.out)!r} must end in .tif")
-    if not args.out.parent.resolve().is_dir():
-        raise ParameterError(f"folder {str(args.out.parent)!r} of --out does not exist; create it first")
     outputs = _outputs(args.out)
-    existing = [str(p) for p in outputs.values() if p.exists()]
-    if existing and not args.force:
-        raise ParameterError(f"{existing[0]!r} already exists; use --force to overwrite")
+    for path in outputs.values():
+        check_out_file(path, force=args.force)
     for opt in ("dem", "clutter", "config"):
         path = getattr(args, opt)
         if path is not None and not path.is_file():
