@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = _check_args(args)
     params = _params(args)
     started = time.perf_counter()
+    phase = _PhaseLog(started)
     from analysis.coverage import (
         OperatorCoverage,
         build_scene,
@@ -140,9 +141,12 @@ def run(args: argparse.Namespace) -> int:
     from geo.package import load_package
     from geo.raster import read_raster_to_grid, write_cog
 
+    phase("imports")
     package = load_package(args.data_dir)
+    phase("load and validate package")
     scene = build_scene(package.communes, package.metric_crs, resolution_m=params.resolution_m, params=params)
     grid = scene.grid
+    phase("scene")
 
     def on_grid(path: Path, resampling: str, fill: float) -> np.ndarray:
         return read_raster_to_grid(
@@ -183,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
             dem_m=dem,
         )
     raster = result.combined
+    phase("coverage engine")
     tags = _tags(args, params, raster.floor_dbm, raster.count_threshold_dbm, package.version)
     # The three COGs are written in a worker thread while the statistics and tables are computed and
     # written (GDAL's compression releases the GIL), to temporary names that replace the outputs only
@@ -192,8 +197,11 @@ def run(args: argparse.Namespace) -> int:
         with ThreadPoolExecutor(max_workers=1) as pool:
             written = pool.submit(_write_cogs, staged, raster, grid, tags, args.tech, write_cog)
             stats = coverage_statistics(scene, result, package.hamlets, params=params, population=population)
+            phase("statistics")
             _write_tables(outputs, raster, stats)
+            phase("tables (CSV, GPKG)")
             written.result()
+            phase("COG writing (overlapped with statistics and tables)")
         for key in _COGS:
             os.replace(staged[key], outputs[key])
     finally:
@@ -212,6 +220,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 _COGS = ("rsrp", "server", "count")
+
+
+class _PhaseLog:
+    """Logs (``-v``) the wall time of each phase of the command since the previous one."""
+
+    def __init__(self, started: float) -> None:
+        self._last = started
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        log.info("  %s: %.2f s", name, now - self._last)
+        self._last = now
 
 
 def _write_tables(outputs: dict[str, Path], raster: CoverageRaster, stats: CoverageStats) -> None:
