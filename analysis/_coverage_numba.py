@@ -101,9 +101,55 @@ _SLACK_DEG = 0.01  # float32 bearings of the kernel vs float64 corners
 _SUB_PX = 8  # rows per strip of a block: bounds per strip before evaluating (count, best)
 
 
+@numba.njit(cache=True, nogil=True, boundscheck=False, fastmath=True)
+def _rows_min(a, r0, r1):  # pragma: no cover - compiled
+    """Least value of rows [r0, r1) of a 2-D float32 array without NaN (vectorised; numpy's min checks
+    every element for NaN)."""
+    m = _INF
+    for i in range(r0, r1):
+        row = a[i]
+        for j in range(row.shape[0]):
+            m = min(m, row[j])
+    return m
+
+
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def block_pairs(rows, cols, boxes, height, width, block):  # pragma: no cover - compiled
-    """CSR lists of the cells whose box touches each ``block``-pixel square: ``(start, cell)``.
+def _cell_blocks(k, rows, cols, boxes, spans, height, width, block, n_bc, per, cell, fill):
+    """Visit the blocks that cell k's row spans touch: count them in ``per`` or, when ``fill``, write
+    k into ``cell`` at ``per`` (the running fill position of each block)."""  # pragma: no cover - compiled
+    start, lo, hi = spans
+    i0, i1, j0, j1 = _clip_box(boxes[k], rows[k], cols[k], height, width)
+    if i0 >= i1 or j0 >= j1:
+        return
+    sr = rows[k]
+    sc = cols[k]
+    for bi in range(i0 // block, (i1 - 1) // block + 1):
+        c_lo = 32767
+        c_hi = -32768
+        for i in range(max(bi * block, i0), min((bi + 1) * block, i1)):
+            at = start[k] + i - sr - boxes[k, 0]
+            if lo[at] <= hi[at]:
+                c_lo = min(c_lo, np.int64(lo[at]))
+                c_hi = max(c_hi, np.int64(hi[at]))
+        if c_lo > c_hi:
+            continue
+        ja = max(sc + c_lo, j0)
+        jb = min(sc + c_hi, j1 - 1)
+        if ja > jb:
+            continue
+        for bj in range(ja // block, jb // block + 1):
+            b = bi * n_bc + bj
+            if fill:
+                cell[per[b]] = k
+                per[b] += 1
+            else:
+                per[b + 1] += 1
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def block_pairs(rows, cols, boxes, spans, height, width, block):  # pragma: no cover - compiled
+    """CSR lists of the cells whose reach outline (row ``spans``, see :func:`row_spans`, within
+    ``boxes``) touches each ``block``-pixel square: ``(start, cell)``.
 
     Cells appear in ascending order within each block.
     """
@@ -111,26 +157,15 @@ def block_pairs(rows, cols, boxes, height, width, block):  # pragma: no cover - 
     n_bc = (width + block - 1) // block
     n_cells = rows.shape[0]
     per = np.zeros(n_br * n_bc + 1, dtype=np.int64)
+    cell = np.empty(0, dtype=np.int32)
     for k in range(n_cells):
-        i0, i1, j0, j1 = _clip_box(boxes[k], rows[k], cols[k], height, width)
-        if i0 >= i1 or j0 >= j1:
-            continue
-        for bi in range(i0 // block, (i1 - 1) // block + 1):
-            for bj in range(j0 // block, (j1 - 1) // block + 1):
-                per[bi * n_bc + bj + 1] += 1
+        _cell_blocks(k, rows, cols, boxes, spans, height, width, block, n_bc, per, cell, False)
     for b in range(n_br * n_bc):
         per[b + 1] += per[b]
     fill = per[:-1].copy()
     cell = np.empty(per[-1], dtype=np.int32)
     for k in range(n_cells):
-        i0, i1, j0, j1 = _clip_box(boxes[k], rows[k], cols[k], height, width)
-        if i0 >= i1 or j0 >= j1:
-            continue
-        for bi in range(i0 // block, (i1 - 1) // block + 1):
-            for bj in range(j0 // block, (j1 - 1) // block + 1):
-                b = bi * n_bc + bj
-                cell[fill[b]] = k
-                fill[b] += 1
+        _cell_blocks(k, rows, cols, boxes, spans, height, width, block, n_bc, fill, cell, True)
     return per, cell
 
 
@@ -476,10 +511,11 @@ def _classify(
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _apply_pruned(k, bi0, bj0, bits, env, best, server, count, do_count, cells, args, sub):
+def _apply_pruned(k, bi0, bj0, bits, env, best, server, count, do_count, cells, args, sub, strip_min):
     """:func:`_apply` per strip of ``sub`` rows of the block, skipping strips where the cell's upper
     bound is below the strip's weakest best (their count, when ``do_count``, is still added, from
-    bounds where they decide it). Return evaluations."""  # pragma: no cover - compiled
+    bounds where they decide it). ``strip_min[s]`` holds the weakest best of strip ``s`` and is kept up
+    to date. Return evaluations."""  # pragma: no cover - compiled
     (
         n_steps,
         flat,
@@ -501,7 +537,7 @@ def _apply_pruned(k, bi0, bj0, bits, env, best, server, count, do_count, cells, 
         r1 = min(r0 + sub, h)
         for c0 in range(0, w, w):  # full-width strips: long rows, few cache misses
             c1 = w
-            weakest = best[r0:r1, c0:c1].min()
+            weakest = strip_min[r0 // sub]
             cut = min(weakest, thr) if do_count else weakest
             u, lo = _bounds(
                 k,
@@ -543,6 +579,7 @@ def _apply_pruned(k, bi0, bj0, bits, env, best, server, count, do_count, cells, 
                     am,
                     thr,
                 )
+                strip_min[r0 // sub] = _rows_min(best, r0, r1)
             elif do_count and u >= thr:
                 if lo >= thr:
                     count[r0:r1, c0:c1] += np.uint16(1)
@@ -594,20 +631,25 @@ def _best_of_group(
     best_l = base_l.copy()
     server_l = np.full(best_l.shape, -1, dtype=np.int32)
     evaluations = 0
-    low = floor  # a lower bound of the block's weakest best level
+    n_strips = (best_l.shape[0] + _SUB_PX - 1) // _SUB_PX
+    strip_min = np.empty(n_strips, dtype=np.float32)
+    for s in range(n_strips):
+        strip_min[s] = _rows_min(best_l, s * _SUB_PX, min((s + 1) * _SUB_PX, best_l.shape[0]))
     for o in range(order.shape[0]):
         p = order[o]
         k = ks[p]
         if group[k] != g:
             continue
         u = ub[p]
-        if u <= floor or u < low:
-            break  # cannot beat the floor (equal levels never update) or any pixel's best
-        low = best_l.min()
+        if u <= floor:
+            break  # cannot beat the floor (equal levels never update)
+        low = _INF
+        for s in range(n_strips):
+            low = min(low, strip_min[s])
         if u < low:
-            break  # nor can the weaker cells after it
+            break  # cannot beat any pixel's best, nor can the weaker cells after it
         evaluations += _apply_pruned(
-            k, bi0, bj0, bits, env_l, best_l, server_l, count_l, partial[p], cells, args, _SUB_PX
+            k, bi0, bj0, bits, env_l, best_l, server_l, count_l, partial[p], cells, args, _SUB_PX, strip_min
         )
         applied[p] = True
     return best_l, server_l, evaluations

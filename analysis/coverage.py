@@ -807,7 +807,7 @@ def _accumulate_compiled(
         cells.beamwidth_deg.astype(np.float32),
     )
     height, width = best.shape
-    pair_start, pair_cell = block_pairs(rows, cols, plan.boxes_floor, height, width, _BLOCK_PX)
+    pair_start, pair_cell = block_pairs(rows, cols, plan.boxes_floor, plan.spans_floor, height, width, _BLOCK_PX)
     args = (
         cell_arrays,
         steps_of_cell,
