@@ -23,6 +23,10 @@ means the loss jumps from 0 to J(0) = 6.0 dB at grazing incidence.
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -33,6 +37,11 @@ __all__ = ["EARTH_RADIUS_M", "knife_edge_loss_db", "diffraction_loss_db", "line_
 EARTH_RADIUS_M = 6_371_000.0
 _SPEED_OF_LIGHT_M_S = 299_792_458.0
 _MAX_SAMPLES_PER_CHUNK = 4_000_000
+_KERNEL_LOCK = threading.Lock()
+"""Serialises calls of the parallel compiled kernel (numba's "workqueue" threading layer must not be
+entered from two threads at once)."""
+
+log = logging.getLogger(__name__)
 
 
 def knife_edge_loss_db(nu: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -144,20 +153,103 @@ def diffraction_loss_db(
     ndarray of float32
         Loss in dB (≥ 0), shape of the window; 0 where the path is unobstructed.
     """
+    _check(method, res_m, f_mhz, tx_height_m, rx_height_m, k_factor)
+    _check_window(dem_m, window)
+    kernel = _compiled_kernel()
+    if kernel is None:
+        return _diffraction_loss_numpy(
+            dem_m,
+            res_m,
+            site_rc,
+            window,
+            tx_height_m=tx_height_m,
+            rx_height_m=rx_height_m,
+            f_mhz=f_mhz,
+            k_factor=k_factor,
+            method=method,
+            max_samples=max_samples,
+        )
+    r0, r1, c0, c1 = window[0].start, window[0].stop, window[1].start, window[1].stop
+    out = np.zeros((max(r1 - r0, 0), max(c1 - c0, 0)), dtype=np.float32)
+    if out.size == 0:
+        return out
+    sr, sc = (int(v) for v in site_rc)
+    with _KERNEL_LOCK:
+        kernel(
+            np.ascontiguousarray(dem_m),
+            float(res_m),
+            sr,
+            sc,
+            int(r0),
+            int(c0),
+            out,
+            float(tx_height_m),
+            float(rx_height_m),
+            _SPEED_OF_LIGHT_M_S / (f_mhz * 1e6),
+            2.0 * k_factor * EARTH_RADIUS_M,
+            _n_samples(r0, r1, c0, c1, sr, sc, max_samples),
+            method == "deygout",
+        )
+    return out
+
+
+def _check(method: str, res_m: float, f_mhz: float, tx_m: float, rx_m: float, k_factor: float) -> None:
+    """Raise ParameterError for an unknown method or a non-positive parameter."""
     if method not in ("deygout", "single"):
         raise ParameterError(f"diffraction method must be 'deygout' or 'single', got {method!r}")
-    if not (res_m > 0 and f_mhz > 0 and tx_height_m > 0 and rx_height_m > 0 and k_factor > 0):
+    if not (res_m > 0 and f_mhz > 0 and tx_m > 0 and rx_m > 0 and k_factor > 0):
         raise ParameterError("diffraction: resolution, frequency, heights and k must be positive")
+
+
+def _check_window(dem_m: NDArray[np.floating], window: tuple[slice, slice]) -> None:
+    """Raise ParameterError unless the window's receivers lie on the DEM."""
+    if dem_m.ndim != 2:
+        raise ParameterError(f"diffraction: DEM must be 2-D, got shape {dem_m.shape}")
+    for sl, size in zip(window, dem_m.shape, strict=True):
+        if sl.start is None or sl.stop is None or sl.step not in (None, 1):
+            raise ParameterError("diffraction: window slices need a start and a stop, step 1")
+        if sl.stop > sl.start and (sl.start < 0 or sl.stop > size):
+            raise ParameterError(f"diffraction: window {window} is not inside the DEM {dem_m.shape}")
+
+
+def _n_samples(r0: int, r1: int, c0: int, c1: int, sr: int, sc: int, max_samples: int) -> int:
+    """Samples per profile: the window's largest L1 pixel offset from the site, 4..max_samples."""
+    max_px = max(abs(r0 - sr), abs(r1 - 1 - sr), 1) + max(abs(c0 - sc), abs(c1 - 1 - sc), 1)
+    return max(4, min(max_px, max_samples))
+
+
+def _compiled_kernel() -> Callable[..., None] | None:
+    """The compiled kernel, or None when numba is not installed (the numpy reference is used)."""
+    try:
+        from analysis._terrain_numba import diffraction_window
+    except ImportError:  # numba is a pinned requirement; the numpy path keeps working without it
+        log.warning("numba not available; using the slower numpy terrain path")
+        return None
+    return diffraction_window  # type: ignore[no-any-return]
+
+
+def _diffraction_loss_numpy(
+    dem_m: NDArray[np.floating],
+    res_m: float,
+    site_rc: tuple[int, int],
+    window: tuple[slice, slice],
+    *,
+    tx_height_m: float,
+    rx_height_m: float,
+    f_mhz: float,
+    k_factor: float = 4.0 / 3.0,
+    method: str = "deygout",
+    max_samples: int = 256,
+) -> NDArray[np.float32]:
+    """Reference implementation of :func:`diffraction_loss_db` (numpy, (pixels, samples) chunks)."""
+    _check(method, res_m, f_mhz, tx_height_m, rx_height_m, k_factor)
     rr = np.arange(window[0].start, window[0].stop)
     cc = np.arange(window[1].start, window[1].stop)
     out = np.zeros((rr.size, cc.size), dtype=np.float32)
     if out.size == 0:
         return out
     sr, sc = site_rc
-    max_px = int(
-        np.ceil(max(abs(rr[0] - sr), abs(rr[-1] - sr), 1) + max(abs(cc[0] - sc), abs(cc[-1] - sc), 1))
-    )
-    n_samples = max(4, min(max_px, max_samples))
+    n_samples = _n_samples(int(rr[0]), int(rr[-1]) + 1, int(cc[0]), int(cc[-1]) + 1, sr, sc, max_samples)
     rows_per_chunk = max(1, _MAX_SAMPLES_PER_CHUNK // (n_samples * cc.size))
     wavelength = _SPEED_OF_LIGHT_M_S / (f_mhz * 1e6)
     for start in range(0, rr.size, rows_per_chunk):
