@@ -25,8 +25,44 @@ tuple ``cells = (rows, cols, table_off, ref, az, bw)``; ``az < 0`` marks an omni
 
 from __future__ import annotations
 
-import numba
+import contextlib
+import importlib.abc
+import importlib.machinery
+import sys
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+
 import numpy as np
+
+
+class _RefuseScipyLinalg(importlib.abc.MetaPathFinder):
+    """Import finder that makes ``scipy.linalg`` unavailable while it is installed."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname == "scipy.linalg" or fullname.startswith("scipy.linalg."):
+            raise ImportError(f"{fullname} is not needed by the coverage kernel")
+        return None
+
+
+@contextlib.contextmanager
+def _without_scipy_linalg() -> Iterator[None]:
+    """Numba's numpy support probes ``scipy.linalg.cython_blas`` when it loads (about 0.1-0.2 s of the
+    CLI's start-up). The kernels here use no BLAS (no ``np.dot``, ``np.linalg``, ``np.cov``), so the
+    probe is made to fail while numba loads; numba then only disables its BLAS-backed functions.
+    ``scipy.linalg`` imports normally afterwards (and is used as is if it was imported before)."""
+    finder = _RefuseScipyLinalg()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+with _without_scipy_linalg():
+    import numba
+    import numba.np.arraymath  # noqa: F401  (numpy support; holds the BLAS probe)
 
 _OUTSIDE = np.uint8(255)
 
