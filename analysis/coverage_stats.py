@@ -19,6 +19,9 @@ For one technology, from the per-operator class rasters and the all-operator bes
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -29,7 +32,6 @@ import shapely
 from numpy.typing import NDArray
 from rasterio import features
 from rasterio.transform import Affine
-from shapely.geometry.base import BaseGeometry
 
 from analysis.coverage import NODATA_CLASS, NODATA_RSRP, Grid, OperatorCoverage, Scene, classify_rsrp
 from analysis.coverage_params import CLASS_NAMES, CoverageParams
@@ -92,25 +94,87 @@ def _median_class(shares: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.where(np.isnan(shares).any(axis=1), -1, out)
 
 
-def _window_pixels(geom: BaseGeometry, grid: Grid) -> NDArray[np.int64]:
-    """Flat grid indices of the pixels whose centre lies in ``geom`` (grid CRS)."""
-    minx, miny, maxx, maxy = geom.bounds
-    r = grid.resolution_m
-    c0 = max(int(np.floor((minx - grid.left_m) / r)), 0)
-    c1 = min(int(np.ceil((maxx - grid.left_m) / r)), grid.width)
-    r0 = max(int(np.floor((grid.top_m - maxy) / r)), 0)
-    r1 = min(int(np.ceil((grid.top_m - miny) / r)), grid.height)
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Cyclic garbage collection off for the block: the tens of thousands of short-lived coordinate
+    lists handed to rasterize would otherwise trigger full collections of the whole heap."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _polygon_shapes(geoms: NDArray[np.object_], values: NDArray[np.int64]) -> list[tuple[object, int]]:
+    """(GeoJSON-like polygon, burn value) pairs for :func:`rasterio.features.rasterize`.
+
+    Polygon and MultiPolygon geometries are handed over as one GeoJSON polygon per part, built
+    from one coordinate array: the same coordinates and parts, in the same order, as rasterize gets
+    from their ``__geo_interface__`` (it splits MultiPolygons the same way), without its per-vertex
+    Python cost. Other geometries are passed as they are.
+    """
+    if len(geoms) == 0 or not np.isin(shapely.get_type_id(geoms), (3, 6)).all():
+        return [(g, int(v)) for g, v in zip(geoms, values, strict=True)]
+    _, coords, offsets = shapely.to_ragged_array(geoms, include_z=False)
+    ring_off, part_off = offsets[0], offsets[1]
+    geom_off = offsets[2] if len(offsets) == 3 else np.arange(len(geoms) + 1)  # all Polygons
+    xy = coords.tolist()
+    rings = [xy[a:b] for a, b in zip(ring_off[:-1].tolist(), ring_off[1:].tolist(), strict=True)]
+    parts = [
+        {"type": "Polygon", "coordinates": rings[a:b]}
+        for a, b in zip(part_off[:-1].tolist(), part_off[1:].tolist(), strict=True)
+    ]
+    part_value = np.repeat(np.asarray(values, dtype=np.int64), np.diff(geom_off)).tolist()
+    return list(zip(parts, part_value, strict=True))
+
+
+def _disjoint_layers(geoms: NDArray[np.object_], gap_m: float) -> NDArray[np.int64]:
+    """Greedy layer number of each geometry such that the geometries of a layer lie more than
+    ``gap_m`` apart (no pixel centre can then fall in two of them)."""
+    tree = shapely.STRtree(geoms)
+    i, j = tree.query(geoms, predicate="dwithin", distance=gap_m)
+    keep = i > j
+    near: dict[int, list[int]] = {}
+    for a, b in zip(i[keep].tolist(), j[keep].tolist(), strict=True):
+        near.setdefault(a, []).append(b)
+    layer = np.zeros(len(geoms), dtype=np.int64)
+    for a in sorted(near):
+        taken = {int(layer[b]) for b in near[a]}
+        layer[a] = min(set(range(len(taken) + 1)) - taken)
+    return layer
+
+
+def _burn(
+    geoms: NDArray[np.object_], rows: NDArray[np.int64], grid: Grid, *, whole_grid: bool = False
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(flat pixel index, row) of the pixels whose centre lies in ``geoms`` (grid CRS), in grid
+    order, rasterised in one pass over the grid (``whole_grid``) or over the window of the grid
+    that holds their bounds; a pixel in several geometries goes to the last one."""
+    r0, c0, r1, c1 = 0, 0, grid.height, grid.width
+    if not whole_grid:
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        r = grid.resolution_m
+        c0 = max(int(np.floor((minx - grid.left_m) / r)), 0)
+        c1 = min(int(np.ceil((maxx - grid.left_m) / r)), grid.width)
+        r0 = max(int(np.floor((grid.top_m - maxy) / r)), 0)
+        r1 = min(int(np.ceil((grid.top_m - miny) / r)), grid.height)
     if c1 <= c0 or r1 <= r0:
-        return np.empty(0, dtype=np.int64)
-    mask = features.rasterize(
-        [(geom, 1)],
-        out_shape=(r1 - r0, c1 - c0),
-        transform=grid.transform @ Affine.translation(c0, r0),
-        fill=0,
-        dtype="uint8",
-    )
-    rr, cc = np.nonzero(mask)
-    return (rr + r0).astype(np.int64) * grid.width + (cc + c0)
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    with _gc_paused():
+        unit = features.rasterize(
+            _polygon_shapes(geoms, rows),
+            out_shape=(r1 - r0, c1 - c0),
+            transform=grid.transform if whole_grid else grid.transform @ Affine.translation(c0, r0),
+            fill=-1,
+            dtype="int32",
+        ).ravel()
+    flat = np.flatnonzero(unit >= 0)
+    units = unit[flat].astype(np.int64)
+    if not whole_grid:
+        flat = (flat // (c1 - c0) + r0) * grid.width + (flat % (c1 - c0) + c0)
+    return flat.astype(np.int64), units
 
 
 def _first_layer(geoms: NDArray[np.object_], present: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -136,9 +200,11 @@ def _footprint_pixels(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(flat pixel index, footprint row) of every pixel of every footprint; overlaps kept.
 
-    Footprints that overlap no other are rasterised in one pass over the grid, the others one by
-    one in their own window. A footprint without a pixel centre (smaller than a pixel) or missing
-    falls back to the pixel of its anchor point, when that lies on the grid.
+    Footprints that overlap no earlier one are rasterised in one pass over the grid; the others
+    (each with all its pixels, also those it shares) in a few more passes, each over footprints
+    more than a pixel apart. Pixels come by pass, then by footprint after the first pass, then in
+    grid order. A footprint without a pixel centre (smaller than a pixel) or missing falls back to
+    the pixel of its anchor point, when that lies on the grid.
     """
     geoms = footprints.to_numpy()
     n = len(geoms)
@@ -148,20 +214,18 @@ def _footprint_pixels(
     with rasterio.Env():
         first = _first_layer(geoms, present) if present.any() else present
         if first.any():
-            unit = features.rasterize(
-                ((geoms[k], int(k)) for k in np.nonzero(first)[0]),
-                out_shape=grid.shape,
-                transform=grid.transform,
-                fill=-1,
-                dtype="int32",
-            ).ravel()
-            flat = np.flatnonzero(unit >= 0)
-            pixels.append(flat.astype(np.int64))
-            units.append(unit[flat].astype(np.int64))
-        for k in np.nonzero(present & ~first)[0]:
-            pix = _window_pixels(geoms[k], grid)
+            rows = np.nonzero(first)[0]
+            pix, unit = _burn(geoms[rows], rows, grid, whole_grid=True)
             pixels.append(pix)
-            units.append(np.full(len(pix), k, dtype=np.int64))
+            units.append(unit)
+        rest = np.nonzero(present & ~first)[0]
+        if len(rest):
+            layer = _disjoint_layers(geoms[rest], grid.resolution_m)
+            burnt = [_burn(geoms[rest[layer == k]], rest[layer == k], grid) for k in np.unique(layer)]
+            pix, unit = np.concatenate([p for p, _ in burnt]), np.concatenate([u for _, u in burnt])
+            order = np.argsort(unit, kind="stable")
+            pixels.append(pix[order])
+            units.append(unit[order])
     counts = np.bincount(np.concatenate(units), minlength=n) if units else np.zeros(n, dtype=np.int64)
     if anchors_xy is not None:
         lonely = np.nonzero((counts == 0) & np.isfinite(anchors_xy).all(axis=1))[0]

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pyproj
 import pytest
-from shapely.geometry import Point, Polygon, box
+from rasterio import features
+from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from analysis.coverage import NODATA_RSRP, CoverageRaster, OperatorCoverage, build_scene, classify_rsrp
 from analysis.coverage_params import CoverageParams, coverage_params_from_mapping, default_coverage_params
-from analysis.coverage_stats import coverage_statistics
+from analysis.coverage_stats import coverage_statistics, footprint_class_shares
 from analysis.gaps import signal_from_coverage_stats
 from analysis.hamlet_areas import hamlet_footprints
 from geo.errors import ParameterError, SchemaError
@@ -256,3 +257,37 @@ def test_signal_adapter_passes_fractional_shares(edge_coverage, params):
     assert sig.loc["h", "share_hh_no_4g"] == pytest.approx(1 - good, abs=0.01)
     assert sig.loc["h", "good_4g_operators"] == "Viettel"  # good on part of the hamlet
     assert sig.loc["q", "share_hh_good_4g"] == 1.0 and sig.loc["q", "share_hh_no_4g"] == 0.0
+
+
+def test_stacked_overlapping_footprints_each_count_all_their_pixels(edge_coverage):
+    """Footprints overlapping in several layers (a chain of discs, duplicates, a multi-polygon, a
+    polygon with a hole) each get the class shares of all the pixel centres they hold, as if
+    rasterised alone; a footprint smaller than a pixel falls back to its anchor's pixel."""
+    scene, _ = edge_coverage
+    grid = scene.grid
+    rng = np.random.default_rng(7)
+    classes = rng.integers(0, 4, size=grid.shape).astype(np.uint8)
+    cx, cy = X0 + 2_000.0, Y0 + 2_000.0
+    chain = [Point(cx + 120.0 * i, cy + 37.0 * (i % 3)).buffer(300.0) for i in range(6)]
+    ring = Point(cx, cy).buffer(600.0).difference(Point(cx, cy).buffer(200.0))
+    multi = MultiPolygon(
+        [box(cx - 400, cy - 400, cx - 100, cy - 100), box(cx + 100, cy + 100, cx + 300, cy + 300)]
+    )
+    tiny = box(cx + 1.0, cy + 1.0, cx + 2.0, cy + 2.0)
+    geoms = [*chain, chain[2], ring, multi, None, tiny, chain[0]]
+    footprints = gpd.GeoSeries(geoms, crs=CRS)
+    anchors = np.array([[cx, cy]] * len(geoms))
+    anchors[geoms.index(None)] = np.nan  # missing footprint and point: no pixel
+    shares = footprint_class_shares(footprints, grid, {"k": classes}, anchors_xy=anchors)["k"]
+    for k, geom in enumerate(geoms):
+        if geom is None:
+            assert np.isnan(shares[k]).all()
+            continue
+        mask = features.rasterize([(geom, 1)], out_shape=grid.shape, transform=grid.transform, fill=0)
+        values = classes[mask.astype(bool)]
+        if geom is tiny:
+            assert values.size == 0
+            row, col = grid.rowcol(np.array([cx]), np.array([cy]))
+            values = classes[row, col]
+        expected = np.bincount(values, minlength=4) / values.size
+        np.testing.assert_array_equal(shares[k], expected)
