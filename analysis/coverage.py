@@ -342,6 +342,7 @@ def _prepare_cells(
 
 
 _TABLE_STEPS_PER_PX = 4
+_REACH_MARGIN_PX = 1.5  # reach outlines are sampled every degree: margin for the angles between
 
 
 @dataclass(frozen=True)
@@ -457,7 +458,7 @@ def _reach_boxes(
     out = []
     for budget in budgets_db:
         q_reach = np.searchsorted(table.min_loss_db, budget[:, None] + gain, side="right") - 1
-        r = np.where(q_reach < 0, 0.0, q_reach / _TABLE_STEPS_PER_PX + 1.5)
+        r = np.where(q_reach < 0, 0.0, q_reach / _TABLE_STEPS_PER_PX + _REACH_MARGIN_PX)
         east = r * sin_brg
         north = r * cos_brg
         boxes = np.stack(
@@ -613,58 +614,79 @@ def _plan(
     res: float,
     params: CoverageParams,
     *,
-    spans: Callable[..., tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]] | None = None,
+    compiled: bool = False,
 ) -> _Plan:
+    """Loss tables and per-cell windows; with ``compiled`` also the row spans of the reach outlines
+    (computed by the compiled :func:`analysis._coverage_numba.reach_outlines`, else by
+    :func:`_reach_boxes`: the same outlines)."""
     cap_px = max(1, int(params.max_radius_km * 1000.0 / res))
     ref = cells.ref_dbm - params.indoor_loss_db - params.margin_db
     keys = list(zip(cells.f_mhz.tolist(), cells.hb_m.tolist(), strict=True))
     key_arr = np.array(keys, dtype=float).reshape(-1, 2)
     tables: dict[tuple[float, float], _LossTable] = {}
-    k_cells = len(keys)
-    boxes_floor = np.zeros((k_cells, 4), dtype=np.int64)
-    boxes_count = np.zeros((k_cells, 4), dtype=np.int64)
-    parts: dict[str, list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]]]
-    parts = {"floor": [], "count": []}
+    selections: dict[tuple[float, float], NDArray[np.intp]] = {}
     for key in sorted(set(keys)):
-        sel = np.nonzero((key_arr[:, 0] == key[0]) & (key_arr[:, 1] == key[1]))[0]
+        sel = selections[key] = np.nonzero((key_arr[:, 0] == key[0]) & (key_arr[:, 1] == key[1]))[0]
         reach_px = _reach_px(key[0], key[1], float(ref[sel].max() - floor_dbm), cap_px, res, params)
-        table = tables[key] = _loss_table(key[0], key[1], math.sqrt(2.0) * (reach_px + 3), res, params)
-        az, bw = cells.azimuth_deg[sel], cells.beamwidth_deg[sel]
-        reach = _reach_boxes(table, [ref[sel] - floor_dbm, ref[sel] - count_dbm], az, bw, params)
-        for name, boxes, (box, east, north) in zip(
-            ("floor", "count"), (boxes_floor, boxes_count), reach, strict=True
-        ):
-            boxes[sel] = box
-            if spans is not None:
-                start, lo, hi = spans(east, north, boxes[sel])
-                parts[name].append((sel, start, lo, hi))
+        tables[key] = _loss_table(key[0], key[1], math.sqrt(2.0) * (reach_px + 3), res, params)
+    if compiled:
+        (boxes_floor, spans_floor), (boxes_count, spans_count) = _compiled_reach(
+            cells, tables, selections, [ref - floor_dbm, ref - count_dbm], params
+        )
+    else:
+        spans_floor = spans_count = None
+        boxes_floor = np.zeros((len(keys), 4), dtype=np.int64)
+        boxes_count = np.zeros((len(keys), 4), dtype=np.int64)
+        for key, sel in selections.items():
+            budgets = [ref[sel] - floor_dbm, ref[sel] - count_dbm]
+            az, bw = cells.azimuth_deg[sel], cells.beamwidth_deg[sel]
+            reach = _reach_boxes(tables[key], budgets, az, bw, params)
+            boxes_floor[sel], boxes_count[sel] = reach[0][0], reach[1][0]
     radius = int(max(np.abs(boxes_floor).max(initial=1), 1))
     radius = -(-radius // 128) * 128  # round up: one memoised bearing kernel serves every operator
-    return _Plan(
-        keys,
-        tables,
-        boxes_floor,
-        boxes_count,
-        _merge_spans(parts["floor"], k_cells) if spans is not None else None,
-        _merge_spans(parts["count"], k_cells) if spans is not None else None,
-        radius,
-        ref,
-    )
+    return _Plan(keys, tables, boxes_floor, boxes_count, spans_floor, spans_count, radius, ref)
 
 
-def _merge_spans(
-    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]],
-    n_cells: int,
-) -> tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]:
-    """Join per-key ragged row spans into one table indexed by cell."""
-    start = np.zeros(n_cells, dtype=np.int64)
+def _compiled_reach(
+    cells: _Cells,
+    tables: dict[tuple[float, float], _LossTable],
+    selections: dict[tuple[float, float], NDArray[np.intp]],
+    budgets_db: list[NDArray[np.float64]],
+    params: CoverageParams,
+) -> list[tuple[NDArray[np.int64], tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]]]:
+    """Boxes and row spans of every cell's reach outline, per budget (compiled, all cells at once)."""
+    from analysis._coverage_numba import reach_outlines, row_spans
+
+    n_cells = len(cells.ref_dbm)
+    loss_off = np.zeros(n_cells, dtype=np.int64)
+    loss_len = np.zeros(n_cells, dtype=np.int64)
+    clip = np.zeros(n_cells, dtype=np.int64)
+    parts = []
     base = 0
-    for sel, part_start, _, _ in parts:
-        start[sel] = part_start[:-1] + base
-        base += int(part_start[-1])
-    lo = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int16)
-    hi = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, dtype=np.int16)
-    return start, lo, hi
+    for key, sel in selections.items():
+        least = tables[key].min_loss_db
+        parts.append(least)
+        loss_off[sel] = base
+        loss_len[sel] = len(least)
+        clip[sel] = int((len(least) - 3) / _TABLE_STEPS_PER_PX / math.sqrt(2.0))
+        base += len(least)
+    min_loss = np.concatenate(parts) if parts else np.zeros(0)
+    az = np.asarray(cells.azimuth_deg, dtype=np.float64)
+    bw = np.where(np.isnan(az), 65.0, np.asarray(cells.beamwidth_deg, dtype=np.float64))
+    boxes, east, north = reach_outlines(
+        min_loss,
+        loss_off,
+        loss_len,
+        np.array(budgets_db, dtype=np.float64).reshape(len(budgets_db), n_cells),
+        az,
+        bw,
+        float(params.max_attenuation_db),
+        clip,
+        float(_TABLE_STEPS_PER_PX),
+        _REACH_MARGIN_PX,
+    )
+    out = [(boxes[b], row_spans(east[b], north[b], boxes[b])) for b in range(len(budgets_db))]
+    return out
 
 
 def _accumulate(
@@ -681,12 +703,7 @@ def _accumulate(
     group's class (see :func:`classify_rsrp`, ``thresholds`` ascending), shape (G, H, W)."""
     grid = scene.grid
     compiled = dem_m is None and _numba_kernel() is not None
-    spans: Callable[..., tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]] | None = None
-    if compiled:
-        from analysis._coverage_numba import row_spans
-
-        spans = row_spans
-    plan = _plan(cells, floor_dbm, count_dbm, grid.resolution_m, params, spans=spans)
+    plan = _plan(cells, floor_dbm, count_dbm, grid.resolution_m, params, compiled=compiled)
     best = np.full(grid.shape, floor_dbm, dtype=np.float32)
     server = np.full(grid.shape, -1, dtype=np.int32)
     count = np.zeros(grid.shape, dtype=np.uint16)
@@ -807,7 +824,9 @@ def _accumulate_compiled(
         cells.beamwidth_deg.astype(np.float32),
     )
     height, width = best.shape
-    pair_start, pair_cell = block_pairs(rows, cols, plan.boxes_floor, plan.spans_floor, height, width, _BLOCK_PX)
+    pair_start, pair_cell = block_pairs(
+        rows, cols, plan.boxes_floor, plan.spans_floor, height, width, _BLOCK_PX
+    )
     args = (
         cell_arrays,
         steps_of_cell,

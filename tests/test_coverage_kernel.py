@@ -101,3 +101,41 @@ def test_ties_go_to_the_lowest_cell_index(scene, params):
     assert reached.sum() > 100
     assert np.all(out.server[reached] == 0)
     assert np.all(out.server_count[reached & (out.rsrp_dbm >= -105.0)] == 2)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_compiled_reach_outlines_equal_numpy_outlines(scene, params, seed):
+    """The compiled plan (all cells at once) draws the same outlines and boxes as _reach_boxes."""
+    from analysis._coverage_numba import reach_outlines
+
+    tech = params.tech("4G")
+    cells = cov._prepare_cells(_random_cells(seed, 40), scene.grid, tech, params)
+    floor, count = tech.poor_dbm, tech.fair_dbm
+    numpy_plan = cov._plan(cells, floor, count, RES, params, compiled=False)
+    compiled_plan = cov._plan(cells, floor, count, RES, params, compiled=True)
+    np.testing.assert_array_equal(compiled_plan.boxes_floor, numpy_plan.boxes_floor)
+    np.testing.assert_array_equal(compiled_plan.boxes_count, numpy_plan.boxes_count)
+    ref = cells.ref_dbm - params.indoor_loss_db - params.margin_db
+    for key, table in numpy_plan.tables.items():
+        sel = np.nonzero([k == key for k in numpy_plan.keys])[0]
+        budgets = [ref[sel] - floor, ref[sel] - count]
+        expected = cov._reach_boxes(table, budgets, cells.azimuth_deg[sel], cells.beamwidth_deg[sel], params)
+        az = np.asarray(cells.azimuth_deg[sel], dtype=np.float64)
+        n = len(sel)
+        least = table.min_loss_db
+        boxes, east, north = reach_outlines(
+            least,
+            np.zeros(n, dtype=np.int64),
+            np.full(n, len(least), dtype=np.int64),
+            np.array(budgets, dtype=np.float64),
+            az,
+            np.where(np.isnan(az), 65.0, cells.beamwidth_deg[sel]),
+            params.max_attenuation_db,
+            np.full(n, int((len(least) - 3) / 4 / np.sqrt(2.0)), dtype=np.int64),
+            4.0,
+            cov._REACH_MARGIN_PX,
+        )
+        for b in range(2):
+            np.testing.assert_array_equal(boxes[b], expected[b][0])
+            np.testing.assert_allclose(east[b], expected[b][1], atol=1e-4)
+            np.testing.assert_allclose(north[b], expected[b][2], atol=1e-4)
