@@ -564,6 +564,7 @@ def _classify(
     and the number of cells that reach ``thr`` on every pixel of the block."""
     n = ks.shape[0]
     ub = np.empty(n, dtype=np.float32)
+    lb = np.empty(n, dtype=np.float32)
     partial = np.zeros(n, dtype=np.bool_)
     sure = 0
     for p in range(n):
@@ -586,6 +587,7 @@ def _classify(
             floor,
         )
         ub[p] = u
+        lb[p] = lo
         if u < thr:
             continue
         if _inside_box(boxes_floor[k], cells, k, bi0, bi1, bj0, bj1) and _inside_box(
@@ -614,7 +616,7 @@ def _classify(
             sure += 1
         elif uc >= thr:
             partial[p] = True
-    return ub, partial, sure
+    return ub, lb, partial, sure
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -775,6 +777,25 @@ def _classes(level, thresholds, out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
+def _candidates(ub, lb, ks, group, n_groups, floor):  # pragma: no cover - compiled
+    """Positions of the cells that may set some pixel's best level in their group, by decreasing upper
+    bound. A cell whose upper bound is below the lower bound of another cell of its group over the
+    whole block (or at most the floor) can never be that group's best on the block."""
+    low = np.full(n_groups, floor, dtype=np.float32)
+    for p in range(ks.shape[0]):
+        g = group[ks[p]]
+        low[g] = max(low[g], lb[p])
+    keep = np.empty(ks.shape[0], dtype=np.int64)
+    n = 0
+    for p in range(ks.shape[0]):
+        if ub[p] > floor and ub[p] >= low[group[ks[p]]]:
+            keep[n] = p
+            n += 1
+    keep = keep[:n]
+    return keep[np.argsort(-ub[keep])]
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
 def _block(
     b,
     n_bc,
@@ -807,7 +828,7 @@ def _block(
     count_l = np.zeros(base_l.shape, dtype=np.uint16)
     p0 = pair_start[b]
     ks = pair_cell[p0 : pair_start[b + 1]]
-    ub, partial, sure = _classify(
+    ub, lb, partial, sure = _classify(
         ks,
         bi0,
         bi1,
@@ -826,7 +847,7 @@ def _block(
         floor,
         thr,
     )
-    order = np.argsort(-ub)
+    order = _candidates(ub, lb, ks, group, class_groups.shape[0], floor)
     applied = np.zeros(ks.shape[0], dtype=np.bool_)
     evaluations = 0
     n_groups = class_groups.shape[0]
