@@ -41,6 +41,8 @@ from geo.errors import SchemaError
 __all__ = ["CoverageStats", "coverage_statistics", "footprint_class_shares", "hamlet_status"]
 
 ALL_OPERATORS = "all"
+_COMMUNE_COLUMNS = ("commune_id", "commune_name", "district_name", "commune_type", "households")
+_HAMLET_COLUMNS = ("hamlet_id", "hamlet_name", "commune_id", "households", "population")
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,23 @@ def _class_shares(
         return np.where(total > 0, sums / total, np.nan)
 
 
-def _area_shares(
-    unit_slot: NDArray[np.int64], classes: NDArray[np.uint8], n_units: int
-) -> NDArray[np.float64]:
-    """:func:`_class_shares` without weights, faster: ``unit_slot`` is unit * (number of classes + 1);
-    ``NODATA_CLASS`` pixels (and any code above the last class) go to an extra, dropped slot."""
+def _unit_slots(unit: NDArray[np.integer], n_units: int) -> NDArray[np.unsignedinteger]:
+    """``unit`` * (number of classes + 1) for :func:`_area_shares`, in the smallest unsigned type
+    that holds every slot (less memory traffic per raster)."""
     k = len(CLASS_NAMES)
-    sums = np.bincount(unit_slot + np.minimum(classes, k), minlength=n_units * (k + 1))
+    return (unit * (k + 1)).astype(np.min_scalar_type(max(n_units * (k + 1) - 1, 0)))
+
+
+def _area_shares(
+    unit_slot: NDArray[np.unsignedinteger], classes: NDArray[np.uint8], n_units: int
+) -> NDArray[np.float64]:
+    """Per unit, share of pixels in each class (NaN rows for units without pixels): unweighted
+    :func:`_class_shares`, faster. ``unit_slot`` from :func:`_unit_slots`; ``NODATA_CLASS`` pixels
+    (and any code above the last class) go to an extra, dropped slot."""
+    k = len(CLASS_NAMES)
+    code = np.minimum(classes, k).astype(unit_slot.dtype, copy=False)
+    code += unit_slot
+    sums = np.bincount(code, minlength=n_units * (k + 1))
     sums = sums.reshape(n_units, k + 1)[:, :k]
     total = sums.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -168,7 +180,7 @@ def _burn(
             out_shape=(r1 - r0, c1 - c0),
             transform=grid.transform if whole_grid else grid.transform @ Affine.translation(c0, r0),
             fill=-1,
-            dtype="int32",
+            dtype="int16" if rows.max() < np.iinfo(np.int16).max else "int32",
         ).ravel()
     flat = np.flatnonzero(unit >= 0)
     units = unit[flat].astype(np.int64)
@@ -275,11 +287,12 @@ def footprint_class_shares(
     n = len(footprints)
     weights = None
     if population is not None:
-        weights = np.clip(np.nan_to_num(np.asarray(population, dtype=np.float64).ravel()[pix]), 0, None)
+        weights = np.clip(np.nan_to_num(np.asarray(population).ravel()[pix].astype(np.float64)), 0, None)
+    slots = _unit_slots(unit, n)
     out = {}
     for key, cls in rasters.items():
         values = cls.ravel()[pix]
-        shares = _class_shares(unit, values, n)
+        shares = _area_shares(slots, values, n)
         if weights is not None:
             weighted = _class_shares(unit, values, n, weights=weights)
             shares = np.where(np.isnan(weighted), shares, weighted)
@@ -369,26 +382,30 @@ def coverage_statistics(
     hh_good_share: dict[str, NDArray[np.float64]] = {}
     inside = np.flatnonzero(scene.commune.ravel() >= 0)  # pixels in some commune, shared by all rasters
     commune_px = scene.commune.ravel()[inside]
-    commune_slot = commune_px.astype(np.int64) * (len(CLASS_NAMES) + 1)
+    commune_slot = _unit_slots(commune_px, len(communes))
     pop_px = None if population is None else np.asarray(population).ravel()[inside]
     area_km2 = np.bincount(commune_px, minlength=len(communes)) * (scene.grid.resolution_m / 1000.0) ** 2
     # output geometries (EPSG:4326) and footprint areas, transformed/computed once for all operators
     commune_geom = communes.geometry.to_crs(4326).to_numpy()
     ham_geom = ham.geometry.to_crs(4326).to_numpy()
     footprint_km2 = np.round(footprints.area.fillna(0.0).to_numpy() / 1e6, 4)
+    commune_base = _kept_columns(communes, _COMMUNE_COLUMNS)
+    hamlet_base = _kept_columns(ham, _HAMLET_COLUMNS)
     for key, cls in rasters.items():
         cls_px = cls.ravel()[inside]
         area = _area_shares(commune_slot, cls_px, len(communes))
         hh_shares = _household_shares(ham_shares[key], ham_commune, hh, len(communes))
         hh_good_share[key] = hh_shares[:, good]
-        frame = _commune_frame(communes, tech.technology, key, area, hh_shares, area_km2, commune_geom)
+        frame = _commune_frame(commune_base, tech.technology, key, area, hh_shares, area_km2, commune_geom)
         if pop_px is not None:
             pop = _class_shares(commune_px, cls_px, len(communes), weights=pop_px)
             for i, name in enumerate(CLASS_NAMES):
                 frame[f"population_share_{name}"] = pop[:, i]
         commune_frames.append(frame)
         hamlet_frames.append(
-            _hamlet_frame(ham, tech.technology, key, ham_cls[key], ham_shares[key], footprint_km2, ham_geom)
+            _hamlet_frame(
+                hamlet_base, tech.technology, key, ham_cls[key], ham_shares[key], footprint_km2, ham_geom
+            )
         )
     ops_good_commune = np.zeros(len(communes), dtype=np.int64)
     for op in ops:
@@ -434,8 +451,21 @@ def _household_shares(
         return np.where(total > 0, sums / total, np.nan)
 
 
+def _kept_columns(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """The columns of ``names`` that ``frame`` has, as a plain DataFrame (no geometry)."""
+    return pd.DataFrame(frame[[c for c in names if c in frame.columns]])
+
+
+def _table(base: pd.DataFrame, columns: dict[str, object]) -> pd.DataFrame:
+    """``base``'s columns (dtypes kept) followed by ``columns``, built in one go (faster than
+    adding the columns one by one)."""
+    data: dict[str, object] = {str(c): base[c] for c in base.columns}
+    data.update(columns)
+    return pd.DataFrame(data, index=base.index)
+
+
 def _commune_frame(
-    communes: gpd.GeoDataFrame,
+    base: pd.DataFrame,
     technology: str,
     operator: str,
     area: NDArray[np.float64],
@@ -443,25 +473,15 @@ def _commune_frame(
     area_km2: NDArray[np.floating],
     geometry_4326: NDArray[np.object_],
 ) -> pd.DataFrame:
-    keep = [
-        c
-        for c in ("commune_id", "commune_name", "district_name", "commune_type", "households")
-        if c in communes.columns
-    ]
-    frame = pd.DataFrame(communes[keep]).copy()
-    frame.insert(len(keep), "technology", technology)
-    frame.insert(len(keep) + 1, "operator", operator)
-    frame["area_km2"] = area_km2
-    for i, name in enumerate(CLASS_NAMES):
-        frame[f"area_share_{name}"] = area[:, i]
-    for i, name in enumerate(CLASS_NAMES):
-        frame[f"household_share_{name}"] = hh_shares[:, i]
-    frame["geometry"] = geometry_4326
-    return frame
+    columns: dict[str, object] = {"technology": technology, "operator": operator, "area_km2": area_km2}
+    columns.update({f"area_share_{name}": area[:, i] for i, name in enumerate(CLASS_NAMES)})
+    columns.update({f"household_share_{name}": hh_shares[:, i] for i, name in enumerate(CLASS_NAMES)})
+    columns["geometry"] = geometry_4326
+    return _table(base, columns)
 
 
 def _hamlet_frame(
-    ham: gpd.GeoDataFrame,
+    base: pd.DataFrame,
     technology: str,
     operator: str,
     cls: NDArray[np.int64],
@@ -469,18 +489,15 @@ def _hamlet_frame(
     footprint_km2: NDArray[np.float64],
     geometry_4326: NDArray[np.object_],
 ) -> pd.DataFrame:
-    keep = [
-        c for c in ("hamlet_id", "hamlet_name", "commune_id", "households", "population") if c in ham.columns
-    ]
-    frame = pd.DataFrame(ham[keep]).copy()
-    frame["technology"] = technology
-    frame["operator"] = operator
-    frame["coverage_class"] = [CLASS_NAMES[c] if c >= 0 else "outside" for c in cls]
-    frame["footprint_km2"] = footprint_km2
-    for i, name in enumerate(CLASS_NAMES):
-        frame[f"household_share_{name}"] = shares[:, i]
-    frame["geometry"] = geometry_4326
-    return frame
+    columns: dict[str, object] = {
+        "technology": technology,
+        "operator": operator,
+        "coverage_class": [CLASS_NAMES[c] if c >= 0 else "outside" for c in cls],
+        "footprint_km2": footprint_km2,
+    }
+    columns.update({f"household_share_{name}": shares[:, i] for i, name in enumerate(CLASS_NAMES)})
+    columns["geometry"] = geometry_4326
+    return _table(base, columns)
 
 
 def _add_best_server(
