@@ -5,8 +5,11 @@ reference (``terrain._diffraction_loss_numpy``) without building (pixels x sampl
 The same floating-point operations are done in the same order, so the principal edges and the
 losses agree with the reference (to the last bit except where ``log10`` rounds differently).
 Because ν has the sign of the height above the line, a first pass over a profile only compares
-heights; square roots and divisions for ν are computed only for samples above the line. Window
-rows are processed in parallel.
+heights; square roots and divisions for ν are computed only for samples above the line. Before
+its samples are read, each segment of ``_SEG`` samples is bounded by the maxima of the
+``_TILE``-pixel tiles its samples fall in plus the largest earth bulge on it; a segment surely
+below the line (with a margin far above rounding) is skipped: it is below the Deygout sub-paths'
+lines too, so it changes nothing. Window rows are processed in parallel (``prange``).
 """
 
 from __future__ import annotations

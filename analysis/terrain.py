@@ -19,6 +19,10 @@ and adds their losses. The empirical models (Hata, COST-231, TR 38.901) already 
 typical, unobstructed ground, so an edge only adds loss where it rises **above** the line of sight
 (ν > 0); on flat ground the result therefore equals the no-terrain result exactly. This convention
 means the loss jumps from 0 to J(0) = 6.0 dB at grazing incidence.
+
+:func:`diffraction_loss_db` runs the compiled kernel of :mod:`analysis._terrain_numba` (same
+samples, ν and edges, pixel by pixel); ``_diffraction_loss_numpy`` is the reference it is tested
+against and the fallback when numba is missing.
 """
 
 from __future__ import annotations
