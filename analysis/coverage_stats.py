@@ -125,7 +125,8 @@ def _polygon_shapes(geoms: NDArray[np.object_], values: NDArray[np.int64]) -> li
     Polygon and MultiPolygon geometries are handed over as one GeoJSON polygon per part, built
     from one coordinate array: the same coordinates and parts, in the same order, as rasterize gets
     from their ``__geo_interface__`` (it splits MultiPolygons the same way), without its per-vertex
-    Python cost. Other geometries are passed as they are.
+    Python cost (empty parts, which burn nothing, are left out). Other geometries are passed as
+    they are.
     """
     if len(geoms) == 0 or not np.isin(shapely.get_type_id(geoms), (3, 6)).all():
         return [(g, int(v)) for g, v in zip(geoms, values, strict=True)]
@@ -134,17 +135,14 @@ def _polygon_shapes(geoms: NDArray[np.object_], values: NDArray[np.int64]) -> li
     geom_off = offsets[2] if len(offsets) == 3 else np.arange(len(geoms) + 1)  # all Polygons
     xy = coords.tolist()
     rings = [xy[a:b] for a, b in zip(ring_off[:-1].tolist(), ring_off[1:].tolist(), strict=True)]
-    parts = [
-        {"type": "Polygon", "coordinates": rings[a:b]}
-        for a, b in zip(part_off[:-1].tolist(), part_off[1:].tolist(), strict=True)
-    ]
     part_value = np.repeat(np.asarray(values, dtype=np.int64), np.diff(geom_off)).tolist()
-    return list(zip(parts, part_value, strict=True))
+    bounds = zip(part_off[:-1].tolist(), part_off[1:].tolist(), part_value, strict=True)
+    return [({"type": "Polygon", "coordinates": rings[a:b]}, v) for a, b, v in bounds if b > a]
 
 
 def _disjoint_layers(geoms: NDArray[np.object_], gap_m: float) -> NDArray[np.int64]:
     """Greedy layer number of each geometry such that the geometries of a layer lie more than
-    ``gap_m`` apart (no pixel centre can then fall in two of them)."""
+    ``gap_m`` apart (more than a pixel's diagonal: no pixel is then burnt for two of them)."""
     tree = shapely.STRtree(geoms)
     i, j = tree.query(geoms, predicate="dwithin", distance=gap_m)
     keep = i > j
@@ -214,7 +212,7 @@ def _footprint_pixels(
 
     Footprints that overlap no earlier one are rasterised in one pass over the grid; the others
     (each with all its pixels, also those it shares) in a few more passes, each over footprints
-    more than a pixel apart. Pixels come by pass, then by footprint after the first pass, then in
+    more than two pixels apart. Pixels come by pass, then by footprint after the first pass, then in
     grid order. A footprint without a pixel centre (smaller than a pixel) or missing falls back to
     the pixel of its anchor point, when that lies on the grid.
     """
@@ -232,7 +230,7 @@ def _footprint_pixels(
             units.append(unit)
         rest = np.nonzero(present & ~first)[0]
         if len(rest):
-            layer = _disjoint_layers(geoms[rest], grid.resolution_m)
+            layer = _disjoint_layers(geoms[rest], 2.0 * grid.resolution_m)
             burnt = [_burn(geoms[rest[layer == k]], rest[layer == k], grid) for k in np.unique(layer)]
             pix, unit = np.concatenate([p for p, _ in burnt]), np.concatenate([u for _, u in burnt])
             order = np.argsort(unit, kind="stable")
