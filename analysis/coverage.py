@@ -629,12 +629,13 @@ def _plan(
         sel = selections[key] = np.nonzero((key_arr[:, 0] == key[0]) & (key_arr[:, 1] == key[1]))[0]
         reach_px = _reach_px(key[0], key[1], float(ref[sel].max() - floor_dbm), cap_px, res, params)
         tables[key] = _loss_table(key[0], key[1], math.sqrt(2.0) * (reach_px + 3), res, params)
+    spans_floor: tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]] | None = None
+    spans_count: tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]] | None = None
     if compiled:
         (boxes_floor, spans_floor), (boxes_count, spans_count) = _compiled_reach(
             cells, tables, selections, [ref - floor_dbm, ref - count_dbm], params
         )
     else:
-        spans_floor = spans_count = None
         boxes_floor = np.zeros((len(keys), 4), dtype=np.int64)
         boxes_count = np.zeros((len(keys), 4), dtype=np.int64)
         for key, sel in selections.items():
