@@ -32,6 +32,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -487,10 +488,15 @@ def _bearing_kernel(radius_px: int) -> NDArray[np.float32]:
     """
     r = radius_px
     off = np.arange(-r, r + 1, dtype=np.float32)
-    east = np.degrees(np.arctan2(off[None, r:], -off[:, None]))  # rows: south positive
     bearing = np.empty((2 * r + 1, 2 * r + 1), dtype=np.float32)
-    bearing[:, r:] = east
-    np.subtract(np.float32(360.0), east[:, :0:-1], out=bearing[:, :r])
+
+    def rows(i0: int, i1: int) -> None:  # numpy releases the GIL: two halves run on two cores
+        east = np.degrees(np.arctan2(off[None, r:], -off[i0:i1, None]))  # rows: south positive
+        bearing[i0:i1, r:] = east
+        np.subtract(np.float32(360.0), east[:, :0:-1], out=bearing[i0:i1, :r])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda span: rows(*span), [(0, r), (r, 2 * r + 1)]))
     return bearing
 
 
