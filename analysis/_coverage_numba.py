@@ -823,7 +823,9 @@ def _block(
     bi1 = min(bi0 + block, height)
     bj1 = min(bj0 + block, width)
     env_l, base_l, bits = _load_block(env, inside, bi0, bi1, bj0, bj1, floor)
-    if bits == 0:
+    if bits == 0:  # wholly outside the province
+        best[bi0:bi1, bj0:bj1] = floor
+        server[bi0:bi1, bj0:bj1] = -1
         return 0
     count_l = np.zeros(base_l.shape, dtype=np.uint16)
     p0 = pair_start[b]
@@ -910,7 +912,8 @@ def accumulate_cells(
     ``group`` (per cell, 0..G-1, cells ordered by group) splits the cells, e.g. by operator: with
     ``class_groups`` (uint8) of shape (G, H, W) and G > 1 it also receives each group's class (number
     of ``thresholds``, ascending, at or below the group's best level; any value outside the province).
-    ``best`` gets the floor, ``server`` -1 and ``count`` 0 where no cell reaches them.
+    Every block of ``best`` and ``server`` is written (they may come uninitialised): the floor and -1
+    where no cell reaches; ``count`` must come zeroed (blocks wholly outside the province keep it).
     """
     height, width = best.shape
     n_bc = (width + block - 1) // block

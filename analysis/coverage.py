@@ -711,8 +711,9 @@ def _accumulate(
     grid = scene.grid
     compiled = dem_m is None and _numba_kernel() is not None
     plan = _plan(cells, floor_dbm, count_dbm, grid.resolution_m, params, compiled=compiled)
-    best = np.full(grid.shape, floor_dbm, dtype=np.float32)
-    server = np.full(grid.shape, -1, dtype=np.int32)
+    # the compiled kernel writes every block (floor / -1 where nothing reaches): no filling pass
+    best = np.empty(grid.shape, dtype=np.float32) if compiled else np.full(grid.shape, floor_dbm, np.float32)
+    server = np.empty(grid.shape, dtype=np.int32) if compiled else np.full(grid.shape, -1, dtype=np.int32)
     count = np.zeros(grid.shape, dtype=np.uint16)
     class_groups = None
     if compiled:
@@ -720,7 +721,18 @@ def _accumulate(
         n_groups = int(group.max(initial=0)) + 1
         class_groups = np.empty((n_groups, *grid.shape) if n_groups > 1 else (1, 1, 1), dtype=np.uint8)
         evaluations = _accumulate_compiled(
-            scene, cells, plan, best, server, count, count_dbm, params, group, class_groups, thresholds
+            scene,
+            cells,
+            plan,
+            best,
+            server,
+            count,
+            floor_dbm,
+            count_dbm,
+            params,
+            group,
+            class_groups,
+            thresholds,
         )
     else:
         evaluations = _accumulate_numpy(scene, cells, plan, best, server, count, count_dbm, params, dem_m)
@@ -795,6 +807,7 @@ def _accumulate_compiled(
     best: NDArray[np.float32],
     server: NDArray[np.int32],
     count: NDArray[np.uint16],
+    floor_dbm: float,
     count_dbm: float,
     params: CoverageParams,
     group: NDArray[np.int32],
@@ -847,7 +860,7 @@ def _accumulate_compiled(
         plan.boxes_floor,
         plan.spans_count,
         plan.spans_floor,
-        np.float32(best.flat[0]) if best.size else np.float32(0.0),
+        np.float32(floor_dbm),
         np.float32(count_dbm),
     )
     with _KERNEL_LOCK:
