@@ -114,3 +114,12 @@ def test_cli_bad_data_exit_2(tiny_package: Path, tmp_path: Path, capsys):
     assert _run([tiny_package, "--out", tmp_path / "d.tif"]) == 2
     err = capsys.readouterr().err
     assert "sites.csv" in err and "Traceback" not in err
+
+
+def test_cli_restores_the_callers_garbage_collection_settings(tmp_path):
+    """The CLI raises the GC thresholds for its own run only (in-process callers keep theirs)."""
+    import gc
+
+    before = gc.get_threshold()
+    assert main(["validate", str(tmp_path / "missing")]) == 2
+    assert gc.get_threshold() == before
