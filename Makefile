@@ -53,10 +53,14 @@ $(STAMP_RUN): requirements.txt | $(BIN)/python
 	$(PIP) install -r requirements.txt
 	touch $@
 
-$(STAMP_JIT): $(STAMP_RUN) analysis/_coverage_numba.py
-	@echo "compiling the coverage kernel once (about 30 s)..."
+$(STAMP_JIT): $(STAMP_RUN) analysis/_coverage_numba.py analysis/_terrain_numba.py
+	@echo "compiling the coverage and terrain kernels once (about 40 s)..."
 	@tmp=$$(mktemp -d) && $(BIN)/python -m analysis coverage data --out $$tmp/warmup.tif >/dev/null \
-		&& rm -rf $$tmp && touch $@
+		&& rm -rf $$tmp
+	@$(BIN)/python -c "import numpy as np; from analysis.terrain import diffraction_loss_db as f; \
+		f(np.zeros((8, 8), np.float32), 100.0, (0, 0), (slice(0, 8), slice(0, 8)), tx_height_m=30, \
+		rx_height_m=1.5, f_mhz=1800)"
+	@touch $@
 
 $(STAMP_DEV): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(PIP) install -r requirements-dev.txt
