@@ -343,6 +343,7 @@ def _prepare_cells(
 
 
 _TABLE_STEPS_PER_PX = 4
+_OUTLINE_CHUNK = 16_384  # cells per compiled outline call (2 x 360 float32 each per budget)
 _REACH_MARGIN_PX = 1.5  # reach outlines are sampled every degree: margin for the angles between
 
 
@@ -680,19 +681,37 @@ def _compiled_reach(
     min_loss = np.concatenate(parts) if parts else np.zeros(0)
     az = np.asarray(cells.azimuth_deg, dtype=np.float64)
     bw = np.where(np.isnan(az), 65.0, np.asarray(cells.beamwidth_deg, dtype=np.float64))
-    boxes, east, north = reach_outlines(
-        min_loss,
-        loss_off,
-        loss_len,
-        np.array(budgets_db, dtype=np.float64).reshape(len(budgets_db), n_cells),
-        az,
-        bw,
-        float(params.max_attenuation_db),
-        clip,
-        float(_TABLE_STEPS_PER_PX),
-        _REACH_MARGIN_PX,
-    )
-    out = [(boxes[b], row_spans(east[b], north[b], boxes[b])) for b in range(len(budgets_db))]
+    budgets = np.array(budgets_db, dtype=np.float64).reshape(len(budgets_db), n_cells)
+    chunks = []  # outlines are 2 x 360 float32 per cell and budget: chunked to bound the memory
+    for c0 in range(0, n_cells, _OUTLINE_CHUNK):
+        c1 = min(c0 + _OUTLINE_CHUNK, n_cells)
+        boxes, east, north = reach_outlines(
+            min_loss,
+            loss_off[c0:c1],
+            loss_len[c0:c1],
+            np.ascontiguousarray(budgets[:, c0:c1]),
+            az[c0:c1],
+            bw[c0:c1],
+            float(params.max_attenuation_db),
+            clip[c0:c1],
+            float(_TABLE_STEPS_PER_PX),
+            _REACH_MARGIN_PX,
+        )
+        chunks.append([(boxes[b], row_spans(east[b], north[b], boxes[b])) for b in range(len(budgets_db))])
+    out = []
+    if not chunks:  # no cells
+        empty = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int16))
+        return [(np.zeros((0, 4), dtype=np.int64), empty) for _ in budgets_db]
+    for b in range(len(budgets_db)):
+        pieces = [chunk[b] for chunk in chunks]
+        offsets = np.cumsum([0] + [int(spans[0][-1]) for _, spans in pieces[:-1]])
+        start = np.concatenate(
+            [spans[0][:-1] + off for (_, spans), off in zip(pieces, offsets, strict=True)]
+            + [np.array([int(offsets[-1]) + int(pieces[-1][1][0][-1])], dtype=np.int64)]
+        )
+        lo = np.concatenate([spans[1] for _, spans in pieces])
+        hi = np.concatenate([spans[2] for _, spans in pieces])
+        out.append((np.concatenate([boxes for boxes, _ in pieces]), (start, lo, hi)))
     return out
 
 

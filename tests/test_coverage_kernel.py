@@ -139,3 +139,17 @@ def test_compiled_reach_outlines_equal_numpy_outlines(scene, params, seed):
             np.testing.assert_array_equal(boxes[b], expected[b][0])
             np.testing.assert_allclose(east[b], expected[b][1], atol=1e-4)
             np.testing.assert_allclose(north[b], expected[b][2], atol=1e-4)
+
+
+def test_compiled_reach_in_chunks_equals_one_chunk(scene, params, monkeypatch):
+    """Outlines are computed in chunks of cells (memory bound): the joined row spans are the same."""
+    tech = params.tech("4G")
+    cells = cov._prepare_cells(_random_cells(5, 30), scene.grid, tech, params)
+    whole = cov._plan(cells, tech.poor_dbm, tech.fair_dbm, RES, params, compiled=True)
+    monkeypatch.setattr(cov, "_OUTLINE_CHUNK", 7)
+    chunked = cov._plan(cells, tech.poor_dbm, tech.fair_dbm, RES, params, compiled=True)
+    for name in ("boxes_floor", "boxes_count"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
+    for name in ("spans_floor", "spans_count"):
+        for a, b in zip(getattr(chunked, name), getattr(whole, name), strict=True):
+            np.testing.assert_array_equal(a, b)
