@@ -18,11 +18,12 @@ import pyproj
 
 from geo.crs import metric_crs_for
 from geo.errors import Problem, ValidationError
+from geo.package_cache import load_cached, store
 from geo.schema import DatasetMeta
 from geo.store import JOURNAL_NAME, recover
 from geo.validate import check_package
 
-__all__ = ["DataPackage", "load_package", "package_version"]
+__all__ = ["DataPackage", "load_package", "package_digest", "package_version"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,11 @@ class DataPackage:
 
 
 def package_version(root: Path) -> str:
+    """First :data:`VERSION_HEX_CHARS` hex digits of :func:`package_digest` (shown to users)."""
+    return package_digest(root)[:VERSION_HEX_CHARS]
+
+
+def package_digest(root: Path) -> str:
     """Return the content hash of every file under ``root`` (hidden files skipped).
 
     The hash covers each file's path relative to ``root`` and its bytes, in sorted path
@@ -99,7 +105,7 @@ def package_version(root: Path) -> str:
     Returns
     -------
     str
-        First :data:`VERSION_HEX_CHARS` hex digits of the SHA-256.
+        The SHA-256, in hex.
     """
     digest = hashlib.sha256()
     files = sorted(
@@ -113,7 +119,7 @@ def package_version(root: Path) -> str:
         digest.update(len(rel).to_bytes(4, "big") + rel)
         data = path.read_bytes()
         digest.update(len(data).to_bytes(8, "big") + data)
-    return digest.hexdigest()[:VERSION_HEX_CHARS]
+    return digest.hexdigest()
 
 
 def load_package(root: Path | str) -> DataPackage:
@@ -137,6 +143,19 @@ def load_package(root: Path | str) -> DataPackage:
     root = Path(root)
     if (root / JOURNAL_NAME).is_file():  # an import was killed mid-way: roll it back or complete it
         recover(root)
+    digest = package_digest(root)
+    cached = load_cached(root, digest)  # same files, same code: validated before
+    if cached is not None:
+        for problem in cached.warnings:
+            logger.info("%s", problem)
+        return cached
+    package = _validated(root, digest)
+    store(root, digest, package)
+    return package
+
+
+def _validated(root: Path, digest: str) -> DataPackage:
+    """Read and validate the package (raises :class:`ValidationError` on errors)."""
     check = check_package(root)
     if not check.usable or check.meta is None:
         raise ValidationError(list(check.problems))
@@ -156,6 +175,6 @@ def load_package(root: Path | str) -> DataPackage:
         population_raster=check.rasters.get("population_raster"),
         dem=check.rasters.get("dem"),
         metric_crs=metric_crs_for(frames["communes"]),
-        version=package_version(root),
+        version=digest[:VERSION_HEX_CHARS],
         warnings=check.warnings,
     )

@@ -13,10 +13,16 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Tests read packages fresh (they spy on validation, break files, compare messages); the per-user
+# package cache (geo/package_cache.py) is tested on its own with a temporary directory. Set here, at
+# import, so that CLI and app subprocesses started by tests inherit it.
+os.environ["PHUSONG_PACKAGE_CACHE"] = "0"
 
 _C1 = [[106.30, 9.90], [106.35, 9.90], [106.35, 9.95], [106.30, 9.95], [106.30, 9.90]]
 _C2 = [[106.35, 9.90], [106.40, 9.90], [106.40, 9.95], [106.35, 9.95], [106.35, 9.90]]
