@@ -28,12 +28,12 @@ against and the fallback when numba is missing.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
+from analysis._parallel import KERNEL_LOCK
 from geo.errors import ParameterError
 
 __all__ = ["EARTH_RADIUS_M", "knife_edge_loss_db", "diffraction_loss_db", "line_of_sight"]
@@ -41,9 +41,6 @@ __all__ = ["EARTH_RADIUS_M", "knife_edge_loss_db", "diffraction_loss_db", "line_
 EARTH_RADIUS_M = 6_371_000.0
 _SPEED_OF_LIGHT_M_S = 299_792_458.0
 _MAX_SAMPLES_PER_CHUNK = 4_000_000
-_KERNEL_LOCK = threading.Lock()
-"""Serialises calls of the parallel compiled kernel (numba's "workqueue" threading layer must not be
-entered from two threads at once)."""
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +175,7 @@ def diffraction_loss_db(
     if out.size == 0:
         return out
     sr, sc = (int(v) for v in site_rc)
-    with _KERNEL_LOCK:
+    with KERNEL_LOCK:  # shared with the coverage kernel
         kernel(
             np.ascontiguousarray(dem_m),
             float(res_m),
