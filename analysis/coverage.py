@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +42,7 @@ from affine import Affine
 from numpy.typing import NDArray
 from rasterio import features
 
+from analysis._parallel import KERNEL_LOCK
 from analysis.coverage_params import CLASS_NAMES, CoverageParams, TechnologyParams
 from analysis.linkbudget import reference_power_dbm, sector_gain_db
 from analysis.propagation import ENV_RURAL, model_for_band, path_loss_db
@@ -72,9 +72,6 @@ NODATA_COUNT = np.uint8(255)
 NODATA_CLASS = np.uint8(255)
 _BEARING_STEPS = 3600
 _BLOCK_PX = 32
-_KERNEL_LOCK = threading.Lock()
-"""Serialises calls of the parallel compiled kernel: numba's default "workqueue" threading layer
-must not be entered from two threads at once (the Streamlit app serves users in threads)."""
 _REQUIRED = ("cell_id", "site_id", "operator", "status", "technology", "band_mhz", "height_m", "geometry")
 
 
@@ -662,30 +659,33 @@ def _compiled_reach(
     budgets_db: list[NDArray[np.float64]],
     params: CoverageParams,
 ) -> list[tuple[NDArray[np.int64], tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]]]:
-    """Boxes and row spans of every cell's reach outline, per budget (compiled, all cells at once)."""
+    """Boxes and row spans of every cell's reach outline, per budget (compiled, in chunks of
+    :data:`_OUTLINE_CHUNK` cells: the outlines are 2 x 360 float32 per cell and budget)."""
     from analysis._coverage_numba import reach_outlines, row_spans
 
     n_cells = len(cells.ref_dbm)
     loss_off = np.zeros(n_cells, dtype=np.int64)
     loss_len = np.zeros(n_cells, dtype=np.int64)
     clip = np.zeros(n_cells, dtype=np.int64)
-    parts = []
+    least_tables = []
     base = 0
     for key, sel in selections.items():
         least = tables[key].min_loss_db
-        parts.append(least)
+        least_tables.append(least)
         loss_off[sel] = base
         loss_len[sel] = len(least)
         clip[sel] = int((len(least) - 3) / _TABLE_STEPS_PER_PX / math.sqrt(2.0))
         base += len(least)
-    min_loss = np.concatenate(parts) if parts else np.zeros(0)
+    min_loss = np.concatenate(least_tables) if least_tables else np.zeros(0)
     az = np.asarray(cells.azimuth_deg, dtype=np.float64)
     bw = np.where(np.isnan(az), 65.0, np.asarray(cells.beamwidth_deg, dtype=np.float64))
     budgets = np.array(budgets_db, dtype=np.float64).reshape(len(budgets_db), n_cells)
-    chunks = []  # outlines are 2 x 360 float32 per cell and budget: chunked to bound the memory
+    boxes = np.zeros((len(budgets_db), n_cells, 4), dtype=np.int64)
+    parts: list[list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]]]
+    parts = [[] for _ in budgets_db]
     for c0 in range(0, n_cells, _OUTLINE_CHUNK):
         c1 = min(c0 + _OUTLINE_CHUNK, n_cells)
-        boxes, east, north = reach_outlines(
+        chunk_boxes, east, north = reach_outlines(
             min_loss,
             loss_off[c0:c1],
             loss_len[c0:c1],
@@ -697,22 +697,26 @@ def _compiled_reach(
             float(_TABLE_STEPS_PER_PX),
             _REACH_MARGIN_PX,
         )
-        chunks.append([(boxes[b], row_spans(east[b], north[b], boxes[b])) for b in range(len(budgets_db))])
-    out = []
-    if not chunks:  # no cells
-        empty = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int16))
-        return [(np.zeros((0, 4), dtype=np.int64), empty) for _ in budgets_db]
-    for b in range(len(budgets_db)):
-        pieces = [chunk[b] for chunk in chunks]
-        offsets = np.cumsum([0] + [int(spans[0][-1]) for _, spans in pieces[:-1]])
-        start = np.concatenate(
-            [spans[0][:-1] + off for (_, spans), off in zip(pieces, offsets, strict=True)]
-            + [np.array([int(offsets[-1]) + int(pieces[-1][1][0][-1])], dtype=np.int64)]
-        )
-        lo = np.concatenate([spans[1] for _, spans in pieces])
-        hi = np.concatenate([spans[2] for _, spans in pieces])
-        out.append((np.concatenate([boxes for boxes, _ in pieces]), (start, lo, hi)))
-    return out
+        boxes[:, c0:c1] = chunk_boxes
+        for b in range(len(budgets_db)):
+            parts[b].append((np.arange(c0, c1), *row_spans(east[b], north[b], chunk_boxes[b])))
+    return [(boxes[b], _merge_spans(parts[b], n_cells)) for b in range(len(budgets_db))]
+
+
+def _merge_spans(
+    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]],
+    n_cells: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]:
+    """Join ragged row spans computed for subsets of the cells (``(cells, start, lo, hi)`` each, as
+    :func:`analysis._coverage_numba.row_spans` returns them) into one table indexed by cell."""
+    start = np.zeros(n_cells, dtype=np.int64)
+    base = 0
+    for sel, part_start, _, _ in parts:
+        start[sel] = part_start[:-1] + base
+        base += int(part_start[-1])
+    lo = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int16)
+    hi = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, dtype=np.int16)
+    return start, lo, hi
 
 
 def _accumulate(
@@ -882,7 +886,7 @@ def _accumulate_compiled(
         np.float32(floor_dbm),
         np.float32(count_dbm),
     )
-    with _KERNEL_LOCK:
+    with KERNEL_LOCK:
         evaluations = kernel(
             scene.environment,
             scene.inside,
