@@ -144,8 +144,8 @@ def load_package(root: Path | str) -> DataPackage:
     if (root / JOURNAL_NAME).is_file():  # an import was killed mid-way: roll it back or complete it
         recover(root)
     digest = package_digest(root)
-    cached = load_cached(root, digest)  # same files, same code: validated before
-    if cached is not None:
+    cached = load_cached(root, digest, DataPackage)  # same files, same code: validated before
+    if cached is not None and cached.version:
         for problem in cached.warnings:
             logger.info("%s", problem)
         return cached

@@ -28,14 +28,13 @@ import pickle
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from geo.package import DataPackage
+from typing import TypeVar
 
 __all__ = ["MAX_ENTRIES", "cache_dir", "load_cached", "store"]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 MAX_ENTRIES = 8
 """Validated packages kept in the cache directory (oldest removed first)."""
@@ -75,8 +74,13 @@ def _key(root: Path, content_digest: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def load_cached(root: Path, content_digest: str) -> DataPackage | None:
-    """The cached validated package for this content and code, or None."""
+def load_cached(root: Path, content_digest: str, kind: type[_T]) -> _T | None:
+    """The cached validated package for this content and code, or None.
+
+    ``kind`` is the class the entry must be (:class:`geo.package.DataPackage`, passed by the caller
+    so that this module does not import the one that uses it); an entry of another class, or one
+    whose ``root`` is not ``root``, counts as a miss.
+    """
     folder = cache_dir()
     if folder is None:
         return None
@@ -89,9 +93,7 @@ def load_cached(root: Path, content_digest: str) -> DataPackage | None:
     except Exception as exc:  # corrupt or incompatible entry: validate again (and overwrite it)
         logger.info("package cache entry %s not usable (%s); validating again", path, exc)
         return None
-    from geo.package import DataPackage
-
-    if not isinstance(package, DataPackage) or not package.version or package.root != root:
+    if not isinstance(package, kind) or getattr(package, "root", None) != root:
         return None
     try:
         os.utime(path)  # most recently used: pruned last
@@ -100,7 +102,7 @@ def load_cached(root: Path, content_digest: str) -> DataPackage | None:
     return package
 
 
-def store(root: Path, content_digest: str, package: DataPackage) -> None:
+def store(root: Path, content_digest: str, package: object) -> None:
     """Keep ``package`` in the cache (best effort: errors are logged, never raised)."""
     folder = cache_dir()
     if folder is None:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import rasterio
 
-from analysis.cli import main
+from cli.main import main
 
 
 def _run(args: list[str]) -> int:

@@ -17,9 +17,9 @@ import pyogrio
 import pytest
 import shapely
 
-from analysis.cli import main
 from analysis.gaps import compute_gaps
 from analysis.params import GapParams
+from cli.main import main
 from geo.errors import ParameterError
 from layers.exports import (
     SHAPEFILE_FIELDS,

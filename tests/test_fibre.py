@@ -12,10 +12,10 @@ import pyogrio
 import pytest
 import shapely
 
-from analysis.cli import main
 from analysis.fibre import compute_reach, plan_extension, reach_class
 from analysis.params import ReachParams, UnitCosts
 from analysis.roadgraph import build_road_graph
+from cli.main import main
 from geo.errors import DataNotFoundError
 
 UTM = 32648

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.cli import main
+from cli.main import main
 from geo.errors import ImportRejectedError
 from geo.safety import ImportLimits, check_json_depth, detect_legacy_encoding, safe_zip_members, sniff_kind
 from tests.conftest import write_tiny_package

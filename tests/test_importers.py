@@ -17,7 +17,7 @@ import pyproj
 import pytest
 import shapely
 
-from analysis.cli import main
+from cli.main import main
 from geo import store
 from geo.errors import ImportRejectedError
 from geo.importers import ImportOptions, apply_import, plan_import, restore_version

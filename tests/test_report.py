@@ -14,9 +14,9 @@ import pytest
 from pypdf import PdfReader
 from shapely.geometry import Point, box
 
-from analysis.cli import main
 from analysis.kpi import KpiTargets, compute_kpis
 from analysis.params import GapParams
+from cli.main import main
 from geo.errors import ParameterError, SchemaError
 from geo.package import load_package
 from layers.charts import district_share_chart_png, district_underserved_chart_png, province_map_png

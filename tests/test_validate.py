@@ -2,7 +2,7 @@
 
 Each test asserts the exit code of ``python -m analysis validate`` (0 usable, 2 errors) and
 a specific message naming the file and the row/feature. Most run the CLI in-process through
-``analysis.cli.main``; two run it as a subprocess to prove no traceback reaches the user.
+``cli.main.main``; two run it as a subprocess to prove no traceback reaches the user.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from shapely.geometry import shape
 
-from analysis.cli import main
+from cli.main import main
 from geo.crs import classify_lonlat, metric_crs_for, utm_crs_for_lonlat
 from geo.errors import CRSError, ValidationError
 from geo.io import encode_cp1258

@@ -14,7 +14,7 @@ import logging
 import time
 from pathlib import Path
 
-from analysis.commands._common import check_data_dir, check_out_file, gap_params_from_args
+from cli.commands._common import check_data_dir, check_out_file, gap_params_from_args
 from geo.errors import ParameterError
 
 NAME = "gaps"

@@ -2,7 +2,7 @@
 
 The CLI only parses arguments, builds parameter objects and calls the same
 library functions the app calls. Each sub-command lives in
-``analysis/commands/<name>.py`` and exposes::
+``cli/commands/<name>.py`` and exposes::
 
     NAME: str                      # sub-command name
     HELP: str                      # one-line help
@@ -48,7 +48,7 @@ def _declared(path: Path) -> tuple[str, str] | None:
 
 def _registry() -> dict[str, tuple[str, str]]:
     """Command name -> (module name, help), read without importing the (heavy) command modules."""
-    import analysis.commands as pkg
+    import cli.commands as pkg
 
     commands: dict[str, tuple[str, str]] = {}
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
@@ -56,7 +56,7 @@ def _registry() -> dict[str, tuple[str, str]]:
             continue
         declared = _declared(Path(pkg.__path__[0]) / f"{info.name}.py")
         if declared is None:  # NAME not a literal: import to find out
-            mod = importlib.import_module(f"analysis.commands.{info.name}")
+            mod = importlib.import_module(f"cli.commands.{info.name}")
             if hasattr(mod, "NAME") and hasattr(mod, "run"):
                 commands[str(mod.NAME)] = (info.name, str(getattr(mod, "HELP", "")))
             continue
@@ -66,7 +66,7 @@ def _registry() -> dict[str, tuple[str, str]]:
 
 def _command_modules() -> list[ModuleType]:
     """Every command module (imports them all)."""
-    return [importlib.import_module(f"analysis.commands.{m}") for m, _ in _registry().values()]
+    return [importlib.import_module(f"cli.commands.{m}") for m, _ in _registry().values()]
 
 
 def _selected(argv: Sequence[str]) -> str | None:
@@ -90,7 +90,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     for name, (module, help_text) in _registry().items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if argv is None or name == chosen:
-            mod = importlib.import_module(f"analysis.commands.{module}")
+            mod = importlib.import_module(f"cli.commands.{module}")
             mod.add_arguments(p)
             p.set_defaults(_run=mod.run)
     return parser

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis.commands._common import check_data_dir, check_out_file
 from analysis.coverage_params import (
     TECHNOLOGIES,
     CoverageParams,
     coverage_params_from_toml,
     default_coverage_params,
 )
+from cli.commands._common import check_data_dir, check_out_file
 from geo.errors import ParameterError
 
 if TYPE_CHECKING:

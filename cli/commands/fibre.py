@@ -13,8 +13,8 @@ import argparse
 import logging
 import time
 
-from analysis.commands._common import gap_params_from_args
-from analysis.commands.gaps import add_common_arguments, check_inputs
+from cli.commands._common import gap_params_from_args
+from cli.commands.gaps import add_common_arguments, check_inputs
 from geo.errors import ParameterError
 
 NAME = "fibre"

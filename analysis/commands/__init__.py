@@ -1,1 +1,0 @@
-"""Sub-commands of ``python -m analysis``; see :mod:`analysis.cli` for the protocol."""

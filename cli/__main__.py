@@ -1,0 +1,5 @@
+"""``python -m cli`` entry point (same as ``python -m analysis``)."""
+
+from cli.main import main
+
+raise SystemExit(main())
