@@ -5,10 +5,12 @@ of ``resolution_m``, aligned to multiples of the resolution and clipped to the p
 technology (and optionally one operator) the engine produces
 
 * ``rsrp_dbm``  float32: best-server reference-signal level, dBm (see :mod:`analysis.linkbudget`);
-  ``NODATA_RSRP`` outside the province; pixels that no cell reaches at the evaluation floor (the
-  lowest class threshold of the technology) hold the floor value itself ("at or below");
-* ``server``    int32: row of the best server in :attr:`CoverageRaster.cells`, -1 where none
-  reaches the floor, ``NODATA_SERVER`` outside;
+  ``NODATA_RSRP`` outside the province. The evaluation floor is
+  :attr:`~analysis.coverage_params.TechnologyParams.floor_dbm`, the largest float32 strictly below
+  the technology's poor threshold: pixels that no cell reaches at the poor threshold hold the floor
+  value (class "none"), so a level at the poor threshold itself stays "poor";
+* ``server``    int32: row of the best server in :attr:`CoverageRaster.cells`, -1 exactly where no
+  cell reaches the poor threshold (class "none"), ``NODATA_SERVER`` outside;
 * ``server_count`` uint8: number of cells at or above ``params.server_count_class``,
   ``NODATA_COUNT`` outside.
 
@@ -554,7 +556,7 @@ def compute_coverage(
     tech = params.tech(technology)
     chosen = select_cells(cells, technology=technology, operator=operator, include_planned=include_planned)
     prepared = _prepare_cells(chosen, scene.grid, tech, params)
-    floor = tech.poor_dbm
+    floor = tech.floor_dbm
     count_thr = tech.threshold_dbm(params.server_count_class)
     if dem_m is not None and dem_m.shape != scene.grid.shape:
         raise ParameterError(f"DEM has shape {dem_m.shape}, grid is {scene.grid.shape}")
@@ -972,7 +974,7 @@ def _by_operator_compiled(
     group = np.array([rank[op] for op in chosen["operator"].astype(str)], dtype=np.int32)
     order = np.argsort(group, kind="stable")
     prepared = _prepare_cells(chosen.iloc[order], scene.grid, tech, params)
-    floor = tech.poor_dbm
+    floor = tech.floor_dbm
     count_thr = tech.threshold_dbm(params.server_count_class)
     start = time.perf_counter()
     thresholds = np.asarray(tech.thresholds_dbm, dtype=np.float32)

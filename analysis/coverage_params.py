@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Self
 
+import numpy as np
+
 from analysis.propagation import ENVIRONMENT_NAMES
 from geo.errors import ParameterError
 
@@ -76,6 +78,17 @@ class TechnologyParams:
         """Lower bound of a class ("poor", "fair", "good"), dBm."""
         _check(class_name in CLASS_NAMES[1:], f"unknown coverage class {class_name!r}")
         return float(getattr(self, f"{class_name}_dbm"))
+
+    @property
+    def floor_dbm(self) -> float:
+        """Evaluation floor of the engine, dBm: the largest float32 strictly below ``poor_dbm``.
+
+        A level at or below it is class "none". Pixels that no cell reaches above it hold this value
+        in the level raster and -1 in the server raster, so "below the poor threshold" is never
+        confused with "exactly at it" (which is poor). For 4G (poor = −115 dBm) it is
+        −115.0000076 dBm.
+        """
+        return float(np.nextafter(np.float32(self.poor_dbm), np.float32(-np.inf)))
 
     @property
     def thresholds_dbm(self) -> tuple[float, float, float]:

@@ -510,6 +510,7 @@ def _add_best_server(
     rsrp[rsrp == NODATA_RSRP] = np.nan
     server = np.full(len(anchors_xy), -1, dtype=np.int64)
     server[ok] = res.server[row[ok], col[ok]]
+    rsrp[server < 0] = np.nan  # below the poor threshold: no level worth reporting (class none)
     cell_ids = res.cells["cell_id"].astype(str).to_numpy()
     operators = res.cells["operator"].astype(str).to_numpy()
     frame["best_rsrp_dbm"] = np.round(rsrp, 1)

@@ -109,7 +109,8 @@ def test_one_site_scene_cell_by_cell(scene, params, band, azimuth):
     assert np.all(error[dist_px[reached] >= 3] < 0.1)
     assert np.all(out.server[reached] == 0)
     below = inside & (expected < -115.0 - 0.2)
-    assert np.all(out.rsrp_dbm[below] == -115.0) and np.all(out.server[below] == -1)
+    floor = params.tech("4G").floor_dbm  # the float32 just below −115 dBm: class none
+    assert np.all(out.rsrp_dbm[below] == np.float32(floor)) and np.all(out.server[below] == -1)
     fair = inside & (np.abs(expected + 105.0) > 0.2)
     assert np.array_equal(out.server_count[fair], (expected[fair] >= -105.0).astype(np.uint8))
     assert np.all(out.rsrp_dbm[~inside] == NODATA_RSRP) and np.all(out.server_count[~inside] == NODATA_COUNT)

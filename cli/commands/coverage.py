@@ -292,7 +292,10 @@ def _tags(
             "Okumura-Hata <1500 MHz; COST-231 Hata 1500-2000 MHz; 3GPP TR 38.901 UMa/RMa NLOS >2000 MHz"
         ),
         "PHUSONG_TERRAIN": f"DEM {args.dem.name} (Deygout, k=4/3)" if args.dem else "none (flat earth)",
-        "PHUSONG_FLOOR_DBM": f"{floor:g} (pixels at the floor are at or below it)",
+        "PHUSONG_FLOOR_DBM": (
+            f"{floor:.7f} (largest float32 below the poor threshold {tech.poor_dbm:g}: pixels holding "
+            "it, server -1, have no cell at or above the poor threshold, class none)"
+        ),
         "PHUSONG_COUNT_THRESHOLD_DBM": f"{count_thr:g}",
         "PHUSONG_CLASSES_DBM": json.dumps(
             {"good": tech.good_dbm, "fair": tech.fair_dbm, "poor": tech.poor_dbm}
