@@ -94,6 +94,7 @@ def manifest_text(
         f"province_name = {_toml_value('Trà Vinh')}",
         f"province_code = {_toml_value('84')}",
         f"boundary_vintage = {_toml_value('2009 layout')}",
+        f"layout = {_toml_value('2009')}",
         f"created = {_toml_value(created)}",
         "",
     ]

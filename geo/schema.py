@@ -26,7 +26,11 @@ __all__ = [
     "DatasetMeta",
     "GeometryKind",
     "HIGHWAY_CLASSES",
+    "DEFAULT_LAYOUT",
     "LAYER_SCHEMAS",
+    "LAYOUTS",
+    "PRE_REFORM_LAYOUTS",
+    "layer_schemas",
     "LayerMeta",
     "LayerSchema",
     "NodeType",
@@ -402,10 +406,48 @@ _SURVEY = LayerSchema(
     ),
 )
 
-#: Every vector/table layer, in the order they are checked.
+#: Every vector/table layer, in the order they are checked (pre-reform layouts).
 LAYER_SCHEMAS: Mapping[str, LayerSchema] = {
     s.key: s for s in (_COMMUNES, _HAMLETS, _TOWERS, _FIBRE_NODES, _FIBRE_ROUTES, _ROADS, _SURVEY)
 }
+
+#: Administrative layouts a package may be in (``layout`` in ``dataset.toml``): the 2009 commune
+#: layout (censusVN2009 boundaries), the last pre-reform GSO list (1 March 2025; provinces, districts,
+#: communes) and the two-tier layout in force since 1 July 2025 (34 provinces, communes, no districts).
+LAYOUTS: tuple[str, ...] = ("2009", "2025-03", "2025-07")
+#: Layouts with districts: there ``district_name`` is required in the communes layer.
+PRE_REFORM_LAYOUTS: tuple[str, ...] = ("2009", "2025-03")
+#: Layout assumed when ``dataset.toml`` names none (every package made before layouts existed).
+DEFAULT_LAYOUT = "2009"
+
+_COMMUNES_2025 = LayerSchema(
+    key="communes",
+    default_files=_COMMUNES.default_files,
+    required=True,
+    geometry="polygon",
+    id_column="commune_id",
+    columns=(
+        *(
+            Column("district_name", "str", required=False) if c.name == "district_name" else c
+            for c in _COMMUNES.columns
+        ),
+        Column("former_province", "str", required=False),
+        Column("former_district", "str", required=False),
+    ),
+)
+
+
+def layer_schemas(layout: str) -> Mapping[str, LayerSchema]:
+    """The layer schemas of a package in ``layout`` (one of :data:`LAYOUTS`).
+
+    In the 2025-07 layout districts no longer exist: ``district_name`` is optional and communes may
+    carry ``former_province`` and ``former_district`` as grouping fields. Other layers are the same
+    in every layout. An unknown layout gets the pre-reform schemas (the caller reports it).
+    """
+    if layout in PRE_REFORM_LAYOUTS or layout not in LAYOUTS:
+        return LAYER_SCHEMAS
+    return {k: (_COMMUNES_2025 if k == "communes" else v) for k, v in LAYER_SCHEMAS.items()}
+
 
 #: Optional GeoTIFF layers: ``dataset.toml`` key -> default path.
 RASTER_LAYERS: Mapping[str, str] = {
@@ -454,6 +496,8 @@ class DatasetMeta:
     ----------
     name, province_name, province_code, boundary_vintage
         Required descriptive fields.
+    layout
+        Administrative layout of the codes and communes (one of :data:`LAYOUTS`).
     created
         Creation date as written ("" when absent).
     layers
@@ -469,6 +513,7 @@ class DatasetMeta:
     created: str
     layers: Mapping[str, LayerMeta]
     raw: Mapping[str, Any] = field(default_factory=dict)
+    layout: str = DEFAULT_LAYOUT
 
     def synthetic_layers(self) -> tuple[str, ...]:
         """Return the keys of layers marked ``synthetic = true``."""

@@ -27,11 +27,14 @@ from geo.errors import DataNotFoundError, Problem, UnreadableFileError
 from geo.io import read_toml
 from geo.schema import (
     DATASET_REQUIRED_FIELDS,
+    DEFAULT_LAYOUT,
     LAYER_REQUIRED_FIELDS,
     LAYER_SCHEMAS,
+    LAYOUTS,
     RASTER_LAYERS,
     DatasetMeta,
     LayerMeta,
+    layer_schemas,
 )
 
 __all__ = ["MAX_ROWS_PER_CHECK", "PackageCheck", "check_package", "validate_package"]
@@ -168,6 +171,7 @@ def _read_meta(root: Path, found: _Findings) -> dict[str, Any] | None:
             "write one [layers.<key>] table per layer",
         )
         doc["layers"] = {}
+    _check_layout(doc, found)
     known = set(LAYER_SCHEMAS) | set(RASTER_LAYERS)
     for key in doc.get("layers", {}):
         if key not in known:
@@ -179,6 +183,35 @@ def _read_meta(root: Path, found: _Findings) -> dict[str, Any] | None:
                 f"use one of: {', '.join(sorted(known))}",
             )
     return doc
+
+
+def _layout(doc: dict[str, Any] | None) -> str:
+    """The package's layout as named in dataset.toml (``DEFAULT_LAYOUT`` when absent or invalid)."""
+    value = str((doc or {}).get("layout", "")).strip()
+    return value if value in LAYOUTS else DEFAULT_LAYOUT
+
+
+def _check_layout(doc: dict[str, Any], found: _Findings) -> None:
+    """Report a missing or unknown ``layout`` (the checks then assume the 2009 layout)."""
+    value = doc.get("layout")
+    names = ", ".join(f'"{v}"' for v in LAYOUTS)
+    if value is None:
+        found.add(
+            "warning",
+            DATASET_FILE,
+            "layout",
+            f"no layout named; the package is read as the pre-reform {DEFAULT_LAYOUT} commune layout",
+            f'add layout = "..." at the top of dataset.toml: one of {names} ("2025-07" for the communes '
+            "in force since 1 July 2025)",
+        )
+    elif str(value).strip() not in LAYOUTS:
+        found.add(
+            "error",
+            DATASET_FILE,
+            "layout",
+            f"unknown layout {value!r}",
+            f"use one of {names}",
+        )
 
 
 def _resolve(
@@ -227,6 +260,7 @@ def _build_meta(doc: dict[str, Any] | None, present: set[str], found: _Findings)
         created=str(doc.get("created", "")),
         layers=layers,
         raw=doc,
+        layout=_layout(doc),
     )
 
 
@@ -289,7 +323,7 @@ def check_package(root: Path | str) -> PackageCheck:
     doc = _read_meta(root, found)
     layers: dict[str, _Layer] = {}
     present: set[str] = set()
-    for key, schema in LAYER_SCHEMAS.items():
+    for key, schema in layer_schemas(_layout(doc)).items():
         path = _resolve(root, key, schema.default_files, doc, found)
         if path is None:
             if schema.required and not _named_but_missing(doc, key):

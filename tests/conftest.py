@@ -32,6 +32,7 @@ name = "Tiny test province"
 province_name = "Trà Vinh"
 province_code = "84"
 boundary_vintage = "2009 layout"
+layout = "2009"
 created = "2026-11-25"
 
 [layers.communes]

@@ -801,3 +801,61 @@ def test_bundled_data_is_usable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     assert pkg.meta.province_name == "Trà Vinh"
     assert pkg.cells.loc[pkg.cells["status"] == "active", "site_id"].nunique() == 1227
     assert not pkg.meta.layers["communes"].synthetic and pkg.meta.layers["hamlets"].synthetic
+
+
+# --------------------------------------------------------------------------- layouts
+
+
+def _set_layout(root: Path, layout: str | None) -> None:
+    path = root / "dataset.toml"
+    text = path.read_text(encoding="utf-8").replace('layout = "2009"\n', "")
+    if layout is not None:
+        text = text.replace("created =", f'layout = "{layout}"\ncreated =', 1)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_a_package_without_layout_is_read_as_2009_with_a_warning(tiny_package: Path, capsys) -> None:
+    _set_layout(tiny_package, None)
+    code, out = run_validate(tiny_package, capsys)
+    assert code == 0
+    assert lines_of(
+        out, "WARNING dataset.toml [layout]: no layout named; the package is read as the pre-reform 2009"
+    )
+    assert load_package(tiny_package).meta.layout == "2009"
+
+
+def test_an_unknown_layout_is_an_error_naming_the_valid_ones(tiny_package: Path, capsys) -> None:
+    _set_layout(tiny_package, "2020")
+    code, out = run_validate(tiny_package, capsys)
+    assert code == 2
+    (line,) = lines_of(out, "ERROR dataset.toml [layout]")
+    assert "unknown layout '2020'" in line and '"2009", "2025-03", "2025-07"' in line
+
+
+def _drop_districts(root: Path) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        for feature in doc["features"]:
+            feature["properties"].pop("district_name", None)
+            feature["properties"]["former_province"] = "Trà Vinh"
+            feature["properties"]["former_district"] = "Huyện Trà Cú"
+
+    edit_features(root, COMMUNES, change)
+
+
+@pytest.mark.parametrize("layout", ["2009", "2025-03"])
+def test_district_name_is_required_before_the_reform(tiny_package: Path, capsys, layout: str) -> None:
+    _set_layout(tiny_package, layout)
+    _drop_districts(tiny_package)
+    code, out = run_validate(tiny_package, capsys)
+    assert code == 2 and "district_name" in "\n".join(lines_of(out, f"ERROR {COMMUNES}"))
+
+
+def test_no_district_in_the_2025_layout_and_former_units_kept(tiny_package: Path, capsys) -> None:
+    _set_layout(tiny_package, "2025-07")
+    _drop_districts(tiny_package)
+    code, out = run_validate(tiny_package, capsys)
+    assert code == 0, out
+    pkg = load_package(tiny_package)
+    assert pkg.meta.layout == "2025-07"
+    assert set(pkg.communes["former_province"]) == {"Trà Vinh"}
+    assert set(pkg.communes["former_district"]) == {"Huyện Trà Cú"}
