@@ -8,6 +8,9 @@ Indicators (each a :class:`Kpi` with its value, target and status)
 key                      value                                                   default target
 =======================  ======================================================  ===============
 ``good_4g``              Σ(households × ``share_hh_good_4g``) / Σ households     1.00 (QĐ 749)
+                         whose signal is known
+``no_4g``                Σ(households × ``share_hh_no_4g``) / Σ households       0.00 (policy)
+                         whose signal is known (lower is better)
 ``ftth``                 Σ ``households_ftth`` / Σ ``households`` (survey)       0.80 (QĐ 411)
 ``smartphone``           Σ ``adults_with_smartphone`` / Σ ``adults`` (survey)    0.80 (QĐ 411)
 ``internet``             Σ ``adults_internet_users`` / Σ ``adults`` (survey, O)  none
@@ -17,9 +20,12 @@ key                      value                                                  
 ``households_affected``  households of those hamlets                             0 (policy)
 =======================  ======================================================  ===============
 
-Survey ratios are ratios of sums over distinct survey rows (never a mean of ratios): the latest
-row per hamlet, and a commune-level row only for a commune with no hamlet-level rows (so no
-household is counted twice). Targets are policy choices; see :class:`KpiTargets`.
+Signal shares count only hamlets whose signal is known: a hamlet with a NaN share is left out of
+the numerator and the denominator. ``no_4g`` is the dead-zone figure ("vùng lõm sóng"); the
+district and commune tables also give it as a count of households (``households_no_4g``). Survey
+ratios are ratios of sums over distinct survey rows (never a mean of ratios): the latest row per
+hamlet, and a commune-level row only for a commune with no hamlet-level rows (so no household is
+counted twice). Targets are policy choices; see :class:`KpiTargets`.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ __all__ = [
     "KpiStatus",
     "KpiTargets",
     "Kpi",
+    "higher_is_better",
     "KpiSnapshot",
     "GAPS_REQUIRED_COLUMNS",
     "SURVEY_REQUIRED_COLUMNS",
@@ -57,8 +64,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 GAPS_REQUIRED_COLUMNS: tuple[str, ...] = ("hamlet_id", "commune_id", "households")
-"""Columns the gap table must have; ``share_hh_good_4g``, ``fibre_reach_class``, ``flags``,
-``affected_households``, ``district_name`` are used when present."""
+"""Columns the gap table must have; ``share_hh_good_4g``, ``share_hh_no_4g``, ``fibre_reach_class``,
+``flags``, ``affected_households``, ``district_name`` are used when present."""
 
 SURVEY_REQUIRED_COLUMNS: tuple[str, ...] = (
     "households", "households_ftth", "adults", "adults_with_smartphone",
@@ -73,6 +80,7 @@ class KpiKey(StrEnum):
     """The leadership indicators, in display order."""
 
     GOOD_4G = "good_4g"
+    NO_4G = "no_4g"
     FTTH = "ftth"
     SMARTPHONE = "smartphone"
     INTERNET = "internet"
@@ -98,6 +106,9 @@ class KpiTargets:
     ----------
     good_4g_household_share
         Households with good 4G. Decision 749/QĐ-TTg aims at universal 4G/5G by 2025: 1.0.
+    no_4g_household_share
+        Households with no usable 4G at most (lower is better). Policy choice: 0.0, after Decision
+        749/QĐ-TTg's universal 4G.
     ftth_household_share
         Households with an FTTH subscription. Decision 411/QĐ-TTg: 0.80 by 2025.
     smartphone_adult_share
@@ -111,6 +122,7 @@ class KpiTargets:
     """
 
     good_4g_household_share: float = 1.0
+    no_4g_household_share: float = 0.0
     ftth_household_share: float = 0.8
     smartphone_adult_share: float = 0.8
     internet_adult_share: float | None = None
@@ -119,8 +131,8 @@ class KpiTargets:
     max_households_affected: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("good_4g_household_share", "ftth_household_share", "smartphone_adult_share",
-                     "internet_adult_share", "communes_fibre_share"):
+        for name in ("good_4g_household_share", "no_4g_household_share", "ftth_household_share",
+                     "smartphone_adult_share", "internet_adult_share", "communes_fibre_share"):
             value = getattr(self, name)
             if value is None and name == "internet_adult_share":
                 continue
@@ -135,6 +147,7 @@ class KpiTargets:
         """The target of one KPI (``None`` when it has none)."""
         return {
             KpiKey.GOOD_4G: self.good_4g_household_share,
+            KpiKey.NO_4G: self.no_4g_household_share,
             KpiKey.FTTH: self.ftth_household_share,
             KpiKey.SMARTPHONE: self.smartphone_adult_share,
             KpiKey.INTERNET: self.internet_adult_share,
@@ -155,6 +168,7 @@ def targets_from_gap_params(params: GapParams, *, base: KpiTargets | None = None
     th = params.thresholds
     return KpiTargets(
         good_4g_household_share=base.good_4g_household_share,
+        no_4g_household_share=base.no_4g_household_share,
         ftth_household_share=float(th.ftth_min_share),
         smartphone_adult_share=float(th.smartphone_min_share),
         internet_adult_share=base.internet_adult_share,
@@ -165,10 +179,16 @@ def targets_from_gap_params(params: GapParams, *, base: KpiTargets | None = None
 
 
 _HIGHER_IS_BETTER: dict[KpiKey, bool] = {
-    KpiKey.GOOD_4G: True, KpiKey.FTTH: True, KpiKey.SMARTPHONE: True, KpiKey.INTERNET: True,
-    KpiKey.COMMUNES_FIBRE: True, KpiKey.UNDERSERVED_HAMLETS: False, KpiKey.HOUSEHOLDS_AFFECTED: False,
+    KpiKey.GOOD_4G: True, KpiKey.NO_4G: False, KpiKey.FTTH: True, KpiKey.SMARTPHONE: True,
+    KpiKey.INTERNET: True, KpiKey.COMMUNES_FIBRE: True, KpiKey.UNDERSERVED_HAMLETS: False,
+    KpiKey.HOUSEHOLDS_AFFECTED: False,
 }
 _COUNT_KPIS = frozenset({KpiKey.UNDERSERVED_HAMLETS, KpiKey.HOUSEHOLDS_AFFECTED})
+
+
+def higher_is_better(key: KpiKey | str) -> bool:
+    """True when a larger value of KPI ``key`` is closer to its target (False for ``no_4g`` and counts)."""
+    return _HIGHER_IS_BETTER[KpiKey(key)]
 
 
 @dataclass(frozen=True)
@@ -211,12 +231,13 @@ class Kpi:
             return KpiStatus.NO_DATA
         if self.target is None:
             return KpiStatus.NO_TARGET
-        met = self.value >= self.target - 1e-12 if self.higher_is_better else self.value <= self.target
+        met = (self.value >= self.target - 1e-12 if self.higher_is_better
+               else self.value <= self.target + 1e-12)
         return KpiStatus.MET if met else KpiStatus.NOT_MET
 
     @property
     def gap(self) -> float | None:
-        """Distance still to go (≥ 0): target − value for shares, value − target for counts.
+        """Distance still to go (≥ 0): target − value when higher is better, else value − target.
 
         ``0.0`` when met, ``None`` without a target or data.
         """
@@ -236,7 +257,10 @@ class KpiSnapshot:
         Province-level indicators in :class:`KpiKey` order (``internet`` only with survey data).
     districts
         One row per district (sorted by name): ``district_name``, ``communes``, ``hamlets``,
-        ``households`` and one column per KPI key (shares 0–1, counts), plus the survey sums.
+        ``households`` and one column per KPI key (shares 0–1, counts), plus the sums behind
+        them: ``hh_signal_known`` / ``hh_good_4g`` and ``hh_no_4g_known`` / ``hh_no_4g``
+        (households, unrounded), ``households_no_4g`` (households without usable 4G, rounded) and
+        the survey sums.
     communes
         The same columns per commune (``commune_id`` first; ``commune_name`` and
         ``district_name`` when known), for choropleths.
@@ -358,11 +382,14 @@ def _hamlet_frame(gaps: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
     _check_columns(gaps, GAPS_REQUIRED_COLUMNS, "gap table")
     hh = pd.to_numeric(gaps["households"], errors="coerce").fillna(0.0).astype(float)
     frame = pd.DataFrame({"commune_id": _text(gaps["commune_id"]).to_numpy(), "households": hh.to_numpy()})
-    good = (pd.to_numeric(gaps["share_hh_good_4g"], errors="coerce") if "share_hh_good_4g" in gaps
-            else pd.Series(np.nan, index=gaps.index))
+    good, none = (_share_column(gaps, col) for col in ("share_hh_good_4g", "share_hh_no_4g"))
     known = good.notna().to_numpy()
     frame["hh_signal_known"] = np.where(known, hh, 0.0)
     frame["hh_good_4g"] = np.where(known, hh * good.fillna(0.0).clip(0.0, 1.0), 0.0)
+    # the same rule for the no-4G share: a hamlet counts when its signal (and this share) is known
+    none_known = known & none.notna().to_numpy()
+    frame["hh_no_4g_known"] = np.where(none_known, hh, 0.0)
+    frame["hh_no_4g"] = np.where(none_known, hh * none.fillna(0.0).clip(0.0, 1.0), 0.0)
     reach = _text(gaps["fibre_reach_class"]) if "fibre_reach_class" in gaps else None
     frame["fibre_known"] = reach is not None
     frame["in_drop_reach"] = (reach == _DROP_REACH).to_numpy() if reach is not None else False
@@ -376,13 +403,21 @@ def _hamlet_frame(gaps: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _share_column(gaps: pd.DataFrame, column: str) -> pd.Series:
+    """A 0–1 share column of the gap table as floats (all NaN when the table lacks it)."""
+    if column not in gaps:
+        return pd.Series(np.nan, index=gaps.index, dtype=float)
+    return pd.to_numeric(gaps[column], errors="coerce").astype(float)
+
+
 def _district_lookup(communes: pd.DataFrame) -> pd.Series:
     _check_columns(communes, ("commune_id", "district_name"), "commune table")
     names = _text(communes["district_name"]).to_numpy()
     return pd.Series(names, index=_text(communes["commune_id"]).to_numpy())
 
 
-_SUM_COLUMNS = ("households", "hh_signal_known", "hh_good_4g", "underserved_hamlets", "households_affected")
+_SUM_COLUMNS = ("households", "hh_signal_known", "hh_good_4g", "hh_no_4g_known", "hh_no_4g",
+                "underserved_hamlets", "households_affected")
 _SURVEY_SUMS = ("survey_households", "households_ftth", "adults", "adults_with_smartphone",
                 "adults_internet_users")
 
@@ -425,6 +460,8 @@ def _add_ratios(table: pd.DataFrame) -> pd.DataFrame:
     """KPI columns from the summed columns (ratios of sums)."""
     out = table.copy()
     out[KpiKey.GOOD_4G.value] = _ratio(out["hh_good_4g"], out["hh_signal_known"])
+    out[KpiKey.NO_4G.value] = _ratio(out["hh_no_4g"], out["hh_no_4g_known"])
+    out["households_no_4g"] = out["hh_no_4g"].round().astype(int)
     for key, num, den in ((KpiKey.FTTH, "households_ftth", "survey_households"),
                           (KpiKey.SMARTPHONE, "adults_with_smartphone", "adults"),
                           (KpiKey.INTERNET, "adults_internet_users", "adults")):
@@ -452,6 +489,7 @@ def _district_table(commune_table: pd.DataFrame) -> pd.DataFrame:
 
 _NUM_DEN: dict[KpiKey, tuple[str, str]] = {
     KpiKey.GOOD_4G: ("hh_good_4g", "hh_signal_known"),
+    KpiKey.NO_4G: ("hh_no_4g", "hh_no_4g_known"),
     KpiKey.FTTH: ("households_ftth", "survey_households"),
     KpiKey.SMARTPHONE: ("adults_with_smartphone", "adults"),
     KpiKey.INTERNET: ("adults_internet_users", "adults"),
@@ -506,7 +544,7 @@ def compute_kpis(gaps: pd.DataFrame, *, communes: pd.DataFrame, survey: pd.DataF
     gaps
         One row per hamlet (:func:`analysis.gaps.compute_gaps`): ``hamlet_id``, ``commune_id``,
         ``households``, ``flags`` (";"-joined, "" for none) and, when known,
-        ``share_hh_good_4g`` (0–1), ``fibre_reach_class`` (``drop`` / ``extendable`` /
+        ``share_hh_good_4g`` and ``share_hh_no_4g`` (0–1), ``fibre_reach_class`` (``drop`` / ``extendable`` /
         ``out_of_reach``), ``affected_households``.
     communes
         ``commune_id``, ``district_name`` and optionally ``commune_name`` (the commune layer;

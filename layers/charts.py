@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis.gaps import FLAG_INFO, GapFlag
-from analysis.kpi import KpiKey, KpiTargets
+from analysis.kpi import KpiKey, KpiTargets, higher_is_better
 from geo.errors import SchemaError
 from layers.i18n import Lang, format_number, format_percent
 
@@ -46,6 +46,7 @@ FONT_FAMILY = "DejaVu Sans"
 
 KPI_LABELS: dict[KpiKey, tuple[str, str]] = {
     KpiKey.GOOD_4G: ("Tỷ lệ hộ có sóng 4G tốt", "Households with good 4G"),
+    KpiKey.NO_4G: ("Tỷ lệ hộ chưa có sóng 4G", "Households without 4G"),
     KpiKey.FTTH: ("Tỷ lệ hộ dùng cáp quang (FTTH)", "Households with fibre (FTTH)"),
     KpiKey.SMARTPHONE: ("Tỷ lệ người lớn có điện thoại thông minh", "Adults with a smartphone"),
     KpiKey.INTERNET: ("Tỷ lệ người lớn dùng Internet", "Adults using the internet"),
@@ -107,10 +108,19 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise SchemaError(f"{what} lacks column(s) {', '.join(missing)}")
 
 
-def _share_panel(ax: Axes, districts: pd.DataFrame, key: KpiKey, target: float | None, lang: str) -> None:
+def _meets(value: float, target: float, *, higher: bool) -> bool:
+    """Whether a district value meets its target (as :attr:`analysis.kpi.Kpi.status` decides)."""
+    if not np.isfinite(value):
+        return False
+    return value >= target - 1e-12 if higher else value <= target + 1e-12
+
+
+def _share_panel(ax: Axes, districts: pd.DataFrame, key: KpiKey, target: float | None, lang: str, *,
+                 title_width: int = 30) -> None:
     values = districts[key.value].astype(float).to_numpy()
     y = np.arange(len(values))
-    colours = [_MET_COLOUR if target is None or (np.isfinite(v) and v >= target) else _NOT_MET_COLOUR
+    higher = higher_is_better(key)
+    colours = [_MET_COLOUR if target is None or _meets(float(v), target, higher=higher) else _NOT_MET_COLOUR
                for v in values]
     ax.barh(y, np.nan_to_num(values), color=colours, height=0.7)
     for yi, v in zip(y, values, strict=True):
@@ -122,17 +132,19 @@ def _share_panel(ax: Axes, districts: pd.DataFrame, key: KpiKey, target: float |
     ax.set_xlim(0, 1.18)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_percent(x, lang, decimals=0)))
     ax.set_xticks([0, 0.5, 1.0])
-    ax.set_title(textwrap.fill(kpi_label(key, lang), 30), fontsize=8, family=FONT_FAMILY)
+    ax.set_title(textwrap.fill(kpi_label(key, lang), title_width), fontsize=8, family=FONT_FAMILY)
     ax.tick_params(labelsize=7)
     ax.invert_yaxis()
 
 
 def district_share_chart_png(districts: pd.DataFrame, *, targets: KpiTargets, lang: Lang | str = "vi",
-                             keys: Sequence[KpiKey] = (KpiKey.GOOD_4G, KpiKey.FTTH, KpiKey.SMARTPHONE),
+                             keys: Sequence[KpiKey] = (KpiKey.GOOD_4G, KpiKey.NO_4G, KpiKey.FTTH,
+                                                       KpiKey.SMARTPHONE),
                              width_in: float = 7.5, height_in: float | None = None, dpi: int = 150) -> bytes:
     """Side-by-side horizontal bars of share KPIs per district, with each target as a dashed line.
 
-    Bars that meet the target are blue, the others red.
+    Bars that meet the target are blue, the others red (for ``no_4g``, lower is better: a district
+    meets a target of 0 only when none of its households is without 4G).
 
     Parameters
     ----------
@@ -159,8 +171,9 @@ def district_share_chart_png(districts: pd.DataFrame, *, targets: KpiTargets, la
     fig = _new_figure(width_in, height_in)
     axes = fig.subplots(1, len(keys), sharey=True, squeeze=False)[0]
     names = [_short_district(str(n)) for n in districts["district_name"]]
+    title_width = max(16, min(30, int(88 / max(1, len(keys)))))  # narrower panels, shorter title lines
     for i, (ax, key) in enumerate(zip(axes, keys, strict=True)):
-        _share_panel(ax, districts, key, targets.target_for(key), str(lang))
+        _share_panel(ax, districts, key, targets.target_for(key), str(lang), title_width=title_width)
         ax.set_yticks(np.arange(len(names)))
         if i == 0:
             ax.set_yticklabels(names, fontsize=7, family=FONT_FAMILY)

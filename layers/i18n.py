@@ -108,6 +108,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer.coverage": ("Vùng phủ sóng 4G", "4G coverage"),
     "layer.fibre": ("Cáp quang và kế hoạch mở rộng", "Fibre and extension plan"),
     "ind.good_4g": ("Hộ có sóng 4G tốt", "Households with good 4G"),
+    "ind.no_4g": ("Hộ chưa có sóng 4G", "Households without 4G"),
     "ind.ftth": ("Hộ dùng cáp quang (FTTH)", "FTTH take-up"),
     "ind.smartphone": ("Người có điện thoại thông minh", "Smartphone ownership"),
     "ind.fibre_reach": ("Hộ trong tầm cáp quang", "Households within fibre reach"),
@@ -174,6 +175,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "set.extendable_m": ("Khoảng cách có thể mở rộng (m)", "Extendable distance (m)"),
     "set.targets": ("Mục tiêu", "Targets"),
     "set.communes_fibre": ("Xã có cáp quang", "Communes with fibre"),
+    "set.no_4g": ("Hộ chưa có sóng 4G (tối đa)", "Households without 4G (at most)"),
     "set.apply": ("Áp dụng", "Apply"),
     "set.applied": (
         "Đã áp dụng; các trang dùng thiết lập mới.",

@@ -96,8 +96,10 @@ _T: dict[str, tuple[str, str]] = {
     "not_met": ("CHƯA ĐẠT", "NOT MET"),
     "no_data": ("KHÔNG CÓ DỮ LIỆU", "NO DATA"),
     "gap_share": ("còn thiếu {gap} điểm %", "{gap} percentage points to go"),
+    "gap_share_above": ("vượt mục tiêu {gap} điểm %", "{gap} percentage points above target"),
     "gap_count": ("vượt mục tiêu {gap}", "{gap} above target"),
     "of_total_hh": ("trên {total} hộ", "of {total} households"),
+    "count_of_total_hh": ("{count} hộ trên {total} hộ", "{count} of {total} households"),
     "of_total_adults": ("khảo sát {total} người lớn", "of {total} adults surveyed"),
     "of_total_survey_hh": ("khảo sát {total} hộ", "of {total} households surveyed"),
     "of_total_communes": ("trên {total} xã/phường/thị trấn", "of {total} communes"),
@@ -136,10 +138,10 @@ _T: dict[str, tuple[str, str]] = {
     "policy": (
         "Mục tiêu: Quyết định 411/QĐ-TTg (2022) — 80 % người trưởng thành có điện thoại thông minh, 80 % hộ "
         "gia đình có cáp quang đến năm 2025; Quyết định 749/QĐ-TTg (2020) — phổ cập 4G, cáp quang đến 100 % "
-        "xã. Số ấp/khóm và số hộ còn thiếu hụt: mục tiêu 0 là lựa chọn chính sách.",
+        "xã. Hộ chưa có sóng 4G, số ấp/khóm và số hộ còn thiếu hụt: mục tiêu 0 là lựa chọn chính sách.",
         "Targets: Decision 411/QĐ-TTg (2022) — 80% of adults with a smartphone and 80% of households with "
         "fibre broadband by 2025; Decision 749/QĐ-TTg (2020) — universal 4G, fibre in 100% of communes. "
-        "Under-served hamlets and households: a target of 0 is a policy choice.",
+        "Households without 4G, under-served hamlets and households: a target of 0 is a policy choice.",
     ),
     "page": ("Trang {n}/{total}", "Page {n}/{total}"),
     "footer": ("PhuSong — báo cáo nhanh {province}", "PhuSong — {province} snapshot"),
@@ -380,13 +382,17 @@ def _status_text(kpi: Kpi, lang: str) -> tuple[str, str, tuple[int, int, int]]:
     if status is KpiStatus.NO_TARGET:
         return "", "", (110, 110, 110)
     gap = kpi.gap or 0.0
-    detail = (_tr("gap_share", lang, gap=format_number(100.0 * gap, lang, decimals=1)) if kpi.is_share
-              else _tr("gap_count", lang, gap=format_number(gap, lang)))
+    if kpi.is_share:
+        key = "gap_share" if kpi.higher_is_better else "gap_share_above"  # no_4g: lower is better
+        detail = _tr(key, lang, gap=format_number(100.0 * gap, lang, decimals=1))
+    else:
+        detail = _tr("gap_count", lang, gap=format_number(gap, lang))
     return _tr("not_met", lang), detail, (200, 30, 30)
 
 
 _BASIS_KEY: dict[KpiKey, str] = {
-    KpiKey.GOOD_4G: "of_total_hh", KpiKey.FTTH: "of_total_survey_hh", KpiKey.SMARTPHONE: "of_total_adults",
+    KpiKey.GOOD_4G: "of_total_hh", KpiKey.NO_4G: "count_of_total_hh", KpiKey.FTTH: "of_total_survey_hh",
+    KpiKey.SMARTPHONE: "of_total_adults",
     KpiKey.INTERNET: "of_total_adults", KpiKey.COMMUNES_FIBRE: "of_total_communes",
     KpiKey.UNDERSERVED_HAMLETS: "of_total_hamlets", KpiKey.HOUSEHOLDS_AFFECTED: "of_total_hh",
 }
@@ -403,7 +409,8 @@ class KpiCardText:
     value
         Formatted value (``67,4 %`` / ``67.4%``, or a count).
     basis
-        What the value is out of (``khảo sát 1.270 người lớn``).
+        What the value is out of (``khảo sát 1.270 người lớn``); for ``no_4g`` also the number of
+        households without 4G (``100 hộ trên 400 hộ``).
     target
         ``Mục tiêu: 80 %`` / ``Target: 80%`` or "no national target".
     status
@@ -428,10 +435,11 @@ def kpi_card_text(kpi: Kpi, lang: Lang | str = "vi") -> KpiCardText:
     lang = _check_lang(str(lang))
     status, detail, colour = _status_text(kpi, lang)
     total = format_number(kpi.denominator, lang) if math.isfinite(kpi.denominator) else "—"
+    count = format_number(round(kpi.numerator), lang) if math.isfinite(kpi.numerator) else "—"
     return KpiCardText(
         label=_nfc(kpi_label(kpi.key, lang)), value=_format_value(kpi, lang),
-        basis=_nfc(_tr(_BASIS_KEY[kpi.key], lang, total=total)), target=_nfc(_target_text(kpi, lang)),
-        status=_nfc(status), detail=_nfc(detail), rgb=colour,
+        basis=_nfc(_tr(_BASIS_KEY[kpi.key], lang, total=total, count=count)),
+        target=_nfc(_target_text(kpi, lang)), status=_nfc(status), detail=_nfc(detail), rgb=colour,
     )
 
 

@@ -118,21 +118,35 @@ def test_snapshot_page(lang: str) -> None:
     assert len(at.get("imgs")) >= 1 or len(at.get("image")) >= 1
     texts = " ".join(m.value for m in at.markdown)
     assert ("Target" if lang == "en" else "Mục tiêu") in texts
+    from analysis.kpi import KpiKey
+    from layers.charts import kpi_label
+
+    captions = [c.value for c in at.caption]
+    for key in KpiKey:  # one card per KPI (the bundled survey has internet use)
+        assert kpi_label(key, lang) in captions, key
+    no4g = kpi_label(KpiKey.NO_4G, lang)
+    assert no4g == ("Households without 4G" if lang == "en" else "Tỷ lệ hộ chưa có sóng 4G")
+    basis = captions[captions.index(no4g) + 1]  # the card's caption after its value and target
+    assert (" of " if lang == "en" else " hộ trên ") in basis, basis
 
 
 def test_settings_apply_and_reset() -> None:
     at = _run("settings")
+    assert at.slider(key="settings_tno4g").value == 0
     at.slider(key="settings_ftth").set_value(60)
+    at.slider(key="settings_tno4g").set_value(5)
     at.button[0].click()  # the form's Apply
     at.run()
     assert not at.exception
     params = at.session_state["settings_params"]
     assert params.thresholds.ftth_min_share == pytest.approx(0.6)
     assert at.session_state["settings_targets"].ftth_household_share == pytest.approx(0.6)
+    assert at.session_state["settings_targets"].no_4g_household_share == pytest.approx(0.05)
     at.button(key="settings_reset").click().run()
     assert not at.exception
     assert "settings_params" not in at.session_state
     assert at.slider(key="settings_ftth").value == 80
+    assert at.slider(key="settings_tno4g").value == 0
 
 
 def test_settings_rejects_bad_tile_url() -> None:

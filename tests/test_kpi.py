@@ -14,6 +14,7 @@ from analysis.kpi import (
     KpiStatus,
     KpiTargets,
     compute_kpis,
+    higher_is_better,
     survey_rows_by_commune,
     targets_from_gap_params,
 )
@@ -33,13 +34,14 @@ def communes() -> pd.DataFrame:
 
 @pytest.fixture
 def gaps() -> pd.DataFrame:
-    """Four hamlets: 1000 households, 650 with good 4G, two flagged (500 households)."""
+    """Four hamlets: 1000 households, 650 with good 4G, 260 without 4G, two flagged (500 households)."""
     return pd.DataFrame({
         "hamlet_id": ["h1", "h2", "h3", "h4"],
         "hamlet_name": ["Ấp Chợ", "Ấp Mới", "Khóm 3", "Ấp Đông"],
         "commune_id": ["c1", "c1", "c2", "c3"],
         "households": [100, 300, 200, 400],
         "share_hh_good_4g": [1.0, 0.5, 0.0, 1.0],
+        "share_hh_no_4g": [0.0, 0.2, 1.0, 0.0],
         "fibre_reach_class": ["drop", "out_of_reach", "extendable", "drop"],
         "flags": ["", "NO_FIBRE_REACH;LOW_SMARTPHONE", "NO_MOBILE_COVERAGE;NO_FIBRE_REACH", ""],
         "affected_households": [0, 300, 200, 0],
@@ -67,6 +69,9 @@ def test_province_kpis_match_hand_computation(gaps, communes, survey):
     snap = compute_kpis(gaps, communes=communes, survey=survey)
     # good 4G: (100*1 + 300*0.5 + 200*0 + 400*1) / 1000
     assert snap.get(KpiKey.GOOD_4G).value == pytest.approx(0.65)
+    # no 4G: (300*0.2 + 200*1.0) / 1000
+    no4g = snap.get(KpiKey.NO_4G)
+    assert no4g.value == pytest.approx(0.26) and (no4g.numerator, no4g.denominator) == (260, 1000)
     # FTTH: ratio of sums over h1, h2 (2023 row), c2, c3 = (40+20+100+90)/(50+80+200+100)
     ftth = snap.get("ftth")
     assert ftth.value == pytest.approx(250 / 430)
@@ -101,10 +106,13 @@ def test_district_table_and_district_kpis(gaps, communes, survey):
     tra_cu = table.loc["Huyện Trà Cú"]
     assert tra_cu["communes"] == 2 and tra_cu["hamlets"] == 3 and tra_cu["households"] == 600
     assert tra_cu["good_4g"] == pytest.approx(250 / 600)
+    assert tra_cu["no_4g"] == pytest.approx(260 / 600) and tra_cu["households_no_4g"] == 260
+    assert table.loc["Thành phố Trà Vinh", "no_4g"] == 0.0
     assert tra_cu["ftth"] == pytest.approx(160 / 330)
     assert tra_cu["communes_fibre"] == pytest.approx(0.5)
     assert tra_cu["underserved_hamlets"] == 2 and tra_cu["households_affected"] == 500
     city = {k.key: k for k in snap.district_kpis("Thành phố Trà Vinh")}
+    assert city[KpiKey.NO_4G].value == 0.0 and city[KpiKey.NO_4G].status is KpiStatus.MET
     assert city[KpiKey.FTTH].value == pytest.approx(0.9) and city[KpiKey.FTTH].status is KpiStatus.MET
     assert city[KpiKey.UNDERSERVED_HAMLETS].status is KpiStatus.MET
     with pytest.raises(KeyError, match="no district"):
@@ -153,14 +161,107 @@ def test_without_survey_the_survey_kpis_have_no_data(gaps, communes):
 def test_missing_signal_column_leaves_good_4g_without_data(gaps, communes):
     snap = compute_kpis(gaps.drop(columns="share_hh_good_4g"), communes=communes)
     assert snap.get(KpiKey.GOOD_4G).status is KpiStatus.NO_DATA
+    assert snap.get(KpiKey.NO_4G).status is KpiStatus.NO_DATA  # signal unknown everywhere
+
+
+def test_missing_no_4g_column_leaves_no_4g_without_data(gaps, communes):
+    """No ``share_hh_no_4g``: no data, never a 0 % that would read as "no dead zone"."""
+    snap = compute_kpis(gaps.drop(columns="share_hh_no_4g"), communes=communes)
+    no4g = snap.get(KpiKey.NO_4G)
+    assert no4g.status is KpiStatus.NO_DATA and no4g.gap is None and no4g.denominator == 0
+    assert snap.get(KpiKey.GOOD_4G).value == pytest.approx(0.65)
+
+
+@pytest.fixture
+def dead_zone() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A dead-zone hamlet (100 households), a covered one (300) and one of unknown signal (500)."""
+    communes = pd.DataFrame({"commune_id": ["c1", "c2"],
+                             "district_name": ["Huyện Cầu Kè", "Huyện Duyên Hải"]})
+    gaps = pd.DataFrame({
+        "hamlet_id": ["dead", "covered", "unknown"], "commune_id": ["c1", "c2", "c2"],
+        "households": [100, 300, 500], "share_hh_good_4g": [0.0, 1.0, math.nan],
+        "share_hh_no_4g": [1.0, 0.0, math.nan], "flags": ["NO_MOBILE_COVERAGE", "", ""],
+    })
+    return gaps, communes
+
+
+def test_no_4g_is_a_household_share_over_hamlets_with_known_signal(dead_zone):
+    gaps, communes = dead_zone
+    snap = compute_kpis(gaps, communes=communes)
+    no4g = snap.get(KpiKey.NO_4G)
+    # 100 * 1.0 / (100 + 300): the 500 households of unknown signal are in neither sum
+    assert no4g.value == pytest.approx(0.25)
+    assert (no4g.numerator, no4g.denominator) == (100, 400)
+    assert snap.districts["households_no_4g"].sum() == 100
+    assert snap.districts["households"].sum() == 900
+    assert no4g.is_share and not no4g.higher_is_better and not higher_is_better(KpiKey.NO_4G)
+    # same denominator rule as good 4G
+    good = snap.get(KpiKey.GOOD_4G)
+    assert good.denominator == no4g.denominator and good.value == pytest.approx(0.75)
+
+
+def test_no_4g_status_against_a_target_of_zero(dead_zone):
+    gaps, communes = dead_zone
+    snap = compute_kpis(gaps, communes=communes)
+    no4g = snap.get(KpiKey.NO_4G)
+    assert no4g.target == 0.0 and no4g.status is KpiStatus.NOT_MET
+    assert no4g.gap == pytest.approx(0.25)
+    covered = compute_kpis(gaps.assign(share_hh_no_4g=[0.0, 0.0, math.nan]), communes=communes)
+    assert covered.get(KpiKey.NO_4G).value == 0.0
+    assert covered.get(KpiKey.NO_4G).status is KpiStatus.MET and covered.get(KpiKey.NO_4G).gap == 0.0
+    tolerant = compute_kpis(gaps, communes=communes, targets=KpiTargets(no_4g_household_share=0.3))
+    assert tolerant.get(KpiKey.NO_4G).status is KpiStatus.MET
+    strict = compute_kpis(gaps, communes=communes, targets=KpiTargets(no_4g_household_share=0.2))
+    assert strict.get(KpiKey.NO_4G).status is KpiStatus.NOT_MET
+    assert strict.get(KpiKey.NO_4G).gap == pytest.approx(0.05)
+
+
+def test_no_4g_district_breakdown_adds_up(dead_zone):
+    gaps, communes = dead_zone
+    snap = compute_kpis(gaps, communes=communes)
+    table = snap.districts.set_index("district_name")
+    assert table.loc["Huyện Cầu Kè", "no_4g"] == 1.0 and table.loc["Huyện Cầu Kè", "households_no_4g"] == 100
+    duyen_hai = table.loc["Huyện Duyên Hải"]
+    assert duyen_hai["no_4g"] == 0.0 and duyen_hai["households_no_4g"] == 0
+    assert duyen_hai["hh_no_4g_known"] == 300 and duyen_hai["households"] == 800
+    province = snap.get(KpiKey.NO_4G)
+    assert table["hh_no_4g"].sum() == province.numerator
+    assert table["hh_no_4g_known"].sum() == province.denominator
+    assert table["hh_no_4g"].sum() / table["hh_no_4g_known"].sum() == pytest.approx(province.value)
+    kpis = {k.key: k for k in snap.district_kpis("Huyện Cầu Kè")}
+    assert kpis[KpiKey.NO_4G].status is KpiStatus.NOT_MET and kpis[KpiKey.NO_4G].numerator == 100
+    communes_no4g = snap.communes.set_index("commune_id")["households_no_4g"]
+    assert communes_no4g.to_dict() == {"c1": 100, "c2": 0}
+
+
+def test_households_without_4g_are_rounded_in_the_tables(communes):
+    gaps = pd.DataFrame({"hamlet_id": ["a", "b"], "commune_id": ["c1", "c1"], "households": [7, 3],
+                         "share_hh_good_4g": [0.5, 0.5], "share_hh_no_4g": [0.3, 0.3], "flags": ["", ""]})
+    snap = compute_kpis(gaps, communes=communes)
+    no4g = snap.get(KpiKey.NO_4G)
+    assert no4g.numerator == pytest.approx(3.0) and no4g.value == pytest.approx(0.3)
+    row = snap.communes.set_index("commune_id").loc["c1"]
+    assert row["households_no_4g"] == 3 and row["hh_no_4g"] == pytest.approx(3.0)
+
+
+def test_every_kpi_is_computed_in_display_order(gaps, communes, survey):
+    snap = compute_kpis(gaps, communes=communes, survey=survey)
+    assert [k.key for k in snap.kpis] == [
+        KpiKey.GOOD_4G, KpiKey.NO_4G, KpiKey.FTTH, KpiKey.SMARTPHONE, KpiKey.INTERNET,
+        KpiKey.COMMUNES_FIBRE, KpiKey.UNDERSERVED_HAMLETS, KpiKey.HOUSEHOLDS_AFFECTED,
+    ]
+    assert [k.key for k in snap.kpis] == list(KpiKey)
+    for key in KpiKey:
+        assert key.value in snap.districts and key.value in snap.communes, key
 
 
 def test_met_when_every_hamlet_is_served(communes):
     served = pd.DataFrame({"hamlet_id": ["a", "b"], "commune_id": ["c1", "c3"], "households": [10, 10],
-                           "share_hh_good_4g": [1.0, 1.0], "fibre_reach_class": ["drop", "drop"],
-                           "flags": ["", ""]})
+                           "share_hh_good_4g": [1.0, 1.0], "share_hh_no_4g": [0.0, 0.0],
+                           "fibre_reach_class": ["drop", "drop"], "flags": ["", ""]})
     snap = compute_kpis(served, communes=communes.iloc[[0, 2]])
-    keys = (KpiKey.GOOD_4G, KpiKey.COMMUNES_FIBRE, KpiKey.UNDERSERVED_HAMLETS, KpiKey.HOUSEHOLDS_AFFECTED)
+    keys = (KpiKey.GOOD_4G, KpiKey.NO_4G, KpiKey.COMMUNES_FIBRE, KpiKey.UNDERSERVED_HAMLETS,
+            KpiKey.HOUSEHOLDS_AFFECTED)
     for key in keys:
         assert snap.get(key).status is KpiStatus.MET, key
 
@@ -188,12 +289,20 @@ def test_targets_are_validated_and_follow_gap_params():
         KpiTargets(ftth_household_share=1.5)
     with pytest.raises(ParameterError, match="max_underserved_hamlets"):
         KpiTargets(max_underserved_hamlets=-1)
+    with pytest.raises(ParameterError, match="no_4g_household_share"):
+        KpiTargets(no_4g_household_share=-0.1)
     params = GapParams(thresholds=GapThresholds(ftth_min_share=0.6, smartphone_min_share=0.7))
     targets = targets_from_gap_params(params)
     assert targets.ftth_household_share == 0.6 and targets.smartphone_adult_share == 0.7
-    assert targets.communes_fibre_share == 1.0
+    assert targets.communes_fibre_share == 1.0 and targets.no_4g_household_share == 0.0
+    based = targets_from_gap_params(params, base=KpiTargets(no_4g_household_share=0.05))
+    assert based.no_4g_household_share == 0.05 and based.target_for(KpiKey.NO_4G) == 0.05
     default = KpiTargets()
     assert default.target_for(KpiKey.SMARTPHONE) == 0.8 and default.target_for(KpiKey.INTERNET) is None
+    assert default.target_for(KpiKey.NO_4G) == 0.0
+    assert {key: default.target_for(key) is not None for key in KpiKey} == {
+        key: key is not KpiKey.INTERNET for key in KpiKey
+    }
 
 
 def test_custom_targets_change_the_status(gaps, communes, survey):
@@ -226,11 +335,14 @@ def _scenes(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                              "district_name": [f"Huyện {i % 2}" for i in range(n_communes)]})
     n = draw(st.integers(1, 12))
     households = draw(st.lists(st.integers(0, 500), min_size=n, max_size=n))
+    good = draw(st.lists(st.one_of(st.floats(0, 1), st.just(math.nan)), min_size=n, max_size=n))
+    no4g = [math.nan if math.isnan(g) else draw(st.floats(0, 1 - g)) for g in good]
     gaps = pd.DataFrame({
         "hamlet_id": [f"h{i}" for i in range(n)],
         "commune_id": [f"c{draw(st.integers(0, n_communes - 1))}" for _ in range(n)],
         "households": households,
-        "share_hh_good_4g": draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)),
+        "share_hh_good_4g": good,
+        "share_hh_no_4g": no4g,
         "fibre_reach_class": draw(st.lists(st.sampled_from(["drop", "extendable", "out_of_reach"]),
                                            min_size=n, max_size=n)),
         "flags": draw(st.lists(st.sampled_from(["", "NO_FIBRE_REACH", "LOW_SMARTPHONE;NO_MOBILE_COVERAGE"]),
@@ -255,8 +367,17 @@ def test_shares_are_bounded_and_districts_add_up_to_the_province(scene):
         if kpi.is_share and math.isfinite(kpi.value):
             assert -1e-12 <= kpi.value <= 1 + 1e-12
             assert kpi.value == pytest.approx(kpi.numerator / kpi.denominator)
-    for column in ("households", "hh_good_4g", "households_ftth", "adults_with_smartphone",
-                   "underserved_hamlets", "households_affected", "hamlets", "communes"):
+    for column in ("households", "hh_signal_known", "hh_good_4g", "hh_no_4g_known", "hh_no_4g",
+                   "households_ftth", "adults_with_smartphone", "underserved_hamlets", "households_affected",
+                   "hamlets", "communes"):
         assert snap.districts[column].sum() == pytest.approx(snap.communes[column].sum()), column
+    known = gaps["share_hh_good_4g"].notna()
+    no4g = snap.get(KpiKey.NO_4G)
+    assert no4g.denominator == pytest.approx(gaps.loc[known, "households"].sum())
+    assert no4g.denominator == snap.get(KpiKey.GOOD_4G).denominator
+    assert no4g.numerator == pytest.approx((gaps["households"] * gaps["share_hh_no_4g"]).sum())
+    assert snap.districts["hh_no_4g"].sum() == pytest.approx(no4g.numerator)
+    if math.isfinite(no4g.value):
+        assert no4g.value + snap.get(KpiKey.GOOD_4G).value <= 1 + 1e-9
     assert snap.get(KpiKey.UNDERSERVED_HAMLETS).value == int((gaps["flags"] != "").sum())
     assert snap.get(KpiKey.FTTH).denominator == survey["households"].sum()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import shutil
@@ -69,10 +70,11 @@ def pdf_en(tiny_gaps) -> bytes:
 # Tiny package survey (tests/conftest.py): H1, H2, H3 rows; the C2 commune row is shadowed by H3.
 # FTTH = (70 + 90 + 130) / (100 + 150 + 180) = 290 / 430 = 67.44 %
 # smartphone = (220 + 330 + 400) / (300 + 450 + 520) = 950 / 1270 = 74.80 %
-VI_EXPECTED = ("Trà Vinh", "Tỷ lệ hộ", "Báo cáo nhanh hạ tầng số", "25/11/2026", "67,4 %", "74,8 %", "1.270",
-               "Ấp Giồng Lớn", "Xã Long Đức", "TỔNG HỢP", "Khảo sát hộ", "CHƯA ĐẠT", "411/QĐ-TTg")
-EN_EXPECTED = ("Trà Vinh province", "Households with good 4G", "25 Nov 2026", "67.4%", "74.8%", "1,270",
-               "Ấp Giồng Lớn", "SYNTHETIC", "NOT MET", "Top 3 priority hamlets",
+VI_EXPECTED = ("Trà Vinh", "Tỷ lệ hộ", "Tỷ lệ hộ chưa có sóng 4G", "Báo cáo nhanh hạ tầng số", "25/11/2026",
+               "67,4 %", "74,8 %", "1.270", "Ấp Giồng Lớn", "Xã Long Đức", "TỔNG HỢP", "Khảo sát hộ",
+               "CHƯA ĐẠT", "411/QĐ-TTg")
+EN_EXPECTED = ("Trà Vinh province", "Households with good 4G", "Households without 4G", "25 Nov 2026",
+               "67.4%", "74.8%", "1,270", "Ấp Giồng Lớn", "SYNTHETIC", "NOT MET", "Top 3 priority hamlets",
                "Thresholds and targets used")
 
 
@@ -135,7 +137,7 @@ def scene() -> dict[str, object]:
         geometry=[box(106.2, 9.9, 106.3, 10.0), box(106.3, 9.9, 106.4, 10.0)], crs=4326)
     gaps = gpd.GeoDataFrame(
         {"hamlet_id": ["h1", "h2"], "hamlet_name": ["Ấp Chợ", "Khóm 3"], "commune_id": ["c1", "c2"],
-         "households": [100, 300], "share_hh_good_4g": [0.2, 1.0],
+         "households": [100, 300], "share_hh_good_4g": [0.2, 1.0], "share_hh_no_4g": [0.8, 0.0],
          "fibre_reach_class": ["out_of_reach", "drop"],
          "flags": ["NO_MOBILE_COVERAGE;NO_FIBRE_REACH", ""], "affected_households": [100, 0],
          "priority_score": [180.0, 0.0], "explanation_vi": ["Ấp Chợ: 80% hộ chưa có sóng 4G", ""],
@@ -156,6 +158,24 @@ def test_render_from_ready_results(scene):
     # good 4G = (100 * 0.2 + 300 * 1.0) / 400 = 80.0 %
     assert "80,0 %" in text and "Ấp Chợ: 80% hộ chưa có sóng 4G" in text and "Ấp/khóm" in text
     assert "KHÔNG CÓ DỮ LIỆU" in text  # no survey: FTTH and smartphone have no data
+    # without 4G = 100 * 0.8 / 400 = 20.0 %, i.e. 80 households
+    assert "Tỷ lệ hộ chưa có sóng 4G" in text and "20,0 %" in text and "80 hộ trên 400 hộ" in text
+
+
+def test_pdf_shows_households_without_4g(scene, tmp_path):
+    """The hand-computed dead zone: 100 households with no 4G, 300 covered -> 25 %, 100 households."""
+    gaps = scene["gaps"].assign(share_hh_good_4g=[0.0, 1.0], share_hh_no_4g=[1.0, 0.0])
+    snapshot = compute_kpis(gaps, communes=scene["communes"], targets=KpiTargets())
+    # good 4G is 75 % of the same 400 households; only the no-4G card has a 0 % target
+    for lang, expected in (
+        ("vi", ("Tỷ lệ hộ chưa có sóng 4G", "25,0 %", "100 hộ trên 400 hộ", "Mục tiêu: 0 %", "75,0 %")),
+        ("en", ("Households without 4G", "25.0%", "100 of 400 households", "Target: 0%", "75.0%")),
+    ):
+        pdf = render_snapshot_pdf(meta=scene["meta"], snapshot=snapshot, communes=scene["communes"],
+                                  gaps=gaps, params=GapParams(), lang=lang, today=REPORT_DAY)
+        text = _pdftotext(pdf, tmp_path)
+        for piece in expected:
+            assert piece in text, piece
 
 
 def test_render_rejects_bad_options(scene):
@@ -259,7 +279,8 @@ def test_bundled_province_report_fits_three_pages():
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 3
     text = "\n".join(page.extract_text() for page in reader.pages)
-    for expected in ("Tỉnh Trà Vinh", "Huyện", "Tỷ lệ hộ có sóng 4G tốt", "10 ấp/khóm ưu tiên hàng đầu",
+    for expected in ("Tỉnh Trà Vinh", "Huyện", "Tỷ lệ hộ có sóng 4G tốt", "Tỷ lệ hộ chưa có sóng 4G",
+                     "10 ấp/khóm ưu tiên hàng đầu",
                      "censusVN2009", "DỮ LIỆU TỔNG HỢP"):
         assert expected in text, expected
 
@@ -275,3 +296,32 @@ def test_kpi_card_text_in_both_languages(scene):
     assert (en.value, en.target, en.status, en.detail) == ("80.0%", "Target: 100%", "NOT MET",
                                                            "20.0 percentage points to go")
     assert en.label == "Households with good 4G" and vi.basis == "trên 400 hộ"
+
+
+def test_no_4g_card_text_is_lower_is_better(scene):
+    from analysis.kpi import KpiKey
+    from layers.report import kpi_card_text
+
+    kpi = scene["snapshot"].get(KpiKey.NO_4G)  # 20 % (80 of 400 households) against a 0 % target
+    vi, en = kpi_card_text(kpi, "vi"), kpi_card_text(kpi, "en")
+    assert (vi.label, vi.value, vi.basis, vi.target, vi.status, vi.detail) == (
+        "Tỷ lệ hộ chưa có sóng 4G", "20,0 %", "80 hộ trên 400 hộ", "Mục tiêu: 0 %", "CHƯA ĐẠT",
+        "vượt mục tiêu 20,0 điểm %")
+    assert (en.label, en.value, en.basis, en.target, en.status, en.detail) == (
+        "Households without 4G", "20.0%", "80 of 400 households", "Target: 0%", "NOT MET",
+        "20.0 percentage points above target")
+    met = kpi_card_text(dataclasses.replace(kpi, value=0.0, numerator=0.0), "vi")
+    assert (met.value, met.basis, met.status, met.detail) == ("0,0 %", "0 hộ trên 400 hộ", "ĐẠT", "")
+
+
+def test_district_chart_colours_no_4g_lower_is_better(scene):
+    from analysis.kpi import KpiKey
+    from layers.charts import _meets
+
+    snap = scene["snapshot"]
+    assert snap.districts.set_index("district_name")["no_4g"].to_dict() == {
+        "Huyện Trà Cú": pytest.approx(0.8), "Thành phố Trà Vinh": 0.0}
+    assert _meets(0.0, 0.0, higher=False) and not _meets(0.8, 0.0, higher=False)
+    assert _meets(1.0, 1.0, higher=True) and not _meets(float("nan"), 0.0, higher=False)
+    png = district_share_chart_png(snap.districts, targets=snap.targets, keys=(KpiKey.NO_4G,), lang="en")
+    assert png.startswith(PNG_MAGIC)

@@ -52,6 +52,7 @@ def _form(lang: Lang) -> None:
         )
         st.subheader(t("set.targets", lang))
         good4g = _percent(t("ind.good_4g", lang), targets.good_4g_household_share, "settings_t4g")
+        no4g = _percent(t("set.no_4g", lang), targets.no_4g_household_share, "settings_tno4g")
         fibre_communes = _percent(
             t("set.communes_fibre", lang), targets.communes_fibre_share, "settings_tfib"
         )
@@ -63,7 +64,11 @@ def _form(lang: Lang) -> None:
                     ),
                     reach=params.reach.with_overrides(drop_reach_m=drop, extendable_m=ext),
                 )
-                base = KpiTargets(good_4g_household_share=good4g, communes_fibre_share=fibre_communes)
+                base = KpiTargets(
+                    good_4g_household_share=good4g,
+                    no_4g_household_share=no4g,
+                    communes_fibre_share=fibre_communes,
+                )
                 st.session_state["settings_params"] = new
                 st.session_state["settings_targets"] = targets_from_gap_params(new, base=base)
                 st.success(t("set.applied", lang))
@@ -105,6 +110,7 @@ def render() -> None:
             "settings_drop",
             "settings_ext",
             "settings_t4g",
+            "settings_tno4g",
             "settings_tfib",
         ):
             st.session_state.pop(key, None)
