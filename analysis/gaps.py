@@ -951,7 +951,8 @@ def commune_indicators(gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gp
     -------
     geopandas.GeoDataFrame
         One row per commune: ``hamlets``, ``households``, ``flagged_hamlets``, one count column
-        per flag (``n_no_mobile`` …), household-weighted ``share_hh_good_4g``, ``ftth_share``,
+        per flag (``n_no_mobile`` …), household-weighted ``share_hh_good_4g``, ``share_hh_no_4g``,
+        ``ftth_share``,
         ``smartphone_share`` (means over hamlets with data), ``share_hh_fibre_reach`` (households
         in hamlets of class ``drop``), ``priority_score`` (sum), ``top_hamlet_id`` /
         ``top_hamlet_name`` (rank 1 in the commune) and ``operator_action`` /
@@ -960,9 +961,11 @@ def commune_indicators(gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gp
     g = pd.DataFrame(gaps.drop(columns="geometry"))
     hh = g["households"].astype(float)
     g["_w_good"] = g["share_hh_good_4g"] * hh
+    g["_w_none"] = g["share_hh_no_4g"] * hh
     g["_w_ftth"] = g["ftth_share"] * hh
     g["_w_phone"] = g["smartphone_share"] * hh
     g["_hh_good"] = hh.where(g["share_hh_good_4g"].notna(), 0.0)
+    g["_hh_none"] = hh.where(g["share_hh_no_4g"].notna(), 0.0)
     g["_hh_ftth"] = hh.where(g["ftth_share"].notna(), 0.0)
     g["_hh_phone"] = hh.where(g["smartphone_share"].notna(), 0.0)
     g["_hh_reach"] = hh.where(g["fibre_reach_class"] == "drop", 0.0)
@@ -977,10 +980,12 @@ def commune_indicators(gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gp
     }
     for f in GapFlag:
         agg[f"n_{FLAG_INFO[f].key}"] = (f"{FLAG_INFO[f].key}_flag", "sum")
-    for c in ("_w_good", "_w_ftth", "_w_phone", "_hh_good", "_hh_ftth", "_hh_phone", "_hh_reach"):
+    sums = ("_w_good", "_w_none", "_w_ftth", "_w_phone", "_hh_good", "_hh_none", "_hh_ftth", "_hh_phone")
+    for c in (*sums, "_hh_reach"):
         agg[c] = (c, "sum")
     roll = g.groupby("commune_id").agg(**agg)
     roll["share_hh_good_4g"] = _ratio(roll["_w_good"], roll["_hh_good"])
+    roll["share_hh_no_4g"] = _ratio(roll["_w_none"], roll["_hh_none"])
     roll["ftth_share"] = _ratio(roll["_w_ftth"], roll["_hh_ftth"])
     roll["smartphone_share"] = _ratio(roll["_w_phone"], roll["_hh_phone"])
     roll["share_hh_fibre_reach"] = _ratio(roll["_hh_reach"], roll["households"].astype(float))

@@ -286,6 +286,9 @@ def test_commune_indicators(gaps: gpd.GeoDataFrame) -> None:
     assert com.loc["C1", "top_hamlet_name"] == "Ấp Bến Đình"
     assert com.loc["C1", "share_hh_fibre_reach"] == pytest.approx(100 / 350)
     assert com.loc["C2", "share_hh_good_4g"] == pytest.approx((0.9 * 80 + 1.0 * 120) / 200)
+    # household-weighted no-4G share: C1 = (100 × 0 + 200 × 0.4 + 50 × 0.1) / 350
+    assert com.loc["C1", "share_hh_no_4g"] == pytest.approx((200 * 0.4 + 50 * 0.1) / 350)
+    assert com.loc["C2", "share_hh_no_4g"] == 0.0
 
 
 def test_thresholds_change_flags() -> None:

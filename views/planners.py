@@ -33,6 +33,7 @@ LAYERS = ("communes", "hamlets", "sites", "coverage", "fibre")
 #: indicator key -> (column of the commune table, is a share)
 INDICATORS: dict[str, tuple[str, bool]] = {
     "good_4g": ("share_hh_good_4g", True),
+    "no_4g": ("share_hh_no_4g", True),
     "ftth": ("ftth_share", True),
     "smartphone": ("smartphone_share", True),
     "fibre_reach": ("share_hh_fibre_reach", True),
