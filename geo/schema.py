@@ -320,6 +320,8 @@ _HAMLETS = LayerSchema(
         Column("population", "int", unit="persons"),
         Column("khmer_share", "share", required=False),
         Column("poor_household_share", "share", required=False),
+        Column("former_commune_code", "str", required=False),
+        Column("former_commune_name", "str", required=False),
     ),
 )
 
