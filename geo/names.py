@@ -1,7 +1,7 @@
 """Vietnamese place-name normalisation for matching and search.
 
 Matching tolerates case, diacritics, spacing and administrative prefixes
-("xã", "phường", "thị trấn", "ấp", "khóm", "thôn", "buôn", "P.").
+("xã", "phường", "thị trấn", "đặc khu", "ấp", "khóm", "thôn", "buôn", "P.").
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ __all__ = ["fold_diacritics", "normalize_name", "strip_prefix", "PREFIXES"]
 
 #: Administrative prefixes, longest first, already folded to ASCII lower case.
 PREFIXES: tuple[str, ...] = (
-    "thanh pho", "thi tran", "thi xa", "phuong", "huyen", "tinh", "quan",
+    "thanh pho", "thi tran", "thi xa", "dac khu", "phuong", "huyen", "tinh", "quan",
     "khom", "buon", "thon", "ban", "xom", "to dan pho", "ap", "xa", "tp", "tt", "p", "x",
 )
 
