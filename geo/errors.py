@@ -96,3 +96,21 @@ class ValidationError(PhuSongError, ValueError):
 
 class OfflineAssetError(PhuSongError, RuntimeError):
     """A map needs a JavaScript/CSS asset that is not vendored in ``layers/assets`` (no CDN at run time)."""
+
+
+class UnknownUnitError(SchemaError):
+    """Rows of a table name administrative units the code list does not know (or names it cannot tell apart).
+
+    Carries one :class:`Problem` per offending row, so that every bad row is reported at once.
+
+    Parameters
+    ----------
+    problems : list of Problem
+        One finding per row (``where`` is ``"row N"``, counted as a spreadsheet shows it).
+    head : str
+        First line of the message (which file, what kind of unit).
+    """
+
+    def __init__(self, problems: list[Problem], head: str) -> None:
+        self.problems = list(problems)
+        super().__init__(head + "\n" + "\n".join(str(p) for p in self.problems))
