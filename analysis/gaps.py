@@ -839,7 +839,8 @@ def _hamlets_with_communes(pkg: DataPackage) -> gpd.GeoDataFrame:
     info = communes.assign(commune_id=_text(communes["commune_id"])).set_index("commune_id")
     for col in ("commune_name", "district_name"):
         if col in info:
-            hamlets[col] = hamlets["commune_id"].map(info[col]).fillna("").to_numpy()
+            names = info[col].astype(object).where(info[col].notna(), "")  # all-empty in the 2025 layout
+            hamlets[col] = hamlets["commune_id"].map(names).fillna("").to_numpy()
     return hamlets
 
 
