@@ -63,12 +63,17 @@ class _Findings:
         layer: _Layer,
         positions: np.ndarray | list[int],
         message: Callable[[int], str],
-        hint: str,
+        hint: str | Callable[[int], str],
     ) -> None:
-        """Add one problem per flagged row position (0-based), summarising beyond the cap."""
+        """Add one problem per flagged row position (0-based), summarising beyond the cap.
+
+        ``hint`` is one text for all rows, or a function of the row position (a per-row "did you
+        mean"); the summary line gets the first summarised row's hint.
+        """
         positions = [int(p) for p in positions]
+        hint_of = hint if callable(hint) else (lambda _pos: hint)
         for pos in positions[:MAX_ROWS_PER_CHECK]:
-            self.add(severity, layer.rel, layer.label(pos), message(pos), hint)
+            self.add(severity, layer.rel, layer.label(pos), message(pos), hint_of(pos))
         rest = positions[MAX_ROWS_PER_CHECK:]
         if rest:
             numbers = ", ".join(str(layer.number(p)) for p in rest[:40]) + (", ..." if len(rest) > 40 else "")
@@ -78,7 +83,7 @@ class _Findings:
                 f"{len(rest)} more {layer.unit}s",
                 f"the same kind of problem in {len(rest)} more {layer.unit}s ({numbers}); "
                 f"the first of them: {message(rest[0])}",
-                hint,
+                hint_of(rest[0]),
             )
 
 

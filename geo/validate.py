@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from geo._check_codes import check_official_codes
 from geo._check_layer import _check_layer
 from geo._check_refs import _check_references
 from geo._checks import _OTHER_FORMATS, DATASET_FILE, MAX_ROWS_PER_CHECK, _Findings, _Layer
@@ -349,6 +350,8 @@ def check_package(root: Path | str) -> PackageCheck:
                 rasters[key] = path
     meta = _build_meta(doc, present, found)
     _check_references(layers, found)
+    if meta is not None and "communes" in layers:
+        check_official_codes(layers["communes"], meta.layout, meta.province_code.strip(), found)
     frames = {k: v.cleaned for k, v in layers.items() if v.cleaned is not None}
     return PackageCheck(root, meta, frames, rasters, tuple(found.items))
 

@@ -100,7 +100,7 @@ def tiny_features() -> dict[str, list[dict[str, Any]]]:
             _feature(
                 {
                     "commune_id": "C1",
-                    "commune_code": "29233",
+                    "commune_code": "29263",
                     "commune_name": "Xã Long Đức",
                     **commune,
                     "population": 1100,

@@ -646,8 +646,8 @@ def test_hamlets_may_use_commune_code(tiny_package: Path, capsys: pytest.Capture
     def change(doc: dict[str, Any]) -> None:
         for feat in doc["features"]:
             del feat["properties"]["commune_id"]
-        doc["features"][0]["properties"]["commune_code"] = "29233"
-        doc["features"][1]["properties"]["commune_code"] = "29233"
+        doc["features"][0]["properties"]["commune_code"] = "29263"
+        doc["features"][1]["properties"]["commune_code"] = "29263"
         doc["features"][2]["properties"]["commune_code"] = "99999"
 
     edit_features(tiny_package, HAMLETS, change)
@@ -859,3 +859,57 @@ def test_no_district_in_the_2025_layout_and_former_units_kept(tiny_package: Path
     assert pkg.meta.layout == "2025-07"
     assert set(pkg.communes["former_province"]) == {"Trà Vinh"}
     assert set(pkg.communes["former_district"]) == {"Huyện Trà Cú"}
+
+
+# --------------------------------------------------------------------------- official codes and names
+
+
+def test_an_unofficial_code_gets_a_warning_with_the_nearest_official_name(tiny_package: Path, capsys) -> None:
+    set_prop(tiny_package, COMMUNES, 0, "commune_code", "29233")  # Xã Mỹ An of Bến Tre (83), not of 84
+    code, out = run_validate(tiny_package, capsys)
+    assert code == 0
+    (line,) = lines_of(out, f"WARNING {COMMUNES} [feature 1, commune_id C1]")
+    assert "commune_code '29233' is not an official commune code (province 84, layout 2009)" in line
+    assert line.endswith("-> did you mean Xã Long Đức (29263)?")
+
+
+def _as_2025(root: Path, codes_names: list[tuple[str, str]]) -> None:
+    _set_layout(root, "2025-07")
+    path = root / "dataset.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('province_code = "84"', 'province_code = "86"'))
+
+    def change(doc: dict[str, Any]) -> None:
+        for feature, (code, name) in zip(doc["features"], codes_names, strict=True):
+            feature["properties"].pop("district_name", None)
+            feature["properties"]["commune_code"] = code
+            feature["properties"]["commune_name"] = name
+
+    edit_features(root, COMMUNES, change)
+
+
+def test_official_2025_codes_and_names_are_clean(tiny_package: Path, capsys) -> None:
+    _as_2025(tiny_package, [("29263", "Phường Long Đức"), ("", "Phường Trà Vinh")])
+    code, out = run_validate(tiny_package, capsys)
+    assert code == 0 and "0 warning(s)" in out, out
+
+
+def test_2025_name_and_code_mismatches_are_named(tiny_package: Path, capsys) -> None:
+    _as_2025(tiny_package, [("29263", "Phường Long Hòa"), ("", "Phuong Tra Vin")])
+    code, out = run_validate(tiny_package, capsys)
+    assert code == 0
+    first = lines_of(out, f"WARNING {COMMUNES} [feature 1")
+    assert first == [
+        f"WARNING {COMMUNES} [feature 1, commune_id C1]: commune_name 'Phường Long Hòa' is not the official "
+        "name of code 29263: 'Phường Long Đức' -> use the official name, or correct the code"
+    ]
+    (second,) = lines_of(out, f"WARNING {COMMUNES} [feature 2")
+    assert "'Phuong Tra Vin' is not an official commune name (province 86, layout 2025-07)" in second
+    assert second.endswith("did you mean Phường Trà Vinh (29242)?")
+
+
+def test_an_old_province_code_in_the_2025_layout_is_explained(tiny_package: Path, capsys) -> None:
+    _set_layout(tiny_package, "2025-07")
+    code, out = run_validate(tiny_package, capsys)
+    (line,) = lines_of(out, "WARNING dataset.toml [province_code]")
+    assert "province code '84' has no commune in the official list of layout 2025-07" in line
+    assert "86 for Vĩnh Long, which took in Trà Vinh 84 and Bến Tre 83" in line
