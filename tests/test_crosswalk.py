@@ -1,4 +1,4 @@
-"""The crosswalk (geo/crosswalk.py, ``python -m analysis crosswalk``): old-commune tables to new communes.
+"""The crosswalk (geo/crosswalk/, ``python -m analysis crosswalk``): old-commune tables to new communes.
 
 A hand-built mapping holds a merge (3 old -> 1 new) and a split (1 old -> 2 new); the real
 mapping (geo.admin_units) carries all 354 old communes of Trà Vinh, Vĩnh Long and Bến Tre to the
@@ -431,8 +431,16 @@ def test_all_old_units_of_three_provinces_carry_to_124_new_communes() -> None:
     assert int(out["households"].sum()) == int(table["households"].sum())
     assert int(out["households_ftth"].sum()) == int(table["households_ftth"].sum())
     assert float(out["area_km2"].sum()) == pytest.approx(float(table["area_km2"].sum()), rel=1e-12)
-    assert result.conserved and result.rows_split == 6  # 6 old units of 83/86 are split in two
+    assert result.conserved and result.rows_split == 5  # 5 old units of 86 are split in two
     assert out["ftth_share"].between(0, 1).all()
+    # Bến Tre's Hòa Lộc goes whole into Tân Thành Bình (mapping_corrections.csv)
+    hoa_loc = result.allocation[result.allocation["old_commune_code"] == "28924"]
+    assert hoa_loc[["new_commune_code", "n_targets", "weight", "basis"]].values.tolist() == [
+        ["28921", 1, 1.0, "whole"]
+    ]
+    assert int(hoa_loc["households"].iloc[0]) == int(
+        table.loc[table["commune_code"] == "28924", "households"].iloc[0]
+    )
 
 
 # ---------------------------------------------------------------- CLI
@@ -625,7 +633,7 @@ def test_cli_real_mapping_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = tmp_path / "o.csv"
     assert main(["crosswalk", str(pkg), str(table), "--out", str(out)]) == 0
     assert (
-        "354 rows in, 124 new communes out (124 complete), 6 rows through split units"
+        "354 rows in, 124 new communes out (124 complete), 5 rows through split units"
         in capsys.readouterr().out
     )
     got = pd.read_csv(out, dtype={"commune_code": str})

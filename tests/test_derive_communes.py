@@ -1,4 +1,4 @@
-"""Derivation of the 124 communes of the new Vĩnh Long from 2009 polygons (geo/derive_communes.py)."""
+"""Derivation of the 124 communes of the new Vĩnh Long from 2009 polygons (geo/derive_communes/)."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def test_geometry_notes_mark_exactly_the_approximated_communes(result: dc.Deriva
     approximated = split_targets | set(pieces.loc[inferred, "new_commune_code"])
     notes = result.communes.set_index("commune_code")["geometry_note"]
     assert set(notes[notes != ""].index) == approximated
-    assert len(approximated) == 16
+    assert len(approximated) == 14
     for code in split_targets:
         assert dc.SPLIT_RULE in notes[code]
 
@@ -129,7 +129,7 @@ def test_geometry_notes_mark_exactly_the_approximated_communes(result: dc.Deriva
 def test_old_unit_parts(result: dc.Derivation, mapping86: pd.DataFrame) -> None:
     parts = result.parts
     assert list(parts.columns) == list(dc.PARTS_COLUMNS)
-    assert len(parts) == len(mapping86) == 360
+    assert len(parts) == len(mapping86) == 359
     pairs = set(zip(parts["old_commune_code"], parts["new_commune_code"], strict=True))
     assert pairs == set(zip(mapping86["old_commune_code"], mapping86["new_commune_code"], strict=True))
     sums = parts.groupby("old_commune_code")["area_share"].sum()
@@ -138,11 +138,12 @@ def test_old_unit_parts(result: dc.Derivation, mapping86: pd.DataFrame) -> None:
     assert ((parts["rule"] == "whole") == (n_targets == 1)).all()
     assert set(parts.loc[parts["rule"] != "whole", "rule"]) == {dc.SPLIT_RULE}
     split = parts[parts["rule"] != "whole"]
-    assert split["old_commune_code"].nunique() == 6
+    assert split["old_commune_code"].nunique() == 5
     assert (split["area_km2"] >= 0).all() and (split["area_share"].between(0, 1)).all()
-    # The mapping lists Bến Tre's Hòa Lộc as feeding Hòa Hiệp (Tam Bình); not adjacent: share 0.
-    hoa_loc = split.set_index(["old_commune_code", "new_commune_code"])["area_share"]
-    assert hoa_loc[("28924", "29734")] == 0.0 and hoa_loc[("28924", "28921")] == 1.0
+    # Bến Tre's Hòa Lộc goes whole into Tân Thành Bình (the published mapping's split with Hòa Hiệp
+    # is corrected in geo/reference/admin_codes/mapping_corrections.csv)
+    hoa_loc = parts[parts["old_commune_code"] == "28924"]
+    assert hoa_loc[["new_commune_code", "area_share", "rule"]].values.tolist() == [["28921", 1.0, "whole"]]
     # an old unit without polygon keeps its whole-unit share, area unknown
     no_geometry = parts[parts["old_commune_code"] == "29516"]
     assert no_geometry["area_km2"].isna().all() and (no_geometry["area_share"] == 1.0).all()
@@ -172,6 +173,8 @@ def test_every_unmatched_polygon_is_reported(result: dc.Derivation, source: gpd.
     for u in report.unmatched:
         assert u["commune"] in text and u["reason"] in text
     assert "29516" in text
+    assert [s["code"] for s in report.split_units] == ["29719", "29764", "29770", "29771", "29821"]
+    assert "28924" not in text
 
 
 def test_manual_matches_all_carry_a_reason() -> None:
@@ -283,7 +286,7 @@ def test_cli_writes_both_files(tmp_path: Path, capsys: pytest.CaptureFixture[str
     back = gpd.read_file(out / "communes_2025.geojson")
     assert len(back) == 124 and back.is_valid.all() and back.crs.to_epsg() == 4326
     parts = pd.read_csv(out / "old_unit_parts.csv", dtype={"old_commune_code": str, "new_commune_code": str})
-    assert list(parts.columns) == list(dc.PARTS_COLUMNS) and len(parts) == 360
+    assert list(parts.columns) == list(dc.PARTS_COLUMNS) and len(parts) == 359
 
 
 def test_cli_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -294,7 +297,7 @@ def test_cli_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     assert dc.main(["--out", str(tmp_path / "o"), "--manual", str(bad)]) == 2
     assert "missing column" in capsys.readouterr().err
-    data_dir = Path(dc.__file__).resolve().parents[1] / "data" / "derived"
+    data_dir = Path(dc.__file__).resolve().parents[2] / "data" / "derived"  # geo/derive_communes/__init__.py
     assert dc.main(["--out", str(data_dir)]) == 2
     assert "data package" in capsys.readouterr().err
     assert not data_dir.exists()
