@@ -43,6 +43,7 @@ import pandas as pd
 
 from geo.errors import DataNotFoundError, ParameterError, SchemaError
 from geo.names import normalize_name
+from geo.schema import LAYOUTS  # the one list of layouts (re-exported here)
 
 __all__ = [
     "LAYOUTS",
@@ -56,8 +57,6 @@ __all__ = [
     "nearest_official_name",
 ]
 
-LAYOUTS: tuple[str, ...] = ("2009", "2025-03", "2025-07")
-"""Administrative layouts :func:`official_units` knows."""
 
 REFERENCE_DIR: Path = Path(__file__).resolve().parent / "reference" / "admin_codes"
 """Folder of the shipped code tables (package data of ``geo``)."""
