@@ -1,4 +1,8 @@
-"""Command line of the generator: ``python -m datagen [--seed N] [--out DIR] [--communes-source FILE]``."""
+"""Command line of the generator: ``python -m datagen [--province P] [--seed N] [--out DIR] [...]``.
+
+``--province tra-vinh-2009`` (default) rewrites the bundled Trà Vinh package (``data/``);
+``--province vinh-long-2025 --out DIR`` writes the new Vĩnh Long package (layout 2025-07) elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,17 @@ from pathlib import Path
 
 from datagen.params import DEFAULT_SEED, GeneratorParams
 from datagen.pipeline import generate_package, load_bundled_communes, rebuild_communes
-from geo.errors import PhuSongError
+from datagen.vinh_long.package import generate_vinh_long_package
+from geo.errors import ParameterError, PhuSongError
 
 log = logging.getLogger("datagen")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = REPO_ROOT / "data"
+
+TRA_VINH_2009 = "tra-vinh-2009"
+VINH_LONG_2025 = "vinh-long-2025"
+PROVINCES = (TRA_VINH_2009, VINH_LONG_2025)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,15 +32,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m datagen",
         description=(
-            "Rewrite the bundled Trà Vinh data package: the real commune layer and the seeded "
-            "synthetic layers (hamlets, sites, fibre, roads, survey). Same seed, same bytes."
+            "Rewrite the bundled Trà Vinh data package (default), or write the new Vĩnh Long package "
+            "(--province vinh-long-2025 --out DIR): the real commune layer and the seeded synthetic "
+            "layers (hamlets, sites, fibre, roads, survey). Same seed, same bytes."
+        ),
+    )
+    parser.add_argument(
+        "--province",
+        choices=PROVINCES,
+        default=TRA_VINH_2009,
+        help=(
+            f"{TRA_VINH_2009}: the bundled Trà Vinh, 2009 layout (default); {VINH_LONG_2025}: Vĩnh Long "
+            "(86) in the 1 July 2025 layout, 124 communes derived from 2009 polygons (needs --out)"
         ),
     )
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
     )
     parser.add_argument(
-        "--out", type=Path, default=REPO_ROOT / "data", help="data package folder (default data/)"
+        "--out",
+        type=Path,
+        default=None,
+        help=f"data package folder (default data/ for {TRA_VINH_2009}; required for {VINH_LONG_2025})",
     )
     parser.add_argument(
         "--communes-source",
@@ -55,25 +78,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _vinh_long_out(args: argparse.Namespace) -> Path:
+    """Check the options of ``--province vinh-long-2025`` and return its output folder."""
+    wrong = [
+        flag
+        for flag, value in (
+            ("--communes-source", args.communes_source),
+            ("--code-mapping-2025", args.code_mapping_2025),
+            ("--sites", args.sites),
+        )
+        if value is not None
+    ]
+    if wrong:
+        raise ParameterError(
+            f"{', '.join(wrong)} only apply to --province {TRA_VINH_2009}: the Vĩnh Long communes are "
+            "derived from the shipped 2009 polygons and its sites are calibrated per former province"
+        )
+    if args.out is None:
+        raise ParameterError(f"--province {VINH_LONG_2025} needs --out DIR (the bundled data/ is Trà Vinh)")
+    target = args.out.resolve()
+    if target == BUNDLED or BUNDLED in target.parents:
+        raise ParameterError(
+            f"--out {str(args.out)!r} is inside the bundled package {BUNDLED}; write elsewhere"
+        )
+    if target.exists() and not target.is_dir():
+        raise ParameterError(f"--out {str(args.out)!r} exists and is not a folder")
+    return Path(args.out)
+
+
+def _run(args: argparse.Namespace) -> dict[str, object]:
+    """Generate the package chosen by ``args``; return its summary."""
+    if args.province == VINH_LONG_2025:
+        out = _vinh_long_out(args)
+        return generate_vinh_long_package(out, params=GeneratorParams(seed=args.seed))
+    out = BUNDLED if args.out is None else args.out
+    params = GeneratorParams(seed=args.seed, **({} if args.sites is None else {"n_sites": args.sites}))
+    if args.communes_source is not None:
+        communes = rebuild_communes(
+            args.communes_source, params=params, code_mapping_2025=args.code_mapping_2025
+        )
+    else:
+        communes = load_bundled_communes(out)
+    return generate_package(out, params=params, communes=communes)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the generator; return 0 on success, 2 on a user error (message on stderr)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
-        params = GeneratorParams(seed=args.seed, **({} if args.sites is None else {"n_sites": args.sites}))
-        if args.communes_source is not None:
-            communes = rebuild_communes(
-                args.communes_source, params=params, code_mapping_2025=args.code_mapping_2025
-            )
-        else:
-            communes = load_bundled_communes(args.out)
-        summary = generate_package(args.out, params=params, communes=communes)
+        summary = _run(args)
     except PhuSongError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(
-            f"error: cannot read or write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr
+            f"error: cannot read or write {exc.filename or args.out or BUNDLED}: {exc.strerror or exc}",
+            file=sys.stderr,
         )
         return 2
     for key, value in summary.items():

@@ -9,6 +9,7 @@ hamlets get no cabinet, so some stay more than 3 km by road from any node (beyon
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 
 import geopandas as gpd
 import networkx as nx
@@ -18,6 +19,7 @@ from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from datagen.geometry import METRIC_EPSG
+from geo.errors import ParameterError
 
 NODE_COLUMNS: tuple[str, ...] = ("node_id", "operator", "node_type", "name", "commune_id")
 ROUTE_COLUMNS: tuple[str, ...] = ("route_id", "operator", "route_type", "from_node", "to_node", "length_m")
@@ -167,6 +169,8 @@ def generate_fibre_nodes(
     graph: nx.Graph,
     *,
     rng: np.random.Generator,
+    pop_district: str | None = None,
+    mobifone_olt_districts: Collection[str] = MOBIFONE_OLT_DISTRICTS,
 ) -> gpd.GeoDataFrame:
     """Draw POPs, OLTs and cabinets.
 
@@ -182,6 +186,10 @@ def generate_fibre_nodes(
         Road graph from :func:`road_network`.
     rng
         Random generator of the fibre layer.
+    pop_district
+        District whose seat holds the POPs; default the first "Thành phố …" district (else the first).
+    mobifone_olt_districts
+        Districts where MobiFone has an OLT besides its POP (default Trà Vinh's).
 
     Returns
     -------
@@ -195,7 +203,12 @@ def generate_fibre_nodes(
     polygons = communes.to_crs(METRIC_EPSG).set_index("commune_id").geometry
     rows: list[dict[str, object]] = []
     seats = district_centres.sort_values("district_name")
-    cities = seats[seats["district_name"].str.startswith("Thành phố")]
+    if pop_district is not None:
+        cities = seats[seats["district_name"] == pop_district]
+        if cities.empty:
+            raise ParameterError(f"no district seat named {pop_district!r} for the POPs")
+    else:
+        cities = seats[seats["district_name"].str.startswith("Thành phố")]
     city = (cities if not cities.empty else seats).iloc[0]
     for op, prefix in FIBRE_OPERATORS:
         c = centre_of.loc[city["commune_id"]]
@@ -210,7 +223,7 @@ def generate_fibre_nodes(
             _offset_point(c["x"], c["y"], rng, polygons[city["commune_id"]]),
         )
         for _, seat in seats.iterrows():
-            small = op == "MobiFone" and seat["district_name"] not in MOBIFONE_OLT_DISTRICTS
+            small = op == "MobiFone" and seat["district_name"] not in mobifone_olt_districts
             if small and seat["commune_id"] != city["commune_id"]:
                 continue
             c = centre_of.loc[seat["commune_id"]]

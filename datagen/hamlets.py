@@ -8,6 +8,7 @@ Khmer share and a poor-household share that follow the province's known geograph
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -119,25 +120,66 @@ def seat_commune_ids(communes: pd.DataFrame) -> dict[str, str]:
     return seats
 
 
-def commune_khmer_means(communes: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-    """Return each commune's mean Khmer share: district level times log-normal noise, 0.01–0.95."""
-    base = communes["district_name"].map(KHMER_SHARE_BY_DISTRICT).fillna(0.2).to_numpy(dtype=float)
-    return np.clip(base * rng.lognormal(0.0, 0.45, len(base)), 0.01, 0.95)
+def commune_khmer_means(
+    communes: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    table: Mapping[str, float] = KHMER_SHARE_BY_DISTRICT,
+    default: float = 0.2,
+    floor: float = 0.01,
+) -> np.ndarray:
+    """Return each commune's mean Khmer share: district level times log-normal noise, ``floor``–0.95.
+
+    Parameters
+    ----------
+    communes
+        Communes with ``district_name``.
+    rng
+        Random generator.
+    table
+        District name -> Khmer share of residents (0–1); default Trà Vinh's :data:`KHMER_SHARE_BY_DISTRICT`.
+    default
+        Share of a district missing from ``table``.
+    floor
+        Smallest commune mean (0.01 for Trà Vinh; lower for provinces with almost no Khmer residents).
+    """
+    base = communes["district_name"].map(table).fillna(default).to_numpy(dtype=float)
+    return np.clip(base * rng.lognormal(0.0, 0.45, len(base)), floor, 0.95)
 
 
-def _hamlets_of_commune(
+def hamlets_of_commune(
     row: pd.Series,
     polygon: BaseGeometry,
     n: int,
     khmer_mean: float,
     rng: np.random.Generator,
+    *,
+    coastal: bool | None = None,
 ) -> pd.DataFrame:
-    """Draw the hamlets of one commune (metric coordinates)."""
+    """Draw the ``n`` hamlets of one commune (metric coordinates; the first is the commune centre).
+
+    Parameters
+    ----------
+    row
+        The commune: ``commune_id``, ``commune_code``, ``commune_name``, ``district_name``,
+        ``commune_type``, ``households``, ``population``.
+    polygon
+        Its (Multi)Polygon in EPSG:32648.
+    n
+        Number of hamlets (at least 1).
+    khmer_mean
+        Mean Khmer share of the commune (0–1).
+    rng
+        Random generator.
+    coastal
+        Whether the commune is on the sea; ``None`` uses :func:`is_coastal` (Trà Vinh's coast).
+    """
     centre = commune_centre(polygon)
     others = sample_points_in_polygon(polygon, n - 1, rng, existing=np.array([[centre.x, centre.y]]))
     xy = np.vstack([[centre.x, centre.y], others])
     urban = row["commune_type"] != "xã"
-    coastal = is_coastal(row["commune_name"], row["district_name"])
+    if coastal is None:
+        coastal = is_coastal(row["commune_name"], row["district_name"])
     kappa = 2.5
     khmer = rng.beta(max(khmer_mean * kappa, 0.05), max((1 - khmer_mean) * kappa, 0.05), n)
     khmer[0] *= 0.6  # centres are more Kinh / Hoa (traders, officials)
@@ -224,7 +266,7 @@ def generate_hamlets(
     )
     khmer_means = commune_khmer_means(metric, rng)
     parts = [
-        _hamlets_of_commune(row, row.geometry, int(n), float(k), rng)
+        hamlets_of_commune(row, row.geometry, int(n), float(k), rng)
         for (_, row), n, k in zip(metric.iterrows(), counts, khmer_means, strict=True)
     ]
     frame = pd.concat(parts, ignore_index=True)

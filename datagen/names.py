@@ -180,12 +180,12 @@ def hamlet_names(
             pool = COASTAL_NAMES
         name = f"Ấp {pool[int(rng.integers(len(pool)))]}"
         if name in names:
-            name = _variant(name, names)
+            name = name_variant(name, names)
         names.append(name)
     return names
 
 
-def _variant(name: str, taken: list[str]) -> str:
+def name_variant(name: str, taken: list[str]) -> str:
     """Return ``name`` with a suffix "A", "B", … or a number that is not in ``taken``."""
     for suffix in ("A", "B", "C", "Trên", "Dưới", "Mới"):
         cand = f"{name} {suffix}"

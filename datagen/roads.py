@@ -18,6 +18,7 @@ network is connected when endpoints are snapped. Alignments are schematic, not s
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -32,7 +33,11 @@ from datagen.geometry import METRIC_EPSG, wiggly_line
 
 ROAD_COLUMNS: tuple[str, ...] = ("road_id", "highway", "name", "ref")
 
-NATIONAL_ROUTES: tuple[tuple[str, str, float | None, tuple[str, ...], float | None], ...] = (
+NationalRoute = tuple[str, str, float | None, tuple[str, ...], float | None]
+"""(ref, name, entry bearing from the province edge or None, district seats in order, exit bearing or
+None)."""
+
+NATIONAL_ROUTES: tuple[NationalRoute, ...] = (
     # (ref, name, bearing_deg of the entry from the province edge, district seats in order, exit bearing)
     (
         "QL53",
@@ -145,10 +150,14 @@ def _centre_graph(centres: pd.DataFrame) -> nx.Graph:
 
 
 def _national_roads(
-    net: _Network, graph: nx.Graph, seat_node: dict[str, str], province: BaseGeometry
+    net: _Network,
+    graph: nx.Graph,
+    seat_node: dict[str, str],
+    province: BaseGeometry,
+    routes: Sequence[NationalRoute],
 ) -> None:
-    """Add the trunk roads of :data:`NATIONAL_ROUTES` through the commune-centre graph."""
-    for ref, name, entry_bearing, seats, exit_bearing in NATIONAL_ROUTES:
+    """Add the trunk roads of ``routes`` (e.g. :data:`NATIONAL_ROUTES`) through the commune-centre graph."""
+    for ref, name, entry_bearing, seats, exit_bearing in routes:
         nodes = [seat_node[s] for s in seats if s in seat_node]
         if not nodes:
             continue
@@ -164,11 +173,16 @@ def _national_roads(
                 net.add_edge(u, v, "trunk", name, ref)
 
 
-def _provincial_roads(net: _Network, graph: nx.Graph, seat_node: dict[str, str]) -> None:
-    """Add "Đường tỉnh" roads between neighbouring district seats not joined by a national road."""
+def _provincial_roads(
+    net: _Network, graph: nx.Graph, seat_node: dict[str, str], refs_in_order: Sequence[str]
+) -> None:
+    """Add "Đường tỉnh" roads between neighbouring district seats not joined by a national road.
+
+    The first two refs of ``refs_in_order`` are ``primary``, the others ``secondary``.
+    """
     seat_ids = sorted(seat_node.values())
     seat_xy = np.array([net.nodes[s] for s in seat_ids])
-    refs = iter(PROVINCIAL_REFS)
+    refs = iter(refs_in_order)
     for i, j in _delaunay_edges(seat_xy):
         path = nx.shortest_path(graph, seat_ids[i], seat_ids[j], weight="length_m")
         hops = list(itertools.pairwise(path))
@@ -177,7 +191,7 @@ def _provincial_roads(net: _Network, graph: nx.Graph, seat_node: dict[str, str])
         ref = next(refs, "")
         if not ref:
             break
-        highway = "primary" if ref in PROVINCIAL_REFS[:2] else "secondary"
+        highway = "primary" if ref in refs_in_order[:2] else "secondary"
         for u, v in hops:
             net.add_edge(u, v, highway, f"Đường tỉnh {ref[2:]}", ref)
 
@@ -188,11 +202,14 @@ def _commune_level(
     seat_node: dict[str, str],
     province: BaseGeometry,
     rng: np.random.Generator,
+    *,
+    national_routes: Sequence[NationalRoute],
+    provincial_refs: Sequence[str],
 ) -> None:
     """Add national, provincial and inter-commune roads between commune centres."""
     graph = _centre_graph(centres)
-    _national_roads(net, graph, seat_node, province)
-    _provincial_roads(net, graph, seat_node)
+    _national_roads(net, graph, seat_node, province, national_routes)
+    _provincial_roads(net, graph, seat_node, provincial_refs)
     district_of = dict(zip(centres["hamlet_id"], centres["district_name"], strict=True))
     local = _mst_plus(centres["hamlet_id"].tolist(), centres[["x", "y"]].to_numpy(), rng, extra_share=0.35)
     counter = itertools.count(1)
@@ -252,6 +269,8 @@ def generate_roads(
     province: BaseGeometry,
     *,
     rng: np.random.Generator,
+    national_routes: Sequence[NationalRoute] = NATIONAL_ROUTES,
+    provincial_refs: Sequence[str] = PROVINCIAL_REFS,
 ) -> gpd.GeoDataFrame:
     """Draw the road layer.
 
@@ -266,6 +285,10 @@ def generate_roads(
         Province outline (EPSG:32648), used for entry points and to keep field tracks inside.
     rng
         Random generator of the road layer.
+    national_routes
+        Trunk roads through district seats (default Trà Vinh's :data:`NATIONAL_ROUTES`).
+    provincial_refs
+        "ĐTnnn" refs given in turn to seat pairs not joined by a national road (default Trà Vinh's).
 
     Returns
     -------
@@ -283,7 +306,15 @@ def generate_roads(
         d: centre_of[c]
         for d, c in zip(district_centres["district_name"], district_centres["commune_id"], strict=True)
     }
-    _commune_level(net, centres, seat_node, province, rng)
+    _commune_level(
+        net,
+        centres,
+        seat_node,
+        province,
+        rng,
+        national_routes=national_routes,
+        provincial_refs=provincial_refs,
+    )
     _hamlet_level(net, hamlets, province, rng)
     order = {
         "trunk": 0,

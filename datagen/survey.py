@@ -10,7 +10,7 @@ figures (FTTH 69.3% of households, 76% of adults with a smartphone, 84% using th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,7 +128,12 @@ def take_up_scores(
 
 
 def generate_survey(
-    hamlets: pd.DataFrame, *, params: GeneratorParams, rng: np.random.Generator
+    hamlets: pd.DataFrame,
+    *,
+    params: GeneratorParams,
+    rng: np.random.Generator,
+    commune_level_pool: Collection[str] | None = None,
+    n_commune_level: int = COMMUNE_LEVEL_ROWS,
 ) -> tuple[pd.DataFrame, Calibration]:
     """Draw the survey and calibrate it to the province's published rates.
 
@@ -141,6 +146,10 @@ def generate_survey(
         Targets (``target_*``), ``adult_share`` and ``survey_date``.
     rng
         Random generator of the survey layer.
+    commune_level_pool
+        Communes that may be reported as one commune-level row (default: every rural commune).
+    n_commune_level
+        Number of communes reported as commune-level rows (default :data:`COMMUNE_LEVEL_ROWS`).
 
     Returns
     -------
@@ -182,7 +191,7 @@ def generate_survey(
             "adults_internet_users": internet_counts(delta),
         }
     )
-    rows = _commune_level(rows, frame, rng)
+    rows = _commune_level(rows, frame, rng, pool=commune_level_pool, n_rows=n_commune_level)
     rows["survey_date"] = rows["commune_id"].map(_survey_dates(rows["commune_id"], params.survey_date, rng))
     rows["source"] = SOURCE
     calibration = Calibration(
@@ -196,10 +205,20 @@ def generate_survey(
     return rows[list(SURVEY_COLUMNS)], calibration
 
 
-def _commune_level(rows: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Collapse the rows of a few rural communes into one commune-level row each."""
+def _commune_level(
+    rows: pd.DataFrame,
+    frame: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    pool: Collection[str] | None,
+    n_rows: int,
+) -> pd.DataFrame:
+    """Collapse the rows of ``n_rows`` rural communes (of ``pool`` if given) into one row each."""
     rural = sorted(frame.loc[~frame["urban"], "commune_id"].unique())
-    chosen = set(rng.choice(rural, size=min(COMMUNE_LEVEL_ROWS, len(rural)), replace=False))
+    if pool is not None:
+        allowed = set(pool)
+        rural = [c for c in rural if c in allowed]
+    chosen = set(rng.choice(rural, size=min(n_rows, len(rural)), replace=False)) if rural else set()
     keep = rows[~rows["commune_id"].isin(chosen)]
     counts = ["households", "households_ftth", "adults", "adults_with_smartphone", "adults_internet_users"]
     agg = rows[rows["commune_id"].isin(chosen)].groupby("commune_id", sort=True)[counts].sum().reset_index()

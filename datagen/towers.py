@@ -10,6 +10,7 @@ typical Vietnamese deployments; none of it describes a real site.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -56,6 +57,9 @@ GAP_PLAN: tuple[tuple[str, int, float, float], ...] = (
     ("Huyện Cầu Ngang", 1, 4500.0, 5500.0),
 )
 """(district, number of deliberate coverage-gap zones, radius range in metres): coast and far corners."""
+
+COASTAL_GAP_DISTRICTS: frozenset[str] = frozenset({"Huyện Cầu Ngang"})
+"""Districts of :data:`GAP_PLAN` whose gap zones must be around coastal hamlets."""
 
 GAP_MIN_COMMUNE_AREA_LEFT = 0.25
 """A gap zone is refused if it leaves a commune with less than this share of its area site-eligible."""
@@ -120,6 +124,10 @@ def choose_gap_zones(
     communes: gpd.GeoDataFrame,
     province: BaseGeometry,
     rng: np.random.Generator,
+    *,
+    plan: Sequence[tuple[str, int, float, float]] = GAP_PLAN,
+    coastal_only: Collection[str] = COASTAL_GAP_DISTRICTS,
+    existing: Sequence[GapZone] = (),
 ) -> list[GapZone]:
     """Pick remote hamlets to stay out of coverage: on the province edge, far from district seats.
 
@@ -140,20 +148,31 @@ def choose_gap_zones(
         Province outline in EPSG:32648.
     rng
         Random generator.
+    plan
+        ``(district, number of zones, min radius m, max radius m)`` rows; default Trà Vinh's :data:`GAP_PLAN`.
+    coastal_only
+        Districts of ``plan`` whose zones must be around coastal hamlets.
+    existing
+        Zones already chosen elsewhere (kept 12 km away from; not returned).
+
+    Returns
+    -------
+    list of GapZone
+        The new zones, in the order of ``plan``.
     """
     edge_m = shapely.distance(province.boundary, shapely.points(hamlets["x"], hamlets["y"]))
     polygons = list(communes.geometry)
     zones: list[GapZone] = []
-    for district, count, r_min, r_max in GAP_PLAN:
+    for district, count, r_min, r_max in plan:
         keep = (hamlets["district_name"] == district) & ~hamlets["is_commune_centre"] & (edge_m < 2000)
-        if district == "Huyện Cầu Ngang":
+        if district in coastal_only:
             keep &= hamlets["coastal"]
         pool = hamlets[keep].sort_values(["dist_to_town_km", "hamlet_id"], ascending=[False, True])
         added = 0
         for _, h in pool.iterrows():
             if added >= count:
                 break
-            if any(np.hypot(h["x"] - z.x, h["y"] - z.y) <= 12_000 for z in zones):
+            if any(np.hypot(h["x"] - z.x, h["y"] - z.y) <= 12_000 for z in [*existing, *zones]):
                 continue
             zone = GapZone(
                 str(h["hamlet_id"]), float(h["x"]), float(h["y"]), float(rng.uniform(r_min, r_max))
@@ -173,18 +192,30 @@ def in_gap_zone(x: float, y: float, zones: list[GapZone]) -> bool:
 class _Placer:
     """Rejection sampler of site positions around hamlets (positions kept in growing arrays)."""
 
-    def __init__(self, area: BaseGeometry, zones: list[GapZone], rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        area: BaseGeometry,
+        zones: list[GapZone],
+        rng: np.random.Generator,
+        *,
+        spacing_scale: float = 1.0,
+        existing: pd.DataFrame | None = None,
+    ) -> None:
         self.area = area  # province shrunk by 50 m, EPSG:32648
         self.zones = zones
         self.rng = rng
+        self.spacing_scale = spacing_scale
         self.xy = np.empty((64, 2))
         self.ops = np.empty(64, dtype=object)
         self.n = 0
+        if existing is not None:
+            for x, y, op in zip(existing["x"], existing["y"], existing["operator"], strict=True):
+                self._append(float(x), float(y), str(op))
 
     def place(self, hx: float, hy: float, operator: str, *, urban: bool) -> tuple[float, float] | None:
         """Return a position near ``(hx, hy)`` for ``operator`` or ``None`` after 40 failed tries."""
         sigma = 260.0 if urban else 750.0
-        spacing = 300.0 if urban else 1100.0
+        spacing = (300.0 if urban else 1100.0) * self.spacing_scale
         xy, same = self.xy[: self.n], self.ops[: self.n] == operator
         for _ in range(40):
             x, y = hx + self.rng.normal(0, sigma), hy + self.rng.normal(0, sigma)
@@ -257,6 +288,8 @@ def place_sites(
     *,
     n_active: int,
     rng: np.random.Generator,
+    spacing_scale: float = 1.0,
+    existing: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Place ``n_active`` active sites: a floor per commune, the rest following population.
 
@@ -275,16 +308,21 @@ def place_sites(
         Number of active sites.
     rng
         Random generator of the tower layer.
+    spacing_scale
+        Factor on the same-operator spacing (1.1 km rural, 300 m in towns); below 1 for provinces with
+        more sites per km² than Trà Vinh.
+    existing
+        Sites already placed nearby (``x``, ``y``, ``operator``): the new ones keep the spacing from them.
 
     Returns
     -------
     pandas.DataFrame
-        ``operator``, ``x``, ``y``, ``hamlet_id``, ``urban`` per site.
+        ``operator``, ``x``, ``y``, ``hamlet_id``, ``urban`` per site (the new sites only).
     """
     counts = operator_counts(n_active)
     operators = np.array([op for op, c in counts.items() for _ in range(c)])
     rng.shuffle(operators)
-    placer = _Placer(province.buffer(-50.0), zones, rng)
+    placer = _Placer(province.buffer(-50.0), zones, rng, spacing_scale=spacing_scale, existing=existing)
     weights = _site_weights(hamlets, communes.set_index("commune_id")["commune_type"])
     outside = np.array(
         [not in_gap_zone(x, y, zones) for x, y in zip(hamlets["x"], hamlets["y"], strict=True)]
@@ -326,7 +364,7 @@ def place_sites(
     return pd.DataFrame(rows)
 
 
-def _move_vietnamobile_to_towns(sites: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def move_vietnamobile_to_towns(sites: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Swap operators so that Vietnamobile's few sites are in wards and townships."""
     out = sites.copy()
     rural_vnm = out.index[(out["operator"] == "Vietnamobile") & ~out["urban"]].to_numpy()
@@ -507,12 +545,12 @@ def generate_sites(
     metric = communes.to_crs(METRIC_EPSG)
     zones = choose_gap_zones(frame, metric, province, rng)
     active = place_sites(frame, metric, province, zones, n_active=params.n_sites, rng=rng)
-    active = _move_vietnamobile_to_towns(active, rng)
+    active = move_vietnamobile_to_towns(active, rng)
     active["status"] = "active"
     planned = plan_sites(frame, active, zones, rng=rng)
     planned["status"] = "planned"
     sites = pd.concat([active, planned], ignore_index=True)
-    sites["commune_id"] = _commune_of_points(sites["x"].to_numpy(), sites["y"].to_numpy(), metric)
+    sites["commune_id"] = commune_of_points(sites["x"].to_numpy(), sites["y"].to_numpy(), metric)
     prefix = {op: p for op, p, _ in OPERATOR_SHARES}
     numbers = sites.groupby("operator").cumcount() + 1
     sites["site_id"] = [f"{prefix[o]}{n:04d}" for o, n in zip(sites["operator"], numbers, strict=True)]
@@ -521,12 +559,12 @@ def generate_sites(
     lonlat = gpd.GeoSeries(gpd.points_from_xy(sites["x"], sites["y"]), crs=METRIC_EPSG).to_crs(4326)
     sites["lon"], sites["lat"] = lonlat.x.round(6), lonlat.y.round(6)
     city_active = sites.index[sites["city"] & (sites["status"] == "active")].to_numpy()
-    five_g = _five_g_sites(sites, city_active, rng)
+    five_g = five_g_sites(sites, city_active, rng)
     cells = cells_for_sites(sites, five_g_sites=five_g, rng=rng)
     return cells.sort_values(["site_id", "cell_id"], kind="stable").reset_index(drop=True), zones
 
 
-def _five_g_sites(sites: pd.DataFrame, city_active: np.ndarray, rng: np.random.Generator) -> set[int]:
+def five_g_sites(sites: pd.DataFrame, city_active: np.ndarray, rng: np.random.Generator) -> set[int]:
     """Pick 8 city sites for 5G: 5 Viettel, 2 VinaPhone, 1 MobiFone (fewer if not available)."""
     chosen: set[int] = set()
     for op, k in (("Viettel", 5), ("VinaPhone", 2), ("MobiFone", 1)):
@@ -536,7 +574,7 @@ def _five_g_sites(sites: pd.DataFrame, city_active: np.ndarray, rng: np.random.G
     return chosen
 
 
-def _commune_of_points(x: np.ndarray, y: np.ndarray, communes: gpd.GeoDataFrame) -> list[str]:
+def commune_of_points(x: np.ndarray, y: np.ndarray, communes: gpd.GeoDataFrame) -> list[str]:
     """Return the ``commune_id`` containing each point (nearest commune for points on no polygon)."""
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=communes.crs)
     joined = gpd.sjoin_nearest(points, communes[["commune_id", "geometry"]], how="left")
