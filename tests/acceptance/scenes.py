@@ -7,8 +7,9 @@ the documentation says the analysis works in. The files store WGS 84 lon/lat (7 
 
 ``write_package(scene, root, layout)`` writes one scene as a package. ``layout`` is the boundary
 layout (docs/DATA.md "Layouts"), written as ``layout = ...`` in dataset.toml: ``"2009"`` communes
-carry ``district_name``; the ``"2025-07"`` branch writes GSO-style codes of the new communes as keys,
-no ``district_name`` and ``former_district`` instead. Every scene runs in both layouts.
+carry ``district_name``; the ``"2025-07"`` branch writes the province as the new Vĩnh Long (86) and
+real official codes and names of its communes (``OFFICIAL_XA_2025``) as keys, no ``district_name``
+and ``former_district`` instead. Every scene runs in both layouts.
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ _TO_LONLAT = Transformer.from_crs(METRIC_EPSG, 4326, always_xy=True)
 
 PROVINCE_NAME = "Trà Vinh"
 PROVINCE_CODE = "84"
+#: In the 2025-07 layout the province is the new Vĩnh Long and communes carry official codes and
+#: names of the July-2025 list (docs/DATA.md "Layouts", the official-code checks): real rural
+#: communes of province 86, given to the scenes' communes in order (types stay "xã").
+PROVINCE_2025 = ("Vĩnh Long", "86")
+OFFICIAL_XA_2025: tuple[tuple[str, str], ...] = (
+    ("29410", "Xã Hòa Minh"),
+    ("29467", "Xã Tập Sơn"),
+    ("29461", "Xã Trà Cú"),
+    ("29489", "Xã Hàm Giang"),
+    ("29416", "Xã Cầu Ngang"),
+    ("29455", "Xã Hiệp Mỹ"),
+)
 
 
 def metric(x_km: float, y_km: float) -> tuple[float, float]:
@@ -197,8 +210,8 @@ def _dataset_toml(scene: Scene, layout: str) -> str:
     vintage = {"2009": "2009 layout", "2025-07": "2025-07-01 layout"}[layout]
     head = [
         f'name = "{scene.name}"',
-        f'province_name = "{PROVINCE_NAME}"',
-        f'province_code = "{PROVINCE_CODE}"',
+        f'province_name = "{PROVINCE_NAME if layout == "2009" else PROVINCE_2025[0]}"',
+        f'province_code = "{PROVINCE_CODE if layout == "2009" else PROVINCE_2025[1]}"',
         f'boundary_vintage = "{vintage}"',
         f'layout = "{layout}"',  # docs/DATA.md "Layouts"
         'created = "2026-11-25"',
@@ -228,12 +241,16 @@ def _assign_ids(scene: Scene, root: Path, layout: str) -> PackageIds:
     ids = PackageIds(root=root, layout=layout)
     for n, c in enumerate(scene.communes, start=1):
         # 2009: censusVN2009-style 7-digit keys; 2025-07: 5-digit GSO codes of the new communes.
-        ids.commune_id[c.key] = f"84701{n:02d}" if layout == "2009" else f"2930{n}"
+        ids.commune_id[c.key] = f"84701{n:02d}" if layout == "2009" else OFFICIAL_XA_2025[n - 1][0]
     for c in scene.communes:
         members = [h for h in scene.hamlets if h.commune == c.key]
         for nn, h in enumerate(members, start=1):
             ids.hamlet_id[h.key] = f"{ids.commune_id[c.key]}-{nn:02d}"
     return ids
+
+
+def _official_name(code: str) -> str:
+    return dict(OFFICIAL_XA_2025)[code]
 
 
 def _commune_features(scene: Scene, ids: PackageIds, layout: str) -> list[dict[str, Any]]:
@@ -243,8 +260,8 @@ def _commune_features(scene: Scene, ids: PackageIds, layout: str) -> list[dict[s
         props: dict[str, Any] = {
             "commune_id": ids.commune_id[c.key],
             "commune_code": ids.commune_id[c.key] if layout != "2009" else "",
-            "commune_name": c.name,
-            "province_name": PROVINCE_NAME,
+            "commune_name": c.name if layout == "2009" else _official_name(ids.commune_id[c.key]),
+            "province_name": PROVINCE_NAME if layout == "2009" else PROVINCE_2025[0],
             "commune_type": c.commune_type,
             "population": households * 4,
             "households": households,
