@@ -34,6 +34,7 @@ Priority = Σ over flags of (households affected × severity); see :data:`FLAG_I
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -44,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.fibre import ReachResult, compute_reach, point_xy_m
+from analysis.grouping import FORMER_DETAIL_COLUMNS, HAMLET_FORMER_COLUMNS
 from analysis.linkbudget import reference_power_dbm
 from analysis.params import GapParams, StandInSignalParams
 from analysis.propagation import ENV_SUBURBAN, path_loss_db
@@ -695,7 +697,10 @@ def flag_hamlets(
     records = frame.drop(columns="geometry").to_dict("records")
     frame["explanation_vi"] = [_explain(r, thresholds, vi=True) for r in records]
     frame["explanation_en"] = [_explain(r, thresholds, vi=False) for r in records]
-    return gpd.GeoDataFrame(frame[list(output_columns())], geometry="geometry", crs=hamlets.crs)
+    former = [c for c in (*FORMER_DETAIL_COLUMNS, *HAMLET_FORMER_COLUMNS) if c in frame]
+    for col in former:
+        frame[col] = _text(frame[col])
+    return gpd.GeoDataFrame(frame[list(output_columns(former))], geometry="geometry", crs=hamlets.crs)
 
 
 def _add_actors(frame: pd.DataFrame, fired: dict[GapFlag, pd.Series]) -> None:
@@ -819,10 +824,19 @@ _LAST = (
 )
 
 
-def output_columns() -> tuple[str, ...]:
-    """Every column of :func:`compute_gaps`, in order (documented in ``docs/GAPS.md``)."""
+def output_columns(former: Sequence[str] = ()) -> tuple[str, ...]:
+    """Every column of :func:`compute_gaps`, in order (documented in ``docs/GAPS.md``).
+
+    Parameters
+    ----------
+    former
+        The former-unit columns a 2025-07 package carries (of
+        :data:`analysis.grouping.FORMER_DETAIL_COLUMNS` and ``HAMLET_FORMER_COLUMNS``), placed
+        after ``district_name``; none before the reform.
+    """
     per_flag = tuple(f"{FLAG_INFO[f].key}_{s}" for f in GapFlag for s in ("flag", "value", "threshold"))
-    return _FIRST + per_flag + _LAST
+    at = _FIRST.index("district_name") + 1
+    return _FIRST[:at] + tuple(former) + _FIRST[at:] + per_flag + _LAST
 
 
 # ---------------------------------------------------------------------------------------------
@@ -837,10 +851,14 @@ def _hamlets_with_communes(pkg: DataPackage) -> gpd.GeoDataFrame:
         hamlets["commune_id"] = _text(hamlets["commune_code"]).map(code_to_id).fillna("")
     hamlets["commune_id"] = _text(hamlets["commune_id"])
     info = communes.assign(commune_id=_text(communes["commune_id"])).set_index("commune_id")
-    for col in ("commune_name", "district_name"):
+    for col in ("commune_name", "district_name", *FORMER_DETAIL_COLUMNS):
         if col in info:
             names = info[col].astype(object).where(info[col].notna(), "")  # all-empty in the 2025 layout
-            hamlets[col] = hamlets["commune_id"].map(names).fillna("").to_numpy()
+            of_commune = hamlets["commune_id"].map(names).fillna("")
+            if col in FORMER_DETAIL_COLUMNS and col in hamlets:  # a hamlet's own former unit is finer
+                own = _text(hamlets[col])
+                of_commune = own.where(own != "", of_commune)
+            hamlets[col] = of_commune.to_numpy()
     return hamlets
 
 
@@ -946,14 +964,16 @@ def commune_indicators(gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gp
     gaps
         :func:`compute_gaps` output.
     communes
-        Commune polygons (EPSG:4326) with ``commune_id``, ``commune_name``, ``district_name``.
+        Commune polygons (EPSG:4326) with ``commune_id``, ``commune_name``, ``district_name``
+        (empty in the 2025-07 layout) and, in the 2025-07 layout, ``former_province``,
+        ``former_district`` and ``old_commune_codes`` when known (carried as given, ``;``-joined).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per commune: ``hamlets``, ``households``, ``flagged_hamlets``, one count column
-        per flag (``n_no_mobile`` …), household-weighted ``share_hh_good_4g``, ``share_hh_no_4g``,
-        ``ftth_share``,
+        One row per commune: its ids, names and former units (2025-07), ``hamlets``,
+        ``households``, ``flagged_hamlets``, one count column per flag (``n_no_mobile`` …),
+        household-weighted ``share_hh_good_4g``, ``share_hh_no_4g``, ``ftth_share``,
         ``smartphone_share`` (means over hamlets with data), ``share_hh_fibre_reach`` (households
         in hamlets of class ``drop``), ``priority_score`` (sum), ``top_hamlet_id`` /
         ``top_hamlet_name`` (rank 1 in the commune) and ``operator_action`` /
@@ -994,8 +1014,11 @@ def commune_indicators(gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gp
     roll["top_hamlet_id"] = top["hamlet_id"].reindex(roll.index)
     roll["top_hamlet_name"] = top["hamlet_name"].reindex(roll.index)
     roll = roll.drop(columns=[c for c in roll.columns if c.startswith("_")])
-    base = communes[["commune_id", "commune_name", "district_name", "geometry"]].copy()
+    former = [c for c in FORMER_DETAIL_COLUMNS if c in communes]
+    base = communes[["commune_id", "commune_name", "district_name", *former, "geometry"]].copy()
     base["commune_id"] = _text(base["commune_id"])
+    for col in former:
+        base[col] = _text(base[col])
     out = base.merge(roll, left_on="commune_id", right_index=True, how="left")
     counts = ["hamlets", "households", "flagged_hamlets"] + [f"n_{FLAG_INFO[f].key}" for f in GapFlag]
     out[counts] = out[counts].fillna(0).astype(int)

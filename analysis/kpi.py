@@ -20,6 +20,14 @@ key                      value                                                  
 ``households_affected``  households of those hamlets                             0 (policy)
 =======================  ======================================================  ===============
 
+Groups
+------
+The district table of a pre-reform package generalises to the package's group
+(:mod:`analysis.grouping`): ``district_name`` before the reform; in the 2025-07 layout the former
+province (default breakdown) and the former district, each commune counted once, in the unit that
+gave it most (:func:`analysis.grouping.assign_groups`). :func:`former_province_comparison` sets
+the former provinces' figures beside what each published (``analysis/config/published.toml``).
+
 Signal shares count only hamlets whose signal is known: a hamlet with a NaN share is left out of
 the numerator and the denominator. ``no_4g`` is the dead-zone figure ("vùng lõm sóng"); the
 district and commune tables also give it as a count of households (``households_no_4g``). Survey
@@ -32,14 +40,18 @@ from __future__ import annotations
 
 import logging
 import math
+import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from analysis.grouping import NO_GROUP, assign_groups, group_columns, is_pre_reform, level_keys
 from geo.errors import ParameterError, SchemaError
 from geo.names import normalize_name
 
@@ -59,6 +71,10 @@ __all__ = [
     "survey_rows_by_commune",
     "communes_with_fibre_nodes",
     "compute_kpis",
+    "PUBLISHED_INDICATORS",
+    "PublishedFigure",
+    "load_published_figures",
+    "former_province_comparison",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,7 +89,7 @@ SURVEY_REQUIRED_COLUMNS: tuple[str, ...] = (
 """Count columns of ``survey/hamlet_survey.csv`` (docs/DATA.md) the KPIs sum."""
 
 _DROP_REACH = "drop"
-_NO_DISTRICT = "—"
+_NO_DISTRICT = NO_GROUP
 
 
 class KpiKey(StrEnum):
@@ -249,23 +265,39 @@ class Kpi:
 
 @dataclass(frozen=True, eq=False)
 class KpiSnapshot:
-    """Province KPIs and the per-district and per-commune tables behind them.
+    """Province KPIs and the per-group and per-commune tables behind them.
 
     Parameters
     ----------
     kpis
         Province-level indicators in :class:`KpiKey` order (``internet`` only with survey data).
     districts
-        One row per district (sorted by name): ``district_name``, ``communes``, ``hamlets``,
-        ``households`` and one column per KPI key (shares 0–1, counts), plus the sums behind
-        them: ``hh_signal_known`` / ``hh_good_4g`` and ``hh_no_4g_known`` / ``hh_no_4g``
-        (households, unrounded), ``households_no_4g`` (households without usable 4G, rounded) and
-        the survey sums.
+        The default breakdown, one row per group of :attr:`group_column` (sorted by name): before
+        the reform one row per district (``district_name``); in the 2025-07 layout one row per
+        former province (``former_province``); no row when the package names no group. Columns:
+        the group column, ``communes``, ``hamlets``, ``households`` and one column per KPI key
+        (shares 0–1, counts), plus the sums behind them: ``hh_signal_known`` / ``hh_good_4g`` and
+        ``hh_no_4g_known`` / ``hh_no_4g`` (households, unrounded), ``households_no_4g``
+        (households without usable 4G, rounded) and the survey sums.
     communes
-        The same columns per commune (``commune_id`` first; ``commune_name`` and
-        ``district_name`` when known), for choropleths.
+        The same columns per commune (``commune_id`` first; ``commune_name`` and the group
+        columns when known; in the 2025-07 layout the one unit each commune counts in and
+        ``<column>_rule``, :func:`analysis.grouping.assign_groups`), for choropleths.
     targets
         The targets used.
+    flag_counts
+        Hamlets per gap flag.
+    group_column
+        The column :attr:`districts` is keyed by: ``"district_name"`` before the reform,
+        ``"former_province"`` (or ``"former_district"`` when only that is given) in the 2025-07
+        layout, ``None`` when the province is the only level.
+    levels
+        Every breakdown, coarse to fine, by the name of its finest column: ``{"district_name":
+        districts}`` before the reform; ``{"former_province": ..., "former_district": ...}`` in the
+        2025-07 layout, the former-district table keyed by province and district (both Trà Vinh
+        and Bến Tre had a "Huyện Châu Thành").
+    layout
+        The package's layout.
     """
 
     kpis: tuple[Kpi, ...]
@@ -273,6 +305,9 @@ class KpiSnapshot:
     communes: pd.DataFrame
     targets: KpiTargets
     flag_counts: dict[str, int] = field(default_factory=dict)
+    group_column: str | None = "district_name"
+    levels: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    layout: str = "2009"
 
     def get(self, key: KpiKey | str) -> Kpi:
         """The province KPI ``key``.
@@ -289,18 +324,54 @@ class KpiSnapshot:
         raise KeyError(f"KPI {wanted.value!r} was not computed")
 
     def district_kpis(self, district_name: str) -> tuple[Kpi, ...]:
-        """The same indicators for one district (from :attr:`districts`).
+        """The same indicators for one group of the default breakdown (from :attr:`districts`).
+
+        Before the reform the group is a district; in the 2025-07 layout a former province.
 
         Raises
         ------
         KeyError
-            If there is no such district.
+            If there is no such group.
         """
-        rows = self.districts[self.districts["district_name"] == district_name]
+        return self.group_kpis(district_name)
+
+    def group_kpis(self, name: str | tuple[str, ...], *, level: str | None = None) -> tuple[Kpi, ...]:
+        """The same indicators for one group of a breakdown (:attr:`levels`).
+
+        Parameters
+        ----------
+        name
+            The group's value; for a level keyed by several columns, all of them in order
+            (``("Trà Vinh", "Huyện Trà Cú")``).
+        level
+            Which breakdown (default :attr:`group_column`).
+
+        Raises
+        ------
+        KeyError
+            If there is no such level or group.
+        """
+        level = level or self.group_column
+        if level is None or level not in self.levels:
+            raise KeyError(f"no breakdown {level!r}; known: {', '.join(self.levels) or 'none'}")
+        table = self.levels[level]
+        keys = level_keys(tuple(self.levels))[level]
+        wanted = (name,) if isinstance(name, str) else tuple(name)
+        if len(wanted) != len(keys):
+            raise KeyError(f"breakdown {level!r} is keyed by {', '.join(keys)}; got {wanted!r}")
+        mask = pd.Series(True, index=table.index)
+        for key, value in zip(keys, wanted, strict=True):
+            mask &= table[key] == value
+        rows = table[mask]
         if rows.empty:
-            raise KeyError(f"no district named {district_name!r}; known: "
-                           f"{', '.join(self.districts['district_name'].astype(str))}")
+            what = _GROUP_WORDS.get(level, level)
+            known = ", ".join(" / ".join(map(str, r)) for r in table[list(keys)].itertuples(index=False))
+            raise KeyError(f"no {what} named {' / '.join(wanted)!r}; known: {known}")
         return _kpis_from_row(rows.iloc[0], self.targets, [k.key for k in self.kpis])
+
+
+_GROUP_WORDS = {"district_name": "district", "former_province": "former province",
+                "former_district": "former district"}
 
 
 def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], what: str) -> None:
@@ -377,8 +448,8 @@ def _flag_mask(gaps: pd.DataFrame) -> pd.Series:
     return _text(gaps["flags"]) != ""
 
 
-def _hamlet_frame(gaps: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
-    """Per-hamlet numbers the KPIs sum, with the hamlet's commune and district."""
+def _hamlet_frame(gaps: pd.DataFrame, groups: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Per-hamlet numbers the KPIs sum, with the hamlet's commune and groups."""
     _check_columns(gaps, GAPS_REQUIRED_COLUMNS, "gap table")
     hh = pd.to_numeric(gaps["households"], errors="coerce").fillna(0.0).astype(float)
     frame = pd.DataFrame({"commune_id": _text(gaps["commune_id"]).to_numpy(), "households": hh.to_numpy()})
@@ -398,8 +469,9 @@ def _hamlet_frame(gaps: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
                 if "affected_households" in gaps else hh)
     frame["underserved_hamlets"] = flagged.astype(float)
     frame["households_affected"] = np.where(flagged, affected.to_numpy(dtype=float), 0.0)
-    districts = _district_lookup(communes)
-    frame["district_name"] = frame["commune_id"].map(districts).fillna(_NO_DISTRICT)
+    lookup = groups.drop_duplicates("commune_id").set_index("commune_id")
+    for column in columns:
+        frame[column] = frame["commune_id"].map(lookup[column]).fillna(_NO_DISTRICT)
     return frame
 
 
@@ -410,12 +482,6 @@ def _share_column(gaps: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(gaps[column], errors="coerce").astype(float)
 
 
-def _district_lookup(communes: pd.DataFrame) -> pd.Series:
-    _check_columns(communes, ("commune_id", "district_name"), "commune table")
-    names = _text(communes["district_name"]).to_numpy()
-    return pd.Series(names, index=_text(communes["commune_id"]).to_numpy())
-
-
 _SUM_COLUMNS = ("households", "hh_signal_known", "hh_good_4g", "hh_no_4g_known", "hh_no_4g",
                 "underserved_hamlets", "households_affected")
 _SURVEY_SUMS = ("survey_households", "households_ftth", "adults", "adults_with_smartphone",
@@ -423,13 +489,14 @@ _SURVEY_SUMS = ("survey_households", "households_ftth", "adults", "adults_with_s
 
 
 def _commune_table(hamlets: pd.DataFrame, survey_rows: pd.DataFrame | None,
-                   communes: pd.DataFrame, *, with_nodes: set[str]) -> pd.DataFrame:
-    """One row per commune of ``communes`` with hamlet and survey sums."""
+                   communes: pd.DataFrame, groups: pd.DataFrame, *, with_nodes: set[str]) -> pd.DataFrame:
+    """One row per commune of ``communes`` with its groups and hamlet and survey sums."""
     ids = _text(communes["commune_id"])
     table = pd.DataFrame({"commune_id": ids.to_numpy()})
-    for col in ("commune_name", "district_name"):
-        if col in communes:
-            table[col] = _text(communes[col]).to_numpy()
+    if "commune_name" in communes:
+        table["commune_name"] = _text(communes["commune_name"]).to_numpy()
+    for col in groups.columns.drop("commune_id"):
+        table[col] = groups[col].to_numpy()
     grouped = hamlets.groupby("commune_id")
     sums = grouped[list(_SUM_COLUMNS)].sum()
     sums["hamlets"] = grouped.size()
@@ -473,11 +540,11 @@ def _add_ratios(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _district_table(commune_table: pd.DataFrame) -> pd.DataFrame:
+def _group_table(commune_table: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
+    """The commune sums summed per group of ``keys`` (sorted), with the KPI columns."""
     sum_cols = [c for c in (*_SUM_COLUMNS, "hamlets", "communes", "fibre_reached", *_SURVEY_SUMS)
                 if c in commune_table]
-    names = commune_table["district_name"] if "district_name" in commune_table else _NO_DISTRICT
-    grouped = commune_table.assign(district_name=names).groupby("district_name", sort=True)
+    grouped = commune_table.groupby(list(keys), sort=True)
     table = grouped[sum_cols].sum(min_count=1).reset_index()
     for col in (*_SUM_COLUMNS, "hamlets", "communes", "fibre_reached"):
         table[col] = table[col].fillna(0.0)
@@ -536,8 +603,9 @@ def communes_with_fibre_nodes(fibre_nodes: pd.DataFrame, communes: pd.DataFrame)
 
 
 def compute_kpis(gaps: pd.DataFrame, *, communes: pd.DataFrame, survey: pd.DataFrame | None = None,
-                 fibre_nodes: pd.DataFrame | None = None, targets: KpiTargets | None = None) -> KpiSnapshot:
-    """Province KPIs, and the same per district and per commune.
+                 fibre_nodes: pd.DataFrame | None = None, targets: KpiTargets | None = None,
+                 layout: str | None = None) -> KpiSnapshot:
+    """Province KPIs, and the same per group (district, or former province / district) and commune.
 
     Parameters
     ----------
@@ -547,8 +615,10 @@ def compute_kpis(gaps: pd.DataFrame, *, communes: pd.DataFrame, survey: pd.DataF
         ``share_hh_good_4g`` and ``share_hh_no_4g`` (0–1), ``fibre_reach_class`` (``drop`` / ``extendable`` /
         ``out_of_reach``), ``affected_households``.
     communes
-        ``commune_id``, ``district_name`` and optionally ``commune_name`` (the commune layer;
-        geometry is ignored). Every commune counts, also one without hamlets.
+        ``commune_id``, the group columns (``district_name`` before the reform; in the 2025-07
+        layout ``former_province`` / ``former_district`` and ``old_commune_codes`` when known) and
+        optionally ``commune_name`` (the commune layer; geometry is ignored). Every commune counts,
+        also one without hamlets.
     survey
         ``survey/hamlet_survey.csv`` rows (docs/DATA.md); ``None`` = no FTTH, smartphone or
         internet KPIs (their values are NaN, status ``no_data``).
@@ -557,6 +627,11 @@ def compute_kpis(gaps: pd.DataFrame, *, communes: pd.DataFrame, survey: pd.DataF
         holds a node or one of its hamlets is within drop reach; ``None`` = hamlet reach only.
     targets
         Targets (default :class:`KpiTargets`).
+    layout
+        The package's layout (``pkg.meta.layout``; default ``"2009"``): decides the groups
+        (:func:`analysis.grouping.group_columns`). A commune listing several former units counts in
+        the one that gave it most households, by the ``former_commune_code`` of its hamlets in
+        ``gaps`` (:func:`analysis.grouping.assign_groups`).
 
     Returns
     -------
@@ -568,25 +643,190 @@ def compute_kpis(gaps: pd.DataFrame, *, communes: pd.DataFrame, survey: pd.DataF
         If a required column is missing (the message names it and the table).
     """
     targets = targets or KpiTargets()
-    hamlets = _hamlet_frame(gaps, communes)
+    layout = layout or "2009"
+    columns = group_columns(layout, communes)
+    _check_columns(communes, ("commune_id", *(columns if is_pre_reform(layout) else ())), "commune table")
+    groups = assign_groups(communes, layout, hamlets=gaps)
+    if is_pre_reform(layout):
+        groups = groups[["commune_id", *columns]]
+    hamlets = _hamlet_frame(gaps, groups, columns)
     survey_rows = None
     if survey is not None:
         lookup = pd.Series(_text(gaps["commune_id"]).to_numpy(), index=_text(gaps["hamlet_id"]).to_numpy())
         survey_rows = survey_rows_by_commune(survey, lookup[~lookup.index.duplicated()])
     with_nodes = communes_with_fibre_nodes(fibre_nodes, communes) if fibre_nodes is not None else set()
-    commune_table = _commune_table(hamlets, survey_rows, communes, with_nodes=with_nodes)
+    commune_table = _commune_table(hamlets, survey_rows, communes, groups, with_nodes=with_nodes)
     orphans = ~hamlets["commune_id"].isin(set(commune_table["commune_id"]))
     if orphans.any():
         log.warning("%d hamlet(s) belong to no commune of the commune layer; left out of the KPIs",
                     int(orphans.sum()))
-    district_table = _district_table(commune_table)
-    province = _district_table(commune_table.assign(district_name="*")).iloc[0]
+    levels = {level: _group_table(commune_table, keys) for level, keys in level_keys(columns).items()}
+    province_table = _group_table(commune_table.assign(_province="*"), ("_province",))
+    province = province_table.iloc[0]
+    default = columns[0] if columns else None
+    districts = levels[default] if default else province_table.drop(columns="_province").iloc[0:0]
     keys = [k for k in KpiKey if k is not KpiKey.INTERNET
             or (survey_rows is not None and "adults_internet_users" in survey_rows)]
     return KpiSnapshot(
         kpis=_kpis_from_row(province, targets, keys),
-        districts=district_table,
+        districts=districts,
         communes=commune_table,
         targets=targets,
         flag_counts=_flag_counts(gaps),
+        group_column=default,
+        levels=levels,
+        layout=layout,
     )
+
+
+# --------------------------------------------------------------------------- published figures
+
+PUBLISHED_INDICATORS: tuple[str, ...] = (KpiKey.INTERNET.value, KpiKey.SMARTPHONE.value, KpiKey.FTTH.value,
+                                         "mobile_subscriptions_per_100")
+"""Indicators a published figure may give: KPI keys (shares) and mobile subscriptions per 100 people
+(no KPI: packages hold no subscription counts)."""
+
+_COMPARED_KPIS: tuple[KpiKey, ...] = (KpiKey.INTERNET, KpiKey.SMARTPHONE, KpiKey.FTTH)
+_PUBLISHED_FIELDS = ("new_province_code", "former_province", "former_province_code", "indicator", "value",
+                     "year", "source", "wording_vi", "basis_en")
+
+
+@dataclass(frozen=True)
+class PublishedFigure:
+    """One figure a pre-reform province published about itself (``analysis/config/published.toml``).
+
+    Parameters
+    ----------
+    new_province_code
+        The 2025-07 province it is now part of ("86").
+    former_province, former_province_code
+        The pre-reform province ("Trà Vinh", "84").
+    indicator
+        One of :data:`PUBLISHED_INDICATORS`.
+    value
+        A share (0–1) for KPI keys, subscriptions per 100 people otherwise.
+    year
+        The year the figure describes.
+    source
+        Who published it, where and when.
+    wording_vi, basis_en
+        The figure as published, and what it counts (it may differ from the KPI's basis).
+    """
+
+    new_province_code: str
+    former_province: str
+    former_province_code: str
+    indicator: str
+    value: float
+    year: int
+    source: str
+    wording_vi: str
+    basis_en: str
+
+    @property
+    def is_share(self) -> bool:
+        """True when :attr:`value` is a share (0–1)."""
+        return self.indicator != "mobile_subscriptions_per_100"
+
+
+def _published_figure(row: Mapping[str, Any], where: str) -> PublishedFigure:
+    missing = [f for f in _PUBLISHED_FIELDS if f not in row]
+    if missing:
+        raise ParameterError(f"{where} lacks {', '.join(missing)}")
+    indicator = str(row["indicator"])
+    if indicator not in PUBLISHED_INDICATORS:
+        raise ParameterError(
+            f"{where}: indicator {indicator!r} is not one of {', '.join(PUBLISHED_INDICATORS)}")
+    value, year = row["value"], row["year"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ParameterError(f"{where}: value must be a number >= 0, got {value!r}")
+    if indicator != "mobile_subscriptions_per_100" and value > 1:
+        raise ParameterError(f"{where}: {indicator} is a share between 0 and 1, got {value!r}")
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise ParameterError(f"{where}: year must be a whole number, got {year!r}")
+    texts = {f: str(row[f]).strip() for f in _PUBLISHED_FIELDS if f not in ("value", "year")}
+    empty = [f for f, v in texts.items() if not v]
+    if empty:
+        raise ParameterError(f"{where}: {', '.join(empty)} must not be empty")
+    return PublishedFigure(value=float(value), year=year, **texts)
+
+
+def load_published_figures(text: str | None = None) -> tuple[PublishedFigure, ...]:
+    """The published figures of ``analysis/config/published.toml`` (or of TOML ``text``).
+
+    Raises
+    ------
+    ParameterError
+        A figure lacks a field, names an unknown indicator or has an impossible value.
+    """
+    where = "analysis/config/published.toml"
+    if text is None:
+        text = resources.files("analysis.config").joinpath("published.toml").read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"{where}: not valid TOML ({exc})") from None
+    rows = data.get("figure", [])
+    if not isinstance(rows, list):
+        raise ParameterError(f"{where}: [[figure]] must be an array of tables")
+    return tuple(_published_figure(row, f"{where} [[figure]] {i}") for i, row in enumerate(rows, start=1))
+
+
+def former_province_comparison(snapshot: KpiSnapshot, *, province_code: str,
+                               former_provinces: Iterable[str] = (),
+                               figures: Iterable[PublishedFigure] | None = None) -> pd.DataFrame:
+    """Each former province's figures in this package beside what that province published.
+
+    Parameters
+    ----------
+    snapshot
+        KPIs of a 2025-07 package (its ``former_province`` breakdown gives this package's figures).
+    province_code
+        The package's (new) province code; selects the published figures.
+    former_provinces
+        Former provinces to list even without communes in the package (e.g.
+        :func:`analysis.grouping.former_provinces_of`).
+    figures
+        Published figures (default :func:`load_published_figures`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per former province (sorted) and indicator with a figure on either side:
+        ``former_province``, ``indicator`` (internet, smartphone, FTTH; mobile subscriptions per 100
+        people only where published), ``value`` (this package's figure; NaN without data or
+        without a KPI), ``published`` (NaN when the province published none in our sources),
+        ``is_share``, ``year`` (0 when none), ``source``, ``wording_vi``, ``basis_en`` ("" when
+        none). A former province with no figure on either side keeps one row with ``indicator``
+        "". Empty when the package names no former province and none is given.
+    """
+    code = str(province_code).zfill(2)
+    chosen = [f for f in (load_published_figures() if figures is None else figures)
+              if f.new_province_code == code]
+    table = snapshot.levels.get("former_province")
+    ours = (table.set_index("former_province") if table is not None
+            else pd.DataFrame(columns=[k.value for k in _COMPARED_KPIS]))
+    names = {str(n) for n in ours.index if str(n) != NO_GROUP} | set(former_provinces)
+    published = {(normalize_name(f.former_province), f.indicator): f for f in chosen}
+    rows = []
+    no_kpi = PUBLISHED_INDICATORS[len(_COMPARED_KPIS):]
+    for name in sorted(names, key=normalize_name):
+        key = normalize_name(name)
+        extra = [i for i in no_kpi if (key, i) in published]
+        for indicator in (*(k.value for k in _COMPARED_KPIS), *extra):
+            fig = published.get((key, indicator))
+            value = float(ours.at[name, indicator]) if name in ours.index and indicator in ours else math.nan
+            rows.append({
+                "former_province": name, "indicator": indicator, "value": value,
+                "published": fig.value if fig else math.nan, "is_share": indicator not in no_kpi,
+                "year": fig.year if fig else 0, "source": fig.source if fig else "",
+                "wording_vi": fig.wording_vi if fig else "", "basis_en": fig.basis_en if fig else "",
+            })
+    columns = ["former_province", "indicator", "value", "published", "is_share", "year", "source",
+               "wording_vi", "basis_en"]
+    out = pd.DataFrame(rows, columns=columns)
+    known = out["value"].notna() | out["published"].notna()
+    bare = ~out["former_province"].isin(set(out.loc[known, "former_province"]))
+    empty = out[bare].drop_duplicates("former_province").assign(indicator="")
+    return pd.concat([out[known], empty]).sort_values("former_province", key=lambda s: s.map(normalize_name),
+                                                      kind="stable").reset_index(drop=True)

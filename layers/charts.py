@@ -34,6 +34,7 @@ __all__ = [
     "KPI_LABELS",
     "GAP_KIND_LABELS",
     "kpi_label",
+    "group_labels",
     "district_share_chart_png",
     "district_underserved_chart_png",
     "province_map_png",
@@ -102,6 +103,23 @@ def _short_district(name: str) -> str:
     return name
 
 
+def group_labels(table: pd.DataFrame, group_column: str = "district_name") -> list[str]:
+    """Axis labels of a group table's rows.
+
+    Districts without their prefix ("Trà Cú"); former provinces as named; a former district with
+    its former province ("Châu Thành (Bến Tre)"), since both Trà Vinh and Bến Tre had one. A ``$``
+    in a name is escaped (shown as written, never as mathtext).
+    """
+    names = [str(n) for n in table[group_column]]
+    if group_column == "former_district" and "former_province" in table:
+        labels = [f"{_short_district(d)} ({p})" for d, p in zip(names, table["former_province"], strict=True)]
+    elif group_column == "former_province":
+        labels = names
+    else:
+        labels = [_short_district(n) for n in names]
+    return [label.replace("$", r"\$") for label in labels]  # data, never matplotlib mathtext
+
+
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -140,8 +158,9 @@ def _share_panel(ax: Axes, districts: pd.DataFrame, key: KpiKey, target: float |
 def district_share_chart_png(districts: pd.DataFrame, *, targets: KpiTargets, lang: Lang | str = "vi",
                              keys: Sequence[KpiKey] = (KpiKey.GOOD_4G, KpiKey.NO_4G, KpiKey.FTTH,
                                                        KpiKey.SMARTPHONE),
-                             width_in: float = 7.5, height_in: float | None = None, dpi: int = 150) -> bytes:
-    """Side-by-side horizontal bars of share KPIs per district, with each target as a dashed line.
+                             width_in: float = 7.5, height_in: float | None = None, dpi: int = 150,
+                             group_column: str = "district_name") -> bytes:
+    """Side-by-side horizontal bars of share KPIs per group, with each target as a dashed line.
 
     Bars that meet the target are blue, the others red (for ``no_4g``, lower is better: a district
     meets a target of 0 only when none of its households is without 4G).
@@ -149,7 +168,8 @@ def district_share_chart_png(districts: pd.DataFrame, *, targets: KpiTargets, la
     Parameters
     ----------
     districts
-        :attr:`analysis.kpi.KpiSnapshot.districts` (``district_name`` and the KPI columns, 0–1).
+        :attr:`analysis.kpi.KpiSnapshot.districts` or a table of
+        :attr:`analysis.kpi.KpiSnapshot.levels` (``group_column`` and the KPI columns, 0–1).
     targets
         Targets drawn as dashed lines.
     lang
@@ -160,17 +180,20 @@ def district_share_chart_png(districts: pd.DataFrame, *, targets: KpiTargets, la
         Figure size in inches (height default grows with the number of districts).
     dpi
         Resolution of the PNG.
+    group_column
+        The column naming the rows: ``district_name`` (default), ``former_province`` or
+        ``former_district`` (:func:`group_labels`).
 
     Returns
     -------
     bytes
         A PNG image.
     """
-    _require(districts, ["district_name", *(k.value for k in keys)], "district table")
+    _require(districts, [group_column, *(k.value for k in keys)], "group table")
     height_in = height_in or max(2.2, 0.9 + 0.28 * len(districts))
     fig = _new_figure(width_in, height_in)
     axes = fig.subplots(1, len(keys), sharey=True, squeeze=False)[0]
-    names = [_short_district(str(n)) for n in districts["district_name"]]
+    names = group_labels(districts, group_column)
     title_width = max(16, min(30, int(88 / max(1, len(keys)))))  # narrower panels, shorter title lines
     for i, (ax, key) in enumerate(zip(axes, keys, strict=True)):
         _share_panel(ax, districts, key, targets.target_for(key), str(lang), title_width=title_width)
@@ -182,14 +205,14 @@ def district_share_chart_png(districts: pd.DataFrame, *, targets: KpiTargets, la
 
 def district_underserved_chart_png(districts: pd.DataFrame, *, lang: Lang | str = "vi",
                                    width_in: float = 7.5, height_in: float | None = None,
-                                   dpi: int = 150) -> bytes:
-    """Under-served hamlets and households affected per district (two bar panels).
+                                   dpi: int = 150, group_column: str = "district_name") -> bytes:
+    """Under-served hamlets and households affected per group (two bar panels).
 
     Parameters
     ----------
     districts
-        :attr:`analysis.kpi.KpiSnapshot.districts`.
-    lang, width_in, height_in, dpi
+        :attr:`analysis.kpi.KpiSnapshot.districts` or a table of its ``levels``.
+    lang, width_in, height_in, dpi, group_column
         As for :func:`district_share_chart_png`.
 
     Returns
@@ -198,11 +221,11 @@ def district_underserved_chart_png(districts: pd.DataFrame, *, lang: Lang | str 
         A PNG image.
     """
     keys = (KpiKey.UNDERSERVED_HAMLETS, KpiKey.HOUSEHOLDS_AFFECTED)
-    _require(districts, ["district_name", *(k.value for k in keys)], "district table")
+    _require(districts, [group_column, *(k.value for k in keys)], "group table")
     height_in = height_in or max(2.2, 0.9 + 0.28 * len(districts))
     fig = _new_figure(width_in, height_in)
     axes = fig.subplots(1, 2, sharey=True, squeeze=False)[0]
-    names = [_short_district(str(n)) for n in districts["district_name"]]
+    names = group_labels(districts, group_column)
     y = np.arange(len(names))
     for ax, key in zip(axes, keys, strict=True):
         values = districts[key.value].astype(float).to_numpy()

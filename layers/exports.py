@@ -78,6 +78,12 @@ SHAPEFILE_FIELDS: dict[str, str] = {
     "commune_id": "commune_id",
     "commune_name": "commune_nm",
     "district_name": "district",
+    # former units of a 2025-07 package (analysis/grouping.py)
+    "former_province": "former_prv",
+    "former_district": "former_dst",
+    "old_commune_codes": "old_codes",
+    "former_commune_code": "old_cmcode",
+    "former_commune_name": "old_cmname",
     "households": "households",
     "population": "population",
     "share_hh_good_4g": "hh_good4g",

@@ -100,6 +100,46 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Bấm vào một xã trên bản đồ để chọn xã đó.",
         "Click a commune on the map to select it.",
     ),
+    # groups: districts before the reform, former units after it (analysis/grouping.py)
+    "group.district_name": ("Huyện/Quận", "District"),
+    "group.former_province": ("Tỉnh cũ (trước 1/7/2025)", "Former province (before 1 July 2025)"),
+    "group.former_district": ("Huyện cũ (trước 1/7/2025)", "Former district (before 1 July 2025)"),
+    "group.by.district_name": ("Theo huyện", "By district"),
+    "group.by.former_province": ("Theo tỉnh cũ (trước 1/7/2025)", "By former province (before 1 July 2025)"),
+    "group.by.former_district": ("Theo huyện cũ (trước 1/7/2025)", "By former district (before 1 July 2025)"),
+    "group.former_unit": ("{name} (cũ)", "{name} (former)"),
+    "group.former_district_of": ("{name} (cũ, tỉnh {province})", "{name} (former, {province} province)"),
+    "group.none": (
+        "Bộ dữ liệu không ghi tỉnh/huyện cũ của các xã: chỉ có số liệu toàn tỉnh.",
+        "The data package names no former province or district of its communes: province figures only.",
+    ),
+    "group.rule": (
+        "Xã mới có địa bàn từ nhiều tỉnh/huyện cũ được tính vào đơn vị cũ đã góp nhiều hộ nhất (theo xã cũ "
+        "của từng ấp), nếu không rõ thì đơn vị có nhiều xã cũ nhất, sau cùng là đơn vị ghi đầu tiên.",
+        "A new commune whose territory came from several former provinces or districts counts in the one "
+        "that gave it most households (by each hamlet's former commune), else the one with most of its "
+        "former communes, else the first listed.",
+    ),
+    # search reasons (layers/search.py)
+    "search.district": ("thuộc {name}", "in {name}"),
+    "search.former_province": ("trước 1/7/2025 thuộc tỉnh {name}", "formerly part of {name} province"),
+    "search.former_district": ("trước 1/7/2025 thuộc {name}", "formerly part of {name}"),
+    "search.former_commune": ("gồm địa bàn {name} cũ", "took in territory of former {name}"),
+    "search.former_hamlet_commune": ("có ấp/khóm thuộc {name} cũ", "has hamlets of former {name}"),
+    "search.reason": ("Lý do khớp", "Why it matched"),
+    # former boundaries overlay (layers/map.py)
+    "map.former": ("Ranh giới cũ (trước 1/7/2025)", "Former boundaries (before 1 July 2025)"),
+    "map.former_none": ("Không hiển thị", "Do not show"),
+    "map.new_communes": ("Số xã/phường mới", "New communes"),
+    "map.former_layer": (
+        "{level}: ranh giới ghép từ các xã mới (gần đúng)",
+        "{level}: outlines dissolved from the new communes (approximate)",
+    ),
+    "map.former_note": (
+        "Ranh giới cũ chỉ để tham khảo: từ 1/7/2025 không còn cấp huyện, xã thuộc trực tiếp tỉnh.",
+        "Former boundaries are for reference only: since 1 July 2025 there are no districts; communes "
+        "belong directly to the province.",
+    ),
     "status.active": ("đang hoạt động", "active"),
     "status.planned": ("kế hoạch", "planned"),
     "layer.communes": ("Xã (tô màu theo chỉ tiêu)", "Communes (choropleth)"),
@@ -162,6 +202,30 @@ STRINGS: dict[str, tuple[str, str]] = {
     "snap.pdf_preparing": ("Đang tạo báo cáo PDF…", "Building the PDF report…"),
     "snap.by_district": ("Theo huyện", "By district"),
     "snap.static_map": ("Bản đồ tổng quan", "Overview map"),
+    "snap.level": ("Phân nhóm", "Breakdown"),
+    "snap.published": (
+        "Các tỉnh cũ: số liệu của bộ dữ liệu và số liệu mỗi tỉnh đã công bố",
+        "Former provinces: this package's figures and what each published",
+    ),
+    "snap.col_former_province": ("Tỉnh cũ", "Former province"),
+    "snap.col_indicator": ("Chỉ tiêu", "Indicator"),
+    "snap.col_ours": ("Bộ dữ liệu này", "This package"),
+    "snap.col_published": ("Đã công bố", "Published"),
+    "snap.col_source": ("Nguồn (năm số liệu)", "Source (year of the figure)"),
+    "snap.published_none": ("không có trong nguồn của chúng tôi", "none in our sources"),
+    "snap.published_note": (
+        "Số đã công bố tính trên toàn tỉnh cũ, theo cách tính của tỉnh (có khi theo dân số, không phải người "
+        "lớn); số của bộ dữ liệu tính từ khảo sát trong bộ dữ liệu{synthetic}.",
+        "Published figures cover the whole former province, as the province counted them (sometimes of the "
+        "population, not adults); this package's figures come from its own survey{synthetic}.",
+    ),
+    "snap.published_synthetic": (
+        " (khảo sát TỔNG HỢP: chỉ minh hoạ)",
+        " (a SYNTHETIC survey: illustrative only)",
+    ),
+    "ind.internet": ("Người dùng Internet", "Internet users"),
+    "ind.mobile_subscriptions_per_100": ("Thuê bao di động / 100 dân", "Mobile subscriptions per 100 people"),
+    "unit.per_100": ("{value} / 100 dân", "{value} per 100 people"),
     # settings
     "set.thresholds": ("Ngưỡng xác định thiếu hụt", "Gap thresholds"),
     "set.ftth": ("Mục tiêu hộ dùng cáp quang", "FTTH take-up target"),

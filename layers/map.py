@@ -29,6 +29,7 @@ from typing import Any
 import branca
 import folium
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 from geo.errors import OfflineAssetError, ParameterError
@@ -41,7 +42,10 @@ __all__ = [
     "TILES_ENV",
     "TileSource",
     "add_commune_layer",
+    "add_former_units",
     "asset_data_uri",
+    "commune_label_columns",
+    "dissolve_former_units",
     "base_map",
     "external_asset_urls",
     "localize_assets",
@@ -292,12 +296,45 @@ def base_map(
     return m
 
 
+def _has_text(communes: gpd.GeoDataFrame, column: str) -> bool:
+    if column not in communes:
+        return False
+    return bool((communes[column].astype("string").fillna("").str.strip() != "").any())
+
+
+def commune_label_columns(communes: gpd.GeoDataFrame, lang: Lang = "vi") -> dict[str, str]:
+    """Tooltip fields naming a commune: column -> label.
+
+    The commune's name, and its district when the layer has one; otherwise (the 2025-07 layout,
+    no districts) the former district and province it came from, labelled as former units.
+    """
+    cols = {"commune_name": t("map.commune", lang)}
+    if _has_text(communes, "district_name"):
+        cols["district_name"] = t("map.district", lang)
+        return cols
+    for column in ("former_district", "former_province"):
+        if _has_text(communes, column):
+            cols[column] = t(f"group.{column}", lang)
+    return cols
+
+
+def _tooltip_text(value: object) -> str:
+    """A data value for a tooltip: text (``;``-joined units as a list), HTML-escaped.
+
+    Folium's tooltips put property values into ``innerHTML``; escaping shows any markup in the data
+    (``<img src=x onerror=…>``) as text.
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return _html_escape(", ".join(p.strip() for p in str(value).split(";") if p.strip()))
+
+
 def _commune_tooltip_frame(communes: gpd.GeoDataFrame, lang: Lang) -> gpd.GeoDataFrame:
-    cols = {
-        "commune_name": t("map.commune", lang),
-        "district_name": t("map.district", lang),
-    }
-    frame = communes[[*cols, "geometry"]].rename(columns=cols)
+    cols = commune_label_columns(communes, lang)
+    frame = communes[[*cols, "geometry"]].copy()
+    for col in cols:
+        frame[col] = frame[col].map(_tooltip_text)
+    frame = frame.rename(columns=cols)
     if "population" in communes:
         frame[t("map.population", lang)] = [format_number(v, lang) for v in communes["population"]]
     if "households" in communes:
@@ -319,7 +356,9 @@ def add_commune_layer(
     ----------
     m : folium.Map
     communes : GeoDataFrame
-        Needs ``commune_name`` and ``district_name``; ``population``/``households`` when present.
+        Needs ``commune_name``; ``district_name``, or in the 2025-07 layout ``former_district`` /
+        ``former_province`` (labelled as former units), and ``population``/``households`` when
+        present. Text values are HTML-escaped.
     lang : {"vi", "en"}
     name : str, optional
         Layer name in the layer control (default: "Commune boundaries" translated).
@@ -465,7 +504,9 @@ def add_choropleth(
     Parameters
     ----------
     communes : GeoDataFrame
-        EPSG:4326 polygons with ``commune_name``, ``district_name`` and ``column``.
+        EPSG:4326 polygons with ``commune_name``, ``column`` and the naming columns of
+        :func:`commune_label_columns` (``district_name``, or the former units in the 2025-07 layout);
+        their text is HTML-escaped in the tooltip.
     column : str
         Indicator to map; NaN is drawn grey ("no data").
     title : str
@@ -481,9 +522,11 @@ def add_choropleth(
         return format_percent(value, lang) if share else format_number(value, lang, decimals=0)
 
     edges = list(SHARE_BREAKS) if share else class_breaks(communes[column])
-    frame = communes[["commune_name", "district_name", "geometry"]].copy()
+    label_cols = commune_label_columns(communes, lang)
+    frame = communes[[*label_cols, "geometry"]].copy()
+    for col in label_cols:
+        frame[col] = frame[col].map(_tooltip_text)
     frame["_fill"] = [_bin_colour(v, edges) for v in communes[column].astype(float)]
-    label_cols = {"commune_name": t("map.commune", lang), "district_name": t("map.district", lang)}
     frame = frame.rename(columns=label_cols)
     frame[title] = [fmt(v) for v in communes[column].astype(float)]
     layer = folium.GeoJson(
@@ -506,6 +549,73 @@ def add_choropleth(
     if communes[column].isna().any():
         entries.append(LegendEntry("#d9d9d9", t("map.no_data", lang)))
     add_legend(m, title, entries, position="bottomleft")
+    return layer
+
+
+def dissolve_former_units(communes: gpd.GeoDataFrame, groups: pd.DataFrame,
+                          keys: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """Outlines of former units dissolved from the new communes (EPSG:4326).
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        Commune polygons with ``commune_id``.
+    groups : DataFrame
+        :func:`analysis.grouping.assign_groups` (``commune_id`` and the one unit each commune
+        counts in).
+    keys : tuple of str
+        The level's key columns (``("former_province",)`` or ``("former_province",
+        "former_district")``, :func:`analysis.grouping.level_keys`).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per unit: the key columns, ``communes`` (how many new communes) and the dissolved
+        geometry; communes that name no unit are left out. The outline is approximate where a
+        commune took territory from several units (it counts whole in one).
+    """
+    from analysis.grouping import NO_GROUP
+
+    frame = communes[["commune_id", "geometry"]].copy()
+    frame["commune_id"] = frame["commune_id"].astype(str)
+    frame = frame.merge(groups[["commune_id", *keys]], on="commune_id", how="left")
+    named = frame[list(keys)].fillna(NO_GROUP).ne(NO_GROUP).all(axis=1)
+    frame = frame[named]
+    if frame.empty:
+        return gpd.GeoDataFrame({**{k: [] for k in keys}, "communes": []}, geometry=[], crs=4326)
+    out = frame.dissolve(by=list(keys), aggfunc={"commune_id": "count"}).reset_index()
+    out = out.rename(columns={"commune_id": "communes"})
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=communes.crs).to_crs(4326)
+
+
+def add_former_units(m: folium.Map, outlines: gpd.GeoDataFrame, *, level: str, lang: Lang = "vi"
+                     ) -> folium.GeoJson:
+    """Former provinces or districts as a dashed overlay labelled "former" (2025-07 layout).
+
+    Parameters
+    ----------
+    outlines : GeoDataFrame
+        :func:`dissolve_former_units` (EPSG:4326).
+    level : {"former_province", "former_district"}
+        Which former unit; its name is shown as "Huyện Trà Cú (former)", HTML-escaped.
+    """
+    label = t(f"group.{level}", lang)
+    frame = gpd.GeoDataFrame(
+        {label: [_html_escape(t("group.former_unit", lang, name=v)) for v in outlines[level]]},
+        geometry=outlines.geometry.values,
+        crs=4326,
+    )
+    if level == "former_district" and "former_province" in outlines:
+        frame[t("group.former_province", lang)] = [_html_escape(v) for v in outlines["former_province"]]
+    frame[t("map.new_communes", lang)] = [format_number(n, lang) for n in outlines["communes"]]
+    layer = folium.GeoJson(
+        frame.__geo_interface__,
+        name=t("map.former_layer", lang, level=label),
+        style_function=lambda _f: {"color": "#6a3d00", "weight": 2.5, "dashArray": "8 6", "fill": False},
+        tooltip=folium.GeoJsonTooltip(fields=[c for c in frame.columns if c != "geometry"], localize=False),
+        interactive=True,
+    )
+    layer.add_to(m)
     return layer
 
 

@@ -3,8 +3,9 @@
 Built on the server with fpdf2 and the DejaVu Sans fonts that ship inside matplotlib (every
 Vietnamese glyph; the text stays extractable with ``pdftotext`` / pypdf). Contents: title with
 province and date, data vintage and the synthetic layers (clearly labelled), KPI cards against the
-national 2025 targets, district charts, a static map, the top-N priority hamlets with their
-one-line explanation, the thresholds used and the sources.
+national 2025 targets, charts by group (districts; in the 2025-07 layout former provinces, with
+each former province's figures beside what it published), a static map, the top-N priority hamlets
+with their one-line explanation, the thresholds used and the sources.
 
 Nothing here writes files: :func:`build_snapshot_pdf` returns the PDF as bytes.
 """
@@ -30,6 +31,7 @@ from fpdf.util import Padding
 
 from analysis import gaps as gap_analysis
 from analysis.gaps import FLAG_INFO, GapFlag
+from analysis.grouping import former_provinces_of, is_pre_reform
 from analysis.kpi import (
     Kpi,
     KpiKey,
@@ -37,6 +39,7 @@ from analysis.kpi import (
     KpiStatus,
     KpiTargets,
     compute_kpis,
+    former_province_comparison,
     targets_from_gap_params,
 )
 from analysis.params import GapParams, default_gap_params
@@ -47,7 +50,7 @@ from layers.charts import (
     kpi_label,
     province_map_png,
 )
-from layers.i18n import Lang, format_date, format_number, format_percent
+from layers.i18n import Lang, format_date, format_number, format_percent, t
 
 if TYPE_CHECKING:
     from geo.package import DataPackage
@@ -58,6 +61,8 @@ __all__ = [
     "LayerSource",
     "ReportMeta",
     "kpi_card_text",
+    "package_comparison",
+    "published_comparison_rows",
     "report_meta_from_package",
     "render_snapshot_pdf",
     "build_snapshot_pdf",
@@ -118,6 +123,11 @@ _T: dict[str, tuple[str, str]] = {
         "their most severe gap, sized by households.",
     ),
     "underserved_by_district": ("Ấp/khóm còn thiếu hụt theo huyện", "Under-served hamlets by district"),
+    "underserved_by_former_province": ("Ấp/khóm còn thiếu hụt theo tỉnh cũ (trước 1/7/2025)",
+                                       "Under-served hamlets by former province (before 1 July 2025)"),
+    "underserved_by_former_district": ("Ấp/khóm còn thiếu hụt theo huyện cũ (trước 1/7/2025)",
+                                       "Under-served hamlets by former district (before 1 July 2025)"),
+    "col_commune_former": ("Xã / huyện cũ", "Commune / former district"),
     "top": ("{n} ấp/khóm ưu tiên hàng đầu", "Top {n} priority hamlets"),
     "top_none": ("Không có ấp/khóm nào bị gắn cờ thiếu hụt.", "No hamlet is flagged as under-served."),
     "col_rank": ("#", "#"),
@@ -486,6 +496,12 @@ def _kpi_cards(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
     pdf.set_text_color(0, 0, 0)
 
 
+def _keep_with_image(pdf: _SnapshotPDF, png: bytes, *, width_mm: float) -> None:
+    """Start a new page when a heading and the image below it would not fit together."""
+    if pdf.get_y() + 9 + width_mm * _png_aspect(png) > pdf.h - pdf.b_margin:  # _heading: 2 + 7 mm
+        pdf.add_page()
+
+
 def _image(pdf: _SnapshotPDF, png: bytes, *, width_mm: float, aspect: float) -> None:
     """Place a PNG at full text width (or ``width_mm``), breaking the page first if it does not fit."""
     height_mm = width_mm * aspect
@@ -503,27 +519,113 @@ def _png_aspect(png: bytes) -> float:
     return height / width
 
 
+def _note(pdf: _SnapshotPDF, text: str, *, size: float = 7) -> None:
+    pdf.set_font(_FONT, "", size)
+    pdf.multi_cell(0, 3.5, _nfc(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
 def _charts(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
-    _heading(pdf, _tr("districts", lang))
-    share_png = district_share_chart_png(snapshot.districts, targets=snapshot.targets, lang=lang)
+    group = snapshot.group_column
+    if group is None:  # a 2025-07 package naming no former unit: the province is the only level
+        _note(pdf, t("group.none", lang), size=8)
+        return
+    _heading(pdf, _tr("districts", lang) if group == "district_name" else t(f"group.by.{group}", lang))
+    share_png = district_share_chart_png(snapshot.districts, targets=snapshot.targets, lang=lang,
+                                         group_column=group)
     _image(pdf, share_png, width_mm=pdf.epw, aspect=_png_aspect(share_png))
-    pdf.set_font(_FONT, "", 7)
-    pdf.multi_cell(0, 3.5, _nfc(_tr("chart_note", lang)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _note(pdf, _tr("chart_note", lang))
+    if not is_pre_reform(snapshot.layout):
+        _note(pdf, t("group.rule", lang))
 
 
 def _underserved_chart(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
-    _heading(pdf, _tr("underserved_by_district", lang))
-    under_png = district_underserved_chart_png(snapshot.districts, lang=lang)
+    group = snapshot.group_column
+    if group is None:
+        return
+    under_png = district_underserved_chart_png(snapshot.districts, lang=lang, group_column=group)
+    _keep_with_image(pdf, under_png, width_mm=pdf.epw)
+    _heading(pdf, _tr("underserved_by_district" if group == "district_name" else f"underserved_by_{group}",
+                      lang))
     _image(pdf, under_png, width_mm=pdf.epw, aspect=_png_aspect(under_png))
+
+
+def _indicator_label(indicator: str, lang: str) -> str:
+    if not indicator:
+        return "—"
+    if indicator in KpiKey.__members__.values():
+        return kpi_label(KpiKey(indicator), lang)
+    return t(f"ind.{indicator}", lang)
+
+
+def _figure_text(value: float, *, is_share: bool, lang: str) -> str:
+    if not math.isfinite(value):
+        return "—"
+    if is_share:
+        return format_percent(value, lang, decimals=1)
+    return t("unit.per_100", lang, value=format_number(value, lang))
+
+
+def published_comparison_rows(comparison: pd.DataFrame, lang: Lang | str = "vi", *,
+                              sources: list[str] | None = None) -> list[list[str]]:
+    """The former provinces' figures beside the published ones, as table rows of text.
+
+    Parameters
+    ----------
+    comparison
+        :func:`analysis.kpi.former_province_comparison`.
+    lang
+        ``"vi"`` or ``"en"``.
+    sources
+        When given, the source cell is a reference ("[1], 2023") and each distinct source is
+        appended to this list once (number = position + 1); otherwise the cell holds the source.
+
+    Returns
+    -------
+    list of list of str
+        Per row: former province, indicator, this package's figure ("—" without data), the
+        published figure ("—" when none) and its source with the year the figure describes ("none
+        in our sources" when there is none). The header is ``snap.col_*`` of :mod:`layers.i18n`.
+    """
+    lang = str(lang)
+    rows = []
+    for r in comparison.itertuples(index=False):
+        if r.source:
+            if sources is not None:
+                if r.source not in sources:
+                    sources.append(str(r.source))
+                source = f"[{sources.index(r.source) + 1}], {r.year}"
+            else:
+                source = f"{r.source} ({r.year})"
+        else:
+            source = t("snap.published_none", lang)
+        rows.append([_nfc(r.former_province), _nfc(_indicator_label(str(r.indicator), lang)),
+                     _figure_text(float(r.value), is_share=bool(r.is_share), lang=lang),
+                     _figure_text(float(r.published), is_share=bool(r.is_share), lang=lang), _nfc(source)])
+    return rows
+
+
+def _published(pdf: _SnapshotPDF, comparison: pd.DataFrame, meta: ReportMeta, *, lang: str) -> None:
+    _heading(pdf, t("snap.published", lang))
+    header = [t(f"snap.col_{k}", lang)
+              for k in ("former_province", "indicator", "ours", "published", "source")]
+    sources: list[str] = []
+    rows = published_comparison_rows(comparison, lang, sources=sources)
+    _two_col_table(pdf, rows, widths=(14, 30, 13, 16, 22), header=header)
+    pdf.ln(1)
+    for i, source in enumerate(sources, start=1):
+        _note(pdf, f"[{i}] {source}")
+    synthetic = t("snap.published_synthetic", lang) if "survey" in meta.synthetic_layers else ""
+    _note(pdf, t("snap.published_note", lang, synthetic=synthetic))
 
 
 def _map(pdf: _SnapshotPDF, snapshot: KpiSnapshot, communes: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame, *,
          indicator: KpiKey, lang: str) -> None:
     label = kpi_label(indicator, lang)
-    _heading(pdf, _tr("map", lang, indicator=label.lower() if lang == "en" else label))
     values = snapshot.communes.set_index("commune_id")[indicator.value]
     png = province_map_png(communes, values=values, value_label=label, hamlets=gaps, lang=lang,
                            target=snapshot.targets.target_for(indicator))
+    _keep_with_image(pdf, png, width_mm=min(pdf.epw, 160.0))
+    _heading(pdf, _tr("map", lang, indicator=label.lower() if lang == "en" else label))
     _image(pdf, png, width_mm=min(pdf.epw, 160.0), aspect=_png_aspect(png))
     pdf.set_font(_FONT, "", 7)
     pdf.multi_cell(0, 3.5, _nfc(_tr("map_note", lang, indicator=label)), new_x=XPos.LMARGIN,
@@ -540,23 +642,37 @@ def _flag_labels(flags: object, lang: str) -> str:
     return "; ".join(out)
 
 
-def _top_hamlets(gaps: pd.DataFrame, communes: pd.DataFrame, *, top_n: int) -> pd.DataFrame:
+def _top_hamlets(gaps: pd.DataFrame, communes: pd.DataFrame, *, top_n: int,
+                 place: tuple[str, ...] = ("commune_name", "district_name")) -> pd.DataFrame:
     flagged = gaps[gaps["flags"].astype("string").fillna("").str.strip() != ""]
     if "priority_score" in flagged:
         flagged = flagged.sort_values("priority_score", ascending=False, kind="stable")
     top = pd.DataFrame(flagged.drop(columns="geometry", errors="ignore")).head(top_n).copy()
     names = communes.set_index(communes["commune_id"].astype(str))
-    for col in ("commune_name", "district_name"):
+    for col in place:
         if col not in top and col in names:
             top[col] = top["commune_id"].astype(str).map(names[col])
     return top
 
 
-def _table_rows(top: pd.DataFrame, *, lang: str) -> list[list[str]]:
+def _place_text(row: pd.Series, place: tuple[str, ...], lang: str) -> str:
+    """"Xã An / Huyện Trà Cú"; in the 2025-07 layout "Xã Trà Cú / Huyện Trà Cú (cũ)"."""
+    parts = []
+    for col in place:
+        value = row.get(col, "")
+        text = "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+        if text and col == "former_district":
+            text = t("group.former_unit", lang, name=text.replace(";", ", "))
+        parts.append(text)
+    return " / ".join(p for p in parts if p)
+
+
+def _table_rows(top: pd.DataFrame, *, lang: str,
+                place_columns: tuple[str, ...] = ("commune_name", "district_name")) -> list[list[str]]:
     explain_col = "explanation_en" if lang == "en" else "explanation_vi"
     rows = []
     for rank, (_, row) in enumerate(top.iterrows(), start=1):
-        place = " / ".join(str(row.get(c, "") or "") for c in ("commune_name", "district_name")).strip(" /")
+        place = _place_text(row, place_columns, lang)
         score = row.get("priority_score", float("nan"))
         rows.append([
             format_number(rank, lang), _nfc(row.get("hamlet_name", row.get("hamlet_id", ""))), _nfc(place),
@@ -568,21 +684,23 @@ def _table_rows(top: pd.DataFrame, *, lang: str) -> list[list[str]]:
 
 
 def _priority_table(pdf: _SnapshotPDF, gaps: pd.DataFrame, communes: pd.DataFrame, *, top_n: int,
-                    lang: str) -> None:
-    top = _top_hamlets(gaps, communes, top_n=top_n)
+                    lang: str, pre_reform: bool = True) -> None:
+    place = ("commune_name", "district_name") if pre_reform else ("commune_name", "former_district")
+    top = _top_hamlets(gaps, communes, top_n=top_n, place=place)
     _heading(pdf, _tr("top", lang, n=format_number(len(top), lang)))
     if top.empty:
         pdf.set_font(_FONT, "", 9)
         pdf.cell(0, 6, _tr("top_none", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
-    header = [_tr(k, lang) for k in ("col_rank", "col_hamlet", "col_commune", "col_hh", "col_priority",
-                                      "col_flags", "col_explain")]
+    header = [_tr(k, lang) for k in ("col_rank", "col_hamlet",
+                                      "col_commune" if pre_reform else "col_commune_former", "col_hh",
+                                      "col_priority", "col_flags", "col_explain")]
     pdf.set_font(_FONT, "", 6.8)
     with pdf.table(col_widths=(5, 18, 26, 11, 12, 27, 63), line_height=3.3, padding=0.8,
                    text_align=("RIGHT", "LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT", "LEFT"),
                    headings_style=_headings_style(), repeat_headings=1) as table:
         table.row(header)
-        for values in _table_rows(top, lang=lang):
+        for values in _table_rows(top, lang=lang, place_columns=place):
             table.row(values)
 
 
@@ -669,7 +787,8 @@ def _check_lang(lang: str) -> str:
 
 def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gpd.GeoDataFrame,
                         gaps: gpd.GeoDataFrame, params: GapParams, lang: Lang | str = "vi", top_n: int = 10,
-                        map_indicator: KpiKey = KpiKey.FTTH, today: dt.date | None = None) -> bytes:
+                        map_indicator: KpiKey = KpiKey.FTTH, today: dt.date | None = None,
+                        comparison: pd.DataFrame | None = None) -> bytes:
     """Lay out the snapshot report from ready results (no analysis here).
 
     Parameters
@@ -692,6 +811,9 @@ def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gp
         Share KPI the commune choropleth shows.
     today
         Report date (default: today's date).
+    comparison
+        :func:`analysis.kpi.former_province_comparison` (2025-07 layout): printed as "former
+        provinces: this package's figures and what each published"; ``None`` = no such section.
 
     Returns
     -------
@@ -723,10 +845,12 @@ def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gp
     _kpi_cards(pdf, snapshot, lang=lang)
     _charts(pdf, snapshot, lang=lang)
     pdf.add_page()
+    if comparison is not None and not comparison.empty:
+        _published(pdf, comparison, meta, lang=lang)
     _map(pdf, snapshot, communes, gaps, indicator=map_indicator, lang=lang)
     _underserved_chart(pdf, snapshot, lang=lang)
     pdf.add_page()
-    _priority_table(pdf, gaps, communes, top_n=top_n, lang=lang)
+    _priority_table(pdf, gaps, communes, top_n=top_n, lang=lang, pre_reform=is_pre_reform(snapshot.layout))
     _thresholds_and_sources(pdf, meta, params, gaps, lang=lang)
     return bytes(pdf.output())
 
@@ -765,7 +889,22 @@ def build_snapshot_pdf(pkg: DataPackage, *, lang: Lang | str = "vi", params: Gap
         log.info("computing gaps for the snapshot report")
         gaps = gap_analysis.compute_gaps(pkg, params)
     targets = targets or targets_from_gap_params(params)
+    layout = str(getattr(pkg.meta, "layout", "2009") or "2009")
     snapshot = compute_kpis(gaps, communes=pkg.communes, survey=pkg.survey, fibre_nodes=pkg.fibre_nodes,
-                            targets=targets)
+                            targets=targets, layout=layout)
     return render_snapshot_pdf(meta=report_meta_from_package(pkg), snapshot=snapshot, communes=pkg.communes,
-                               gaps=gaps, params=params, lang=lang, top_n=top_n, today=today)
+                               gaps=gaps, params=params, lang=lang, top_n=top_n, today=today,
+                               comparison=package_comparison(pkg, snapshot))
+
+
+def package_comparison(pkg: DataPackage, snapshot: KpiSnapshot) -> pd.DataFrame | None:
+    """The former provinces' figures beside the published ones for a 2025-07 package, else ``None``.
+
+    Lists every former province the package's province was made of (official old → new mapping)
+    and any other its communes name.
+    """
+    if is_pre_reform(snapshot.layout):
+        return None
+    code = str(pkg.meta.province_code)
+    return former_province_comparison(snapshot, province_code=code,
+                                      former_provinces=former_provinces_of(code))

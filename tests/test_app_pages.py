@@ -253,3 +253,155 @@ def test_click_on_a_commune_selects_it_and_shows_its_hamlets() -> None:
     assert at.text_input(key="planners_search").value == ""
     assert any("Thị trấn Trà Cú" in s.value for s in at.subheader)
     assert len(at.dataframe[0].value) > 0
+
+
+# --------------------------------------------------------------------------- a 2025-07 package (no districts)
+
+
+@pytest.fixture(scope="module")
+def reform_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.package_2025 import write_2025_package
+
+    return write_2025_package(tmp_path_factory.mktemp("reform") / "pkg")
+
+
+@pytest.fixture
+def reform(reform_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PHUSONG_DATA", str(reform_root))
+    return reform_root
+
+
+def _has_widget(at: AppTest, kind: str, key: str) -> bool:
+    try:
+        getattr(at, kind)(key=key)
+    except KeyError:
+        return False
+    return True
+
+
+def test_2025_planners_has_no_district_picker_and_search_finds_a_former_district(reform: Path) -> None:
+    at = _run("planners", "vi")
+    assert not _has_widget(at, "selectbox", "planners_district")
+    overlay = at.selectbox(key="planners_former")
+    assert overlay.value == "" and overlay.options == [
+        "Không hiển thị", "Tỉnh cũ (trước 1/7/2025)", "Huyện cũ (trước 1/7/2025)"]
+    assert at.selectbox(key="planners_commune").options == [
+        "Tất cả", "Phường Long Đức", "Phường Trà Vinh", "Xã Trà Cú", "Xã Giao Long"]
+    at.text_input(key="planners_search").set_value("Trà Cú").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="planners_commune").options == [
+        "Tất cả", "Xã Trà Cú — trước 1/7/2025 thuộc Huyện Trà Cú; gồm địa bàn Thị trấn Trà Cú cũ"]
+    assert any(c.value == "1 xã khớp" for c in at.caption)
+    at.selectbox(key="planners_commune").set_value("C3").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["Ấp/khóm"].tolist() == ["Ấp Chông Nô"]
+
+
+def test_2025_planners_search_by_former_commune_in_english_and_overlay(reform: Path) -> None:
+    at = _run("planners", "en")
+    at.text_input(key="planners_search").set_value("ngai xuyen").run()
+    assert at.selectbox(key="planners_commune").options == [
+        "All", "Xã Trà Cú — took in territory of former Xã Ngãi Xuyên"]
+    at.selectbox(key="planners_former").set_value("former_district").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("there are no districts" in c.value for c in at.caption)
+    at.multiselect(key="planners_layers").set_value(["communes", "hamlets", "sites", "fibre"]).run()
+    at.selectbox(key="planners_former").set_value("former_province").run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def test_2025_snapshot_by_former_province_beside_published_figures(reform: Path) -> None:
+    at = _run("snapshot", "vi")
+    assert at.get("download_button"), "one-click PDF"
+    table = at.dataframe[0].value
+    assert list(table.columns) == [
+        "Tỉnh cũ", "Chỉ tiêu", "Bộ dữ liệu này", "Đã công bố", "Nguồn (năm số liệu)"]
+    ftth = table[(table["Tỉnh cũ"] == "Trà Vinh") & (table["Chỉ tiêu"] == "Tỷ lệ hộ dùng cáp quang (FTTH)")]
+    assert ftth[["Bộ dữ liệu này", "Đã công bố"]].values.tolist() == [["61,5 %", "69,3 %"]]
+    assert ftth["Nguồn (năm số liệu)"].iloc[0].endswith("(2023)")
+    subs = table[table["Chỉ tiêu"] == "Thuê bao di động / 100 dân"]
+    assert subs[["Tỉnh cũ", "Đã công bố"]].values.tolist() == [["Vĩnh Long", "130 / 100 dân"]]
+    assert set(table.loc[table["Tỉnh cũ"] == "Bến Tre", "Nguồn (năm số liệu)"]) == {
+        "không có trong nguồn của chúng tôi"}
+    assert any(s.value == "Theo tỉnh cũ (trước 1/7/2025)" for s in at.subheader)
+    assert not any(s.value == "Theo huyện" for s in at.subheader)
+    level = at.selectbox(key="snapshot_level")
+    assert level.value == "former_province"
+    level.set_value("former_district").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(s.value == "Theo huyện cũ (trước 1/7/2025)" for s in at.subheader)
+
+
+def test_2025_downloads_filter_by_former_units_and_carry_the_new_columns(
+    reform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import views.downloads as downloads
+
+    exported: list[tuple[object, str]] = []
+    real = downloads.export_bytes
+
+    def spy(data, fmt, **kw):
+        exported.append((data, fmt))
+        return real(data, fmt, **kw)
+
+    monkeypatch.setattr(downloads, "export_bytes", spy)
+    at = _run("downloads", "en")
+    assert not _has_widget(at, "multiselect", "downloads_districts")
+    assert at.multiselect(key="downloads_former_province").options == ["Bến Tre", "Trà Vinh"]
+    assert at.multiselect(key="downloads_former_district").options == [
+        "Huyện Châu Thành", "Huyện Trà Cú", "Thành phố Trà Vinh"]
+    at.multiselect(key="downloads_former_province").set_value(["Trà Vinh"]).run()
+    # the former districts of the communes that list Trà Vinh (Xã Giao Long does, for a sliver)
+    assert at.multiselect(key="downloads_former_district").options == [
+        "Huyện Châu Thành", "Huyện Trà Cú", "Thành phố Trà Vinh"]
+    at.multiselect(key="downloads_former_district").set_value(["Huyện Trà Cú"]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    gaps, fmt = exported[-1]
+    assert fmt == "gpkg"
+    new_columns = {"former_province", "former_district", "old_commune_codes", "former_commune_code"}
+    assert new_columns <= set(gaps.columns)
+    assert gaps["hamlet_id"].tolist() == ["H4"] and gaps["former_commune_name"].tolist() == ["Xã Ngãi Xuyên"]
+    at.selectbox(key="downloads_layer").set_value("communes").run()
+    assert not at.exception
+    communes, _ = exported[-1]
+    assert communes["commune_id"].tolist() == ["C3"]
+    assert communes[["former_province", "former_district", "old_commune_codes"]].values.tolist() == [
+        ["Trà Vinh", "Huyện Trà Cú", "29461;29479;29485"]]
+    # a former province chosen alone: communes listing it among several count (Xã Giao Long's sliver)
+    at.multiselect(key="downloads_former_district").set_value([]).run()
+    communes, _ = exported[-1]
+    assert communes["commune_id"].tolist() == ["C1", "C2", "C3", "C4"]
+
+
+def _overlay_app() -> None:
+    import streamlit as st
+
+    from views import planners
+
+    st.session_state.setdefault("planners_former", "former_district")
+    planners.render()
+
+
+def test_2025_hostile_former_names_reach_the_map_only_as_text(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from tests.package_2025 import set_former, write_2025_package
+
+    hostile = "<img src=x onerror=alert(1)>"
+    root = write_2025_package(tmp_path / "pkg")
+    set_former(root, "C3", former_district=hostile)
+    monkeypatch.setenv("PHUSONG_DATA", str(root))
+    at = AppTest.from_function(_overlay_app, default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    (component,) = at.get("component_instance")
+    script = json.loads(component.proto.json_args)["script"]
+    assert hostile not in script and "\\u003cimg" not in script  # never markup, in no encoding
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in script  # the choropleth tooltip
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt; (c\\u0169)" in script  # the overlay: "(cũ)"
+    at.text_input(key="planners_search").set_value("img src").run()
+    assert not at.exception
+    # select boxes render no HTML: the reason is shown as the text it is
+    assert at.selectbox(key="planners_commune").options[1] == (
+        "Xã Trà Cú — trước 1/7/2025 thuộc <img src=x onerror=alert(1)>")

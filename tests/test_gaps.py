@@ -508,3 +508,55 @@ def test_flags_follow_the_rules(rows: list[tuple]) -> None:
     assert sorted(out["rank_province"]) == list(range(1, len(rows) + 1))
     ranked = out.sort_values("rank_province")
     assert ranked["priority_score"].is_monotonic_decreasing
+
+
+# --------------------------------------------------------------------------- 2025-07 layout
+
+
+@pytest.fixture(scope="module")
+def reform(tmp_path_factory: pytest.TempPathFactory):
+    from tests.package_2025 import package_and_gaps
+
+    return package_and_gaps(tmp_path_factory.mktemp("reform") / "pkg")
+
+
+def test_2025_gap_table_carries_the_former_units(reform) -> None:
+    pkg, gaps_2025 = reform
+    former = ["former_province", "former_district", "old_commune_codes", "former_commune_code",
+              "former_commune_name"]
+    assert tuple(gaps_2025.columns) == output_columns(former)
+    cols = list(gaps_2025.columns)
+    assert cols[cols.index("district_name") + 1: cols.index("district_name") + 6] == former
+    h5 = gaps_2025.set_index("hamlet_id").loc["H5"]
+    # the hamlet's own former province (its commune C4 lists "Bến Tre;Trà Vinh")
+    assert (h5["former_province"], h5["former_district"]) == ("Bến Tre", "Huyện Châu Thành")
+    assert (h5["old_commune_codes"], h5["former_commune_code"], h5["former_commune_name"]) == (
+        "28807;28813;28828", "28813", "Xã Giao Long")
+    assert set(gaps_2025["district_name"]) == {""}  # no districts since 1 July 2025
+
+
+def test_2025_gap_table_takes_the_communes_former_units_where_hamlets_have_none(tmp_path) -> None:
+    from geo.package import load_package
+    from tests.package_2025 import HAMLETS, edit_features, write_2025_package
+
+    root = write_2025_package(tmp_path / "pkg")
+
+    def drop(doc: dict) -> None:
+        for feature in doc["features"]:
+            feature["properties"].pop("former_province")
+            feature["properties"].pop("former_district")
+
+    edit_features(root, HAMLETS, drop)
+    pkg = load_package(root)
+    table = compute_gaps(pkg, GapParams(), signal_model="standin").set_index("hamlet_id")
+    assert table.loc["H5", "former_province"] == "Bến Tre;Trà Vinh"
+    assert table.loc["H4", "former_district"] == "Huyện Trà Cú"
+
+
+def test_2025_commune_table_carries_the_former_units(reform) -> None:
+    pkg, gaps_2025 = reform
+    table = commune_indicators(gaps_2025, pkg.communes).set_index("commune_id")
+    assert table.loc["C3", "former_district"] == "Huyện Trà Cú"
+    assert table.loc["C3", "old_commune_codes"] == "29461;29479;29485"
+    assert table.loc["C4", "former_province"] == "Bến Tre;Trà Vinh"
+    assert table.loc["C1", "hamlets"] == 2

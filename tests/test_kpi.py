@@ -381,3 +381,134 @@ def test_shares_are_bounded_and_districts_add_up_to_the_province(scene):
         assert no4g.value + snap.get(KpiKey.GOOD_4G).value <= 1 + 1e-9
     assert snap.get(KpiKey.UNDERSERVED_HAMLETS).value == int((gaps["flags"] != "").sum())
     assert snap.get(KpiKey.FTTH).denominator == survey["households"].sum()
+
+
+# --------------------------------------------------------------------------- 2025-07 layout: former units
+
+
+@pytest.fixture(scope="module")
+def reform(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny 2025-07 package (tests/package_2025.py) and its KPIs by former province."""
+    from tests.package_2025 import package_and_gaps
+
+    pkg, gaps_2025 = package_and_gaps(tmp_path_factory.mktemp("reform") / "pkg")
+    snap = compute_kpis(gaps_2025, communes=pkg.communes, survey=pkg.survey, fibre_nodes=pkg.fibre_nodes,
+                        layout=pkg.meta.layout)
+    return pkg, snap
+
+
+def test_2025_default_breakdown_is_by_former_province_hand_computed(reform) -> None:
+    _, snap = reform
+    assert snap.layout == "2025-07" and snap.group_column == "former_province"
+    assert list(snap.levels) == ["former_province", "former_district"]
+    table = snap.districts.set_index("former_province")
+    assert list(table.index) == ["Bến Tre", "Trà Vinh"]
+    assert "district_name" not in snap.districts and "district_name" not in snap.communes
+    # Trà Vinh: C1-C3, hamlets H1-H4 (120 + 180 + 200 + 150 households), survey rows H1-H4
+    tv = table.loc["Trà Vinh"]
+    assert (tv["communes"], tv["hamlets"], tv["households"]) == (3, 4, 650)
+    assert tv["ftth"] == pytest.approx(320 / 520)
+    assert tv["smartphone"] == pytest.approx(1100 / 1540)
+    assert tv["internet"] == pytest.approx(1260 / 1540)
+    # Bến Tre: C4 lists "Bến Tre;Trà Vinh"; its only hamlet H5 was in Bến Tre's Xã Giao Long (28813)
+    bt = table.loc["Bến Tre"]
+    assert (bt["communes"], bt["hamlets"], bt["households"]) == (1, 1, 100)
+    assert (bt["ftth"], bt["smartphone"], bt["internet"]) == pytest.approx((20 / 60, 90 / 180, 120 / 180))
+    c4 = snap.communes.set_index("commune_id").loc["C4"]
+    assert (c4["former_province"], c4["former_province_rule"]) == ("Bến Tre", "households")
+    # every commune counted once: the groups add up to the province
+    assert snap.get(KpiKey.FTTH).value == pytest.approx(340 / 580)
+    assert table["households"].sum() == snap.get(KpiKey.HOUSEHOLDS_AFFECTED).denominator == 750
+    assert table["communes"].sum() == 4
+
+
+def test_2025_former_districts_are_keyed_with_their_province(reform) -> None:
+    _, snap = reform
+    table = snap.levels["former_district"]
+    assert [tuple(r) for r in table[["former_province", "former_district"]].itertuples(index=False)] == [
+        ("Bến Tre", "Huyện Châu Thành"), ("Trà Vinh", "Huyện Trà Cú"), ("Trà Vinh", "Thành phố Trà Vinh")]
+    tra_cu = {k.key: k for k in snap.group_kpis(("Trà Vinh", "Huyện Trà Cú"), level="former_district")}
+    assert tra_cu[KpiKey.FTTH].value == pytest.approx(30 / 90)
+    city = {k.key: k for k in snap.group_kpis(("Trà Vinh", "Thành phố Trà Vinh"), level="former_district")}
+    assert city[KpiKey.FTTH].value == pytest.approx((70 + 90 + 130) / (100 + 150 + 180))
+    bt = {k.key: k for k in snap.district_kpis("Bến Tre")}
+    assert bt[KpiKey.SMARTPHONE].value == pytest.approx(0.5)
+    with pytest.raises(KeyError, match="no former province named 'Sóc Trăng'"):
+        snap.district_kpis("Sóc Trăng")
+    with pytest.raises(KeyError, match="keyed by former_province, former_district"):
+        snap.group_kpis("Huyện Trà Cú", level="former_district")
+
+
+def test_pre_reform_snapshot_names_its_group(gaps, communes, survey) -> None:
+    snap = compute_kpis(gaps, communes=communes, survey=survey)
+    assert snap.group_column == "district_name" and snap.layout == "2009"
+    assert list(snap.levels) == ["district_name"] and snap.levels["district_name"] is snap.districts
+    assert list(snap.communes.columns[:3]) == ["commune_id", "commune_name", "district_name"]
+    with pytest.raises(KeyError, match="no district named"):
+        snap.district_kpis("Huyện Cầu Kè")
+
+
+def test_2025_package_without_former_units_has_province_figures_only(gaps, communes) -> None:
+    snap = compute_kpis(gaps, communes=communes.drop(columns="district_name"), layout="2025-07")
+    assert snap.group_column is None and snap.levels == {} and snap.districts.empty
+    assert snap.get(KpiKey.GOOD_4G).value == pytest.approx(0.65)
+    with pytest.raises(KeyError, match="no breakdown"):
+        snap.district_kpis("Trà Vinh")
+    # a district_name kept in a 2025-07 package is never a current unit
+    assert compute_kpis(gaps, communes=communes, layout="2025-07").group_column is None
+
+
+def test_published_figures_come_with_source_and_year() -> None:
+    from analysis.kpi import load_published_figures
+
+    figures = {(f.former_province, f.indicator): f for f in load_published_figures()}
+    assert {k: f.value for k, f in figures.items()} == {
+        ("Trà Vinh", "internet"): 0.84, ("Trà Vinh", "smartphone"): 0.76, ("Trà Vinh", "ftth"): 0.693,
+        ("Vĩnh Long", "mobile_subscriptions_per_100"): 130.0}
+    assert all(f.new_province_code == "86" and f.source and f.year >= 2022 for f in figures.values())
+    assert figures[("Vĩnh Long", "mobile_subscriptions_per_100")].year == 2022
+    assert not figures[("Vĩnh Long", "mobile_subscriptions_per_100")].is_share
+    assert "69,3%" in figures[("Trà Vinh", "ftth")].wording_vi
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ('indicator = "gdp"', "indicator 'gdp' is not one of"),
+    ('value = 1.5', "ftth is a share between 0 and 1"),
+    ('year = "2023"', "year must be a whole number"),
+    ('source = " "', "source must not be empty"),
+])
+def test_published_figures_are_validated(row: str, message: str) -> None:
+    from analysis.kpi import load_published_figures
+
+    base = {"new_province_code": '"86"', "former_province": '"Trà Vinh"', "former_province_code": '"84"',
+            "indicator": '"ftth"', "value": "0.693", "year": "2023", "source": '"x"', "wording_vi": '"x"',
+            "basis_en": '"x"'}
+    key, value = row.split(" = ")
+    base[key] = value
+    text = "[[figure]]\n" + "".join(f"{k} = {v}\n" for k, v in base.items())
+    with pytest.raises(ParameterError, match=message):
+        load_published_figures(text)
+    with pytest.raises(ParameterError, match="lacks wording_vi"):
+        load_published_figures(text.replace("wording_vi", "note"))
+
+
+def test_former_provinces_beside_their_published_figures(reform) -> None:
+    from analysis.grouping import former_provinces_of
+    from analysis.kpi import former_province_comparison
+
+    pkg, snap = reform
+    table = former_province_comparison(snap, province_code=pkg.meta.province_code,
+                                       former_provinces=former_provinces_of("86"))
+    rows = {(r.former_province, r.indicator): r for r in table.itertuples(index=False)}
+    assert list(dict.fromkeys(table["former_province"])) == ["Bến Tre", "Trà Vinh", "Vĩnh Long"]
+    ftth = rows[("Trà Vinh", "ftth")]
+    assert (ftth.value, ftth.published, ftth.year) == (pytest.approx(320 / 520), 0.693, 2023)
+    assert math.isnan(rows[("Bến Tre", "internet")].published) and rows[("Bến Tre", "internet")].source == ""
+    subs = rows[("Vĩnh Long", "mobile_subscriptions_per_100")]
+    assert math.isnan(subs.value) and subs.published == 130 and not subs.is_share and subs.year == 2022
+    # Vĩnh Long has no commune in this package: only its published figure is listed
+    assert [i for p, i in rows if p == "Vĩnh Long"] == ["mobile_subscriptions_per_100"]
+    # another province: no published figure; a former province with nothing either side keeps one row
+    other = former_province_comparison(snap, province_code="91", former_provinces=["Kiên Giang"])
+    assert other["published"].isna().all()
+    assert other.loc[other["former_province"] == "Kiên Giang", "indicator"].tolist() == [""]

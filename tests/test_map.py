@@ -291,3 +291,72 @@ def test_fibre_layers() -> None:
     html = lmap.localize_assets(m).get_root().render()
     assert "Fibre extension plan" in html and "Fibre access nodes (synthetic)" in html and "EXT-0001" in html
     assert "6 4" in html  # the plan is dashed
+
+
+# --------------------------------------------------------------------------- 2025-07 layout: former units
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _reform_communes() -> gpd.GeoDataFrame:
+    """The 3×3 grid as a 2025-07 package: no districts; two former districts, one hostile name."""
+    communes = _grid_communes()
+    communes["district_name"] = float("nan")
+    communes["former_province"] = ["Trà Vinh"] * 6 + ["Bến Tre"] * 3
+    communes["former_district"] = ["Huyện Trà Cú"] * 3 + [HOSTILE] * 3 + ["Huyện Châu Thành"] * 3
+    return communes
+
+
+def _json_text(text: str) -> str:
+    """``text`` as folium writes it into the page's scripts (JSON, HTML-safe: ``<`` is ``\\u003c``)."""
+    return (json.dumps(text)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026").replace("'", "\\u0027"))
+
+
+def _assert_escaped(html: str) -> None:
+    """The hostile name reaches the page only as text: escaped before folium JSON-encodes it."""
+    assert _json_text(HOSTILE) not in html and HOSTILE not in html
+    assert _json_text("&lt;img src=x onerror=alert(1)&gt;") in html
+
+
+def test_2025_commune_tooltips_name_former_units_as_former_and_escape_them() -> None:
+    communes = _reform_communes()
+    assert lmap.commune_label_columns(communes, "en") == {
+        "commune_name": "Commune",
+        "former_district": "Former district (before 1 July 2025)",
+        "former_province": "Former province (before 1 July 2025)",
+    }
+    assert lmap.commune_label_columns(_grid_communes(), "vi") == {"commune_name": "Xã/phường",
+                                                                  "district_name": "Huyện/thị xã"}
+    communes["share"] = 0.5
+    m = lmap.base_map(tuple(communes.total_bounds))
+    lmap.add_choropleth(m, communes, "share", title="FTTH", lang="vi")
+    html = lmap.province_map(communes, lang="vi").get_root().render() + m.get_root().render()
+    assert _json_text("Huyện cũ (trước 1/7/2025)") in html
+    _assert_escaped(html)
+
+
+def test_former_units_dissolved_and_drawn_dashed_labelled_former() -> None:
+    import pandas as pd
+
+    from analysis.grouping import assign_groups
+
+    communes = _reform_communes()
+    groups = assign_groups(pd.DataFrame(communes.drop(columns="geometry")), "2025-07")
+    provinces = lmap.dissolve_former_units(communes, groups, ("former_province",))
+    assert provinces["former_province"].tolist() == ["Bến Tre", "Trà Vinh"]
+    assert provinces["communes"].tolist() == [3, 6]
+    areas = [round(shapely.area(g), 6) for g in provinces.geometry]
+    assert areas == [round(3 * 0.05**2, 6), round(6 * 0.05**2, 6)]  # square degrees: whole communes
+    districts = lmap.dissolve_former_units(communes, groups, ("former_province", "former_district"))
+    assert len(districts) == 3 and set(districts["former_province"]) == {"Trà Vinh", "Bến Tre"}
+
+    m = lmap.base_map(tuple(communes.total_bounds))
+    lmap.add_former_units(m, districts, level="former_district", lang="en")
+    folium.LayerControl().add_to(m)
+    html = lmap.localize_assets(m).get_root().render()
+    assert "Former district (before 1 July 2025): outlines dissolved from the new communes" in html
+    assert _json_text("Huyện Trà Cú (former)") in html and _json_text("Bến Tre") in html
+    assert '"dashArray": "8 6"' in html and '"fill": false' in html
+    _assert_escaped(html)
+    assert lmap.external_asset_urls(m) == []

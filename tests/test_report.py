@@ -325,3 +325,88 @@ def test_district_chart_colours_no_4g_lower_is_better(scene):
     assert _meets(1.0, 1.0, higher=True) and not _meets(float("nan"), 0.0, higher=False)
     png = district_share_chart_png(snap.districts, targets=snap.targets, keys=(KpiKey.NO_4G,), lang="en")
     assert png.startswith(PNG_MAGIC)
+
+
+# ---------------------------------------------------------------- 2025-07 layout: former provinces
+
+
+@pytest.fixture(scope="module")
+def reform_pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    from tests.package_2025 import package_and_gaps
+
+    pkg, gaps = package_and_gaps(tmp_path_factory.mktemp("reform") / "pkg")
+    return {lang: build_snapshot_pdf(pkg, lang=lang, params=GapParams(), gaps=gaps, today=REPORT_DAY)
+            for lang in ("vi", "en")}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_2025_report_by_former_province_with_published_figures_vi(reform_pdfs, tmp_path) -> None:
+    text = _pdftotext(reform_pdfs["vi"], tmp_path)
+    flat = _one_line(text)
+    assert "Tỉnh Vĩnh Long" in text
+    assert "Theo tỉnh cũ (trước 1/7/2025)" in text and "Theo huyện/thị xã/thành phố" not in text
+    assert "Ấp/khóm còn thiếu hụt theo tỉnh cũ (trước 1/7/2025)" in text
+    assert "được tính vào đơn vị cũ đã góp nhiều hộ nhất" in flat  # the rule for split communes
+    section = flat.split("Các tỉnh cũ: số liệu của bộ dữ liệu và số liệu mỗi tỉnh đã công bố")[1]
+    # Trà Vinh: this package's figures (hand-computed, tests/package_2025.py) beside the published ones
+    assert "Trà Vinh Tỷ lệ người lớn dùng Internet 81,8 % 84,0 % [1], 2023" in section
+    assert "Trà Vinh Tỷ lệ người lớn có điện thoại thông minh 71,4 % 76,0 % [1], 2023" in section
+    assert "Trà Vinh Tỷ lệ hộ dùng cáp quang (FTTH) 61,5 % 69,3 % [1], 2023" in section
+    assert "Bến Tre Tỷ lệ hộ dùng cáp quang (FTTH) 33,3 % — không có trong nguồn của chúng tôi" in section
+    assert "Vĩnh Long Thuê bao di động / 100 dân — 130 / 100 dân [2], 2022" in section
+    assert "[1] Trà Vinh provincial press article" in section
+    assert "[2] Báo Vĩnh Long, “Sớm hình thành văn hóa số cho người dân” (An Chi), 14/03/2023" in section
+    assert "khảo sát TỔNG HỢP" in section
+    # the priority table names the former district as former, never as a current unit
+    assert "Xã / huyện cũ" in flat and "Huyện Trà Cú (cũ)" in flat
+
+
+def test_2025_report_in_english(reform_pdfs, tmp_path) -> None:
+    flat = _one_line(_pdftotext(reform_pdfs["en"], tmp_path))
+    assert "By former province (before 1 July 2025)" in flat and "By district" not in flat
+    assert "Former provinces: this package's figures and what each published" in flat
+    assert "Trà Vinh Households with fibre (FTTH) 61.5% 69.3% [1], 2023" in flat
+    assert "Vĩnh Long Mobile subscriptions per 100 people — 130 per 100 people [2], 2022" in flat
+    assert "Bến Tre Adults using the internet 66.7% — none in our sources" in flat
+    assert "Commune / former district" in flat and "Huyện Châu Thành (former)" in flat
+    assert len(PdfReader(io.BytesIO(reform_pdfs["en"])).pages) == 3
+
+
+def test_2025_report_without_former_units_has_province_figures_only(tmp_path) -> None:
+    from analysis.gaps import compute_gaps
+    from tests.package_2025 import COMMUNES, edit_features, write_2025_package
+
+    root = write_2025_package(tmp_path / "pkg")
+
+    def drop(doc: dict) -> None:
+        for feature in doc["features"]:
+            for key in ("former_province", "former_district", "old_commune_codes"):
+                feature["properties"].pop(key, None)
+
+    edit_features(root, COMMUNES, drop)
+    pkg = load_package(root)
+    gaps = compute_gaps(pkg, GapParams(), signal_model="standin")
+    pdf = build_snapshot_pdf(pkg, lang="en", params=GapParams(), gaps=gaps, today=REPORT_DAY)
+    text = _one_line(_pypdf_text(pdf))
+    assert "names no former province or district of its communes: province figures only" in text
+    assert "By former province" not in text and "By district" not in text
+    # the figures the former provinces of Vĩnh Long published are still listed
+    assert "Trà Vinh Households with fibre (FTTH) — 69.3%" in text
+
+
+def test_group_labels_of_every_layout() -> None:
+    from layers.charts import group_labels
+
+    districts = pd.DataFrame({"district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh"]})
+    assert group_labels(districts) == ["Trà Cú", "Trà Vinh"]
+    former = pd.DataFrame({"former_province": ["Bến Tre", "Trà Vinh"],
+                           "former_district": ["Huyện Châu Thành", "Huyện Châu Thành"]})
+    assert group_labels(former, "former_province") == ["Bến Tre", "Trà Vinh"]
+    assert group_labels(former, "former_district") == ["Châu Thành (Bến Tre)", "Châu Thành (Trà Vinh)"]
+    odd = pd.DataFrame({"former_province": ["$\\frac{1}{0$"]})
+    png = district_share_chart_png(odd.assign(good_4g=0.5, no_4g=0.1, ftth=0.4, smartphone=0.7),
+                                   targets=KpiTargets(), group_column="former_province")
+    assert png.startswith(PNG_MAGIC) and group_labels(odd, "former_province") == ["\\$\\frac{1}{0\\$"]

@@ -22,6 +22,7 @@ from affine import Affine
 from streamlit_folium import st_folium
 
 from analysis.fibre import FibreAnalysis
+from analysis.grouping import assign_groups, group_columns, level_keys
 from analysis.kpi import KpiSnapshot, KpiTargets, compute_kpis, targets_from_gap_params
 from analysis.params import GapParams, default_gap_params
 from geo.errors import PhuSongError
@@ -30,6 +31,7 @@ from layers.i18n import LANGUAGES, STRINGS, Lang, t
 from layers.map import (
     TileSource,
     coverage_png,
+    dissolve_former_units,
     simplify_for_display,
     sites_from_cells,
     tiles_from_env,
@@ -57,10 +59,12 @@ TRANSLATED_WIDGET_KEYS: tuple[str, ...] = (
     "planners_layers",
     "planners_indicator",
     "planners_district",
+    "planners_former",
     "planners_commune",
     "downloads_layer",
     "downloads_operator",
     "downloads_flags",
+    "snapshot_level",
     "settings_basis",
     "upload_layer",
 )
@@ -141,6 +145,29 @@ def display_communes(version: str, _pkg: DataPackage) -> gpd.GeoDataFrame:
     return simplify_for_display(_pkg.communes)
 
 
+def layout(pkg: DataPackage) -> str:
+    """The package's layout (``"2009"``, ``"2025-03"`` or ``"2025-07"``)."""
+    return str(getattr(pkg.meta, "layout", "2009") or "2009")
+
+
+def groups(pkg: DataPackage) -> tuple[str, ...]:
+    """The package's group columns, coarse to fine (:func:`analysis.grouping.group_columns`)."""
+    return group_columns(layout(pkg), pkg.communes)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def commune_groups(version: str, _pkg: DataPackage) -> pd.DataFrame:
+    """The one group each commune counts in, at every level (:func:`analysis.grouping.assign_groups`)."""
+    return assign_groups(_pkg.communes, layout(_pkg), hamlets=_pkg.hamlets)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def former_outlines(version: str, level: str, _pkg: DataPackage) -> gpd.GeoDataFrame:
+    """Former provinces or districts dissolved from the displayed communes (2025-07 layout)."""
+    keys = level_keys(groups(_pkg))[level]
+    return dissolve_former_units(display_communes(version, _pkg), commune_groups(version, _pkg), keys)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def sites(version: str, _pkg: DataPackage) -> gpd.GeoDataFrame:
     """One row per base-station site."""
@@ -213,13 +240,14 @@ def commune_table(version: str, params: GapParams, _pkg: DataPackage) -> gpd.Geo
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def kpis(version: str, params: GapParams, targets: KpiTargets, _pkg: DataPackage) -> KpiSnapshot:
-    """Province, district and commune KPIs against ``targets``."""
+    """Province, group (district, or former province / district) and commune KPIs against ``targets``."""
     return compute_kpis(
         gaps(version, params, _pkg),
         communes=_pkg.communes,
         survey=_pkg.survey,
         fibre_nodes=_pkg.fibre_nodes,
         targets=targets,
+        layout=layout(_pkg),
     )
 
 

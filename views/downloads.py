@@ -1,4 +1,10 @@
-"""Partners' downloads: a gap layer, filters and a format; same export code as the CLI."""
+"""Partners' downloads: a gap layer, filters and a format; same export code as the CLI.
+
+The area filter is the package's group: districts before the reform; in the 2025-07 layout the
+former province and former district (a commune matches when it lists the chosen unit among those
+its territory came from). Tables of a 2025-07 package carry ``former_province``,
+``former_district`` and ``old_commune_codes`` (and the hamlets' former commune).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import streamlit as st
 
+from analysis.grouping import is_pre_reform, listed_units, split_joined
 from geo.names import fold_diacritics
 from layers.exports import ExportFormat, export_bytes
 from layers.i18n import Lang, format_number, t
@@ -27,12 +35,30 @@ def file_name(province: str, layer: str, fmt: str, *, today: dt.date | None = No
     return f"{slug}_{layer}_{(today or dt.date.today()).isoformat()}.{fmt}"
 
 
+def in_groups(table: pd.DataFrame, chosen: dict[str, list[str]]) -> pd.Series:
+    """Rows whose group matches every chosen filter (a commune listing the unit among several counts).
+
+    Parameters
+    ----------
+    table
+        Gap or commune table with the group columns (``district_name``; ``former_province``,
+        ``former_district``, ``;``-joined).
+    chosen
+        Column -> chosen units; an empty list does not filter.
+    """
+    mask = pd.Series(True, index=table.index)
+    for column, units in chosen.items():
+        if units and column in table:
+            wanted = set(units)
+            mask &= listed_units(table, column).map(lambda listed, w=wanted: bool(w & set(listed)))
+    return mask
+
+
 def _filtered_gaps(
-    gaps: gpd.GeoDataFrame, districts: list[str], operator: str, flags: list[str]
+    gaps: gpd.GeoDataFrame, groups: dict[str, list[str]], operator: str, flags: list[str]
 ) -> gpd.GeoDataFrame:
     out = gaps[gaps["n_flags"] > 0]
-    if districts:
-        out = out[out["district_name"].isin(districts)]
+    out = out[in_groups(out, groups)]
     if operator:
         out = out[out["fibre_operator"].astype(str) == operator]
     if flags:
@@ -67,11 +93,11 @@ def _payload(layer: str, fmt: ExportFormat, pkg, opts: dict) -> tuple[bytes, int
     if layer == "coverage":
         return _geotiff(pkg, opts["operator"], {**meta, "layer": "4G coverage classes"}), 1
     if layer == "gaps":
-        data = _filtered_gaps(gaps, opts["districts"], opts["operator"], opts["flags"])
+        data = _filtered_gaps(gaps, opts["groups"], opts["operator"], opts["flags"])
         return export_bytes(data, fmt, metadata=meta, layer="gaps"), len(data)
     if layer == "communes":
         data = common.commune_table(pkg.version, params, pkg)
-        data = data[data["district_name"].isin(opts["districts"])] if opts["districts"] else data
+        data = data[in_groups(data, opts["groups"])]
         return export_bytes(data, fmt, metadata=meta, layer="communes"), len(data)
     fib = common.fibre(pkg.version, params, pkg)
     routes = fib.plan.routes
@@ -83,18 +109,46 @@ def _payload(layer: str, fmt: ExportFormat, pkg, opts: dict) -> tuple[bytes, int
     ), len(routes)
 
 
+def _unit_options(communes: pd.DataFrame, column: str, within: dict[str, list[str]]) -> list[str]:
+    """Every unit the communes list in ``column`` (of those matching ``within``), sorted."""
+    shown = communes[in_groups(communes, within)]
+    return sorted({u for v in shown[column] for u in split_joined(v)}, key=fold_diacritics)
+
+
+def _group_filters(lang: Lang, pkg, column, disabled: bool) -> dict[str, list[str]]:
+    """The area filter: districts before the reform; former province, then district, in 2025-07."""
+    communes = pkg.communes
+    if is_pre_reform(common.layout(pkg)):
+        districts = column.multiselect(
+            t("map.district", lang),
+            sorted(communes["district_name"].unique()),
+            key="downloads_districts",
+            placeholder=t("map.all", lang),
+            disabled=disabled,
+        )
+        return {"district_name": districts}
+    chosen: dict[str, list[str]] = {}
+    for group in common.groups(pkg):
+        options = _unit_options(communes, group, chosen)
+        key = f"downloads_{group}"
+        if key in st.session_state:  # a finer unit no longer offered after a coarser choice changed
+            st.session_state[key] = [u for u in st.session_state[key] if u in options]
+        chosen[group] = column.multiselect(
+            t(f"group.{group}", lang),
+            options,
+            key=key,
+            placeholder=t("map.all", lang),
+            disabled=disabled,
+        )
+    return chosen
+
+
 def _options(lang: Lang, pkg) -> dict:
     layer = st.selectbox(
         t("dl.layer", lang), LAYERS, key="downloads_layer", format_func=lambda k: t(f"dl.{k}", lang)
     )
     c1, c2, c3 = st.columns(3)
-    districts = c1.multiselect(
-        t("map.district", lang),
-        sorted(pkg.communes["district_name"].unique()),
-        key="downloads_districts",
-        placeholder=t("map.all", lang),
-        disabled=layer in ("coverage", "fibre_plan"),
-    )
+    groups = _group_filters(lang, pkg, c1, disabled=layer in ("coverage", "fibre_plan"))
     operators = sorted(pkg.cells["operator"].astype(str).unique())
     operator = c2.selectbox(
         t("map.operator", lang),
@@ -119,7 +173,7 @@ def _options(lang: Lang, pkg) -> dict:
         horizontal=True,
         format_func=lambda f: t(f"fmt.{f}", lang),
     )
-    return {"layer": layer, "districts": districts, "operator": operator, "flags": flags, "format": fmt}
+    return {"layer": layer, "groups": groups, "operator": operator, "flags": flags, "format": fmt}
 
 
 def render() -> None:

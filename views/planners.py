@@ -1,4 +1,10 @@
-"""Planners' map: layers, commune choropleth, hamlet flags, sites, coverage, fibre; picker and search."""
+"""Planners' map: layers, commune choropleth, hamlet flags, sites, coverage, fibre; picker and search.
+
+Before the reform the drill-down is province → district → commune. In the 2025-07 layout there are
+no districts: province → commune, with an optional dashed overlay of the former provinces or
+districts (labelled "former"), and a search that also finds a commune by the former commune,
+district or province it came from, saying why (:mod:`layers.search`).
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,18 @@ import pandas as pd
 import streamlit as st
 from shapely.geometry import Point
 
-from geo.names import normalize_name
+from analysis.grouping import is_pre_reform
+from layers import search
 from layers.i18n import Lang, format_number, format_percent, t
 from layers.map import (
     add_choropleth,
     add_coverage_overlay,
     add_fibre,
+    add_former_units,
     add_hamlets,
     add_sites,
     base_map,
+    commune_label_columns,
     flag_labels,
     localize_assets,
     province_map,
@@ -46,15 +55,20 @@ MAP_RETURNED = ("last_object_clicked", "last_active_drawing")
 CLICK_TOLERANCE_DEG = 1e-3
 
 
-def search_communes(communes: pd.DataFrame, query: str) -> pd.DataFrame:
-    """Communes whose name or district contains ``query``, ignoring case, diacritics and prefixes."""
-    key = normalize_name(query)
-    if not key:
-        return communes.iloc[0:0]
-    names = (
-        communes["commune_name"].map(normalize_name) + " | " + communes["district_name"].map(normalize_name)
-    )
-    return communes[names.str.contains(key, regex=False)]
+def search_communes(
+    communes: pd.DataFrame, query: str, *, layout: str = "2009", hamlets: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Communes matching ``query`` (best first), ignoring case, diacritics and prefixes.
+
+    Before the reform a commune matches by its name or district; in the 2025-07 layout by its name
+    or any former province, district or commune it came from (:func:`layers.search.search_communes`).
+    """
+    hits = search.search_communes(communes, query, layout=layout, hamlets=hamlets)
+    return communes.iloc[[h.position for h in hits]]
+
+
+def _search_hits(pkg, query: str) -> list[search.SearchHit]:
+    return search.search_communes(pkg.communes, query, layout=common.layout(pkg), hamlets=pkg.hamlets)
 
 
 def commune_at(communes: gpd.GeoDataFrame, *, lon_deg: float, lat_deg: float) -> str | None:
@@ -117,15 +131,17 @@ def _select_clicked(map_key: str) -> None:
         return
     communes = pkg.communes
     row = communes[communes["commune_id"].astype(str) == commune_id].iloc[0]
-    if st.session_state.get("planners_district") not in ("", None, row["district_name"]):
+    pre_reform = is_pre_reform(common.layout(pkg))
+    if pre_reform and st.session_state.get("planners_district") not in ("", None, row["district_name"]):
         st.session_state["planners_district"] = str(row["district_name"])
     query = st.session_state.get("planners_search")
-    if query and commune_id not in set(search_communes(communes, query)["commune_id"].astype(str)):
+    if query and commune_id not in {h.commune_id for h in _search_hits(pkg, query)}:
         st.session_state["planners_search"] = ""  # the picker must offer the clicked commune
     st.session_state["planners_commune"] = commune_id
 
 
-def _controls(lang: Lang, communes: gpd.GeoDataFrame, operators: list[str]) -> dict:
+def _controls(lang: Lang, pkg, operators: list[str]) -> dict:
+    communes = pkg.communes
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
     layers = c1.multiselect(
         t("map.layers", lang),
@@ -146,26 +162,39 @@ def _controls(lang: Lang, communes: gpd.GeoDataFrame, operators: list[str]) -> d
         t("map.technologies", lang), TECHNOLOGIES, default=list(TECHNOLOGIES), key="planners_techs"
     )
     d1, d2, d3 = st.columns([2, 3, 3])
-    districts = sorted(communes["district_name"].astype(str).unique())
-    district = d1.selectbox(
-        t("map.district", lang),
-        ["", *districts],
-        key="planners_district",
-        format_func=lambda d: d or t("map.all", lang),
-    )
-    query = d3.text_input(t("map.search", lang), key="planners_search", placeholder="tra cu")
-    pool = communes if not district else communes[communes["district_name"] == district]
-    found = search_communes(communes, query) if query else pool
-    if query:
-        d3.caption(t("map.search_hits", lang, n=len(found)))
-    options = ["", *found["commune_id"].astype(str)]
-    names = dict(
-        zip(
-            communes["commune_id"].astype(str),
-            communes["commune_name"] + " — " + communes["district_name"],
-            strict=True,
+    pre_reform = is_pre_reform(common.layout(pkg))
+    district, former = "", ""
+    if pre_reform:
+        districts = sorted(communes["district_name"].astype(str).unique())
+        district = d1.selectbox(
+            t("map.district", lang),
+            ["", *districts],
+            key="planners_district",
+            format_func=lambda d: d or t("map.all", lang),
         )
-    )
+    elif common.groups(pkg):
+        former = d1.selectbox(
+            t("map.former", lang),
+            ["", *common.groups(pkg)],
+            key="planners_former",
+            format_func=lambda g: t(f"group.{g}", lang) if g else t("map.former_none", lang),
+        )
+    query = d3.text_input(t("map.search", lang), key="planners_search", placeholder="tra cu")
+    ids = communes["commune_id"].astype(str)
+    if pre_reform:
+        names = dict(zip(ids, communes["commune_name"] + " — " + communes["district_name"], strict=True))
+    else:
+        names = dict(zip(ids, communes["commune_name"].astype(str), strict=True))
+    hits = _search_hits(pkg, query) if query else []
+    if query:
+        found = [h.commune_id for h in hits]
+        d3.caption(t("map.search_hits", lang, n=len(found)))
+        if not pre_reform:  # say why each commune matched (plain text: select boxes render no HTML)
+            names.update({h.commune_id: search.hit_label(h, lang) for h in hits})
+    else:
+        pool = communes if not district else communes[communes["district_name"] == district]
+        found = list(pool["commune_id"].astype(str))
+    options = ["", *found]
     commune = d2.selectbox(
         t("map.commune", lang),
         options,
@@ -178,6 +207,7 @@ def _controls(lang: Lang, communes: gpd.GeoDataFrame, operators: list[str]) -> d
         "indicator": indicator,
         "operators": tuple(ops),
         "district": district,
+        "former": former,
         "commune": commune,
     }
 
@@ -188,7 +218,8 @@ def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame,
     synthetic = set(pkg.synthetic_layers)
     if "communes" in opts["layers"]:
         column, share = INDICATORS[opts["indicator"]]
-        values = display[["commune_id", "commune_name", "district_name", "geometry"]].merge(
+        labels = list(commune_label_columns(display, lang))
+        values = display[["commune_id", *labels, "geometry"]].merge(
             table[["commune_id", column]], on="commune_id", how="left"
         )
         add_choropleth(
@@ -221,6 +252,9 @@ def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame,
             lambda v: bool(techs & set(str(v).split("/")))
         )
         add_sites(m, sites[chosen], lang=lang, synthetic="towers" in synthetic)
+    if opts["former"]:
+        outlines = common.former_outlines(pkg.version, opts["former"], pkg)
+        add_former_units(m, outlines, level=opts["former"], lang=lang)
     if "hamlets" in opts["layers"]:
         shown = gaps if not opts["district"] else gaps[gaps["district_name"] == opts["district"]]
         add_hamlets(m, shown, lang=lang, synthetic="hamlets" in synthetic)
@@ -271,7 +305,7 @@ def render() -> None:
     if pkg is None:
         return
     common.synthetic_note(pkg)
-    opts = _controls(lang, pkg.communes, sorted(pkg.cells["operator"].astype(str).unique()))
+    opts = _controls(lang, pkg, sorted(pkg.cells["operator"].astype(str).unique()))
     params = common.gap_params()
     # One slot, filled only on the first visit (quick commune map and progress while the layers
     # are computed), so the page keeps the same element layout on every run: a rerun from a map
@@ -297,6 +331,8 @@ def render() -> None:
     map_key = f"planners_map:{sig[:12]}"
     if "communes" in opts["layers"]:
         st.caption(t("map.click_hint", lang))
+    if opts["former"]:
+        st.caption(t("map.former_note", lang))
     common.show_map(fmap, key=map_key, returned=MAP_RETURNED, on_change=partial(_select_clicked, map_key))
     if opts["commune"]:
         _hamlet_table(gaps, opts["commune"], lang, "hamlets" in pkg.synthetic_layers)

@@ -1,15 +1,21 @@
-"""Leadership snapshot: KPI cards against targets, charts by district, a static map, one-click A4 PDF."""
+"""Leadership snapshot: KPI cards against targets, charts by group, a static map, one-click A4 PDF.
+
+The group is the district before the reform; in the 2025-07 layout the former province (default)
+or former district, with each former province's figures beside what it published.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
-from analysis.kpi import KpiKey
+from analysis.grouping import is_pre_reform
+from analysis.kpi import KpiKey, KpiSnapshot
 from layers.charts import district_share_chart_png, district_underserved_chart_png, province_map_png
 from layers.i18n import Lang, t
-from layers.report import build_snapshot_pdf, kpi_card_text
+from layers.report import build_snapshot_pdf, kpi_card_text, package_comparison, published_comparison_rows
 from views import common
 from views.downloads import file_name
 
@@ -38,10 +44,13 @@ def _pdf(version: str, params, targets, lang: Lang, today: str, _pkg, _gaps) -> 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _charts(
-    version: str, params, targets, lang: Lang, _snapshot, _communes, _gaps
-) -> tuple[bytes, bytes, bytes]:
-    shares = district_share_chart_png(_snapshot.districts, targets=targets, lang=lang)
-    under = district_underserved_chart_png(_snapshot.districts, lang=lang)
+    version: str, params, targets, lang: Lang, level: str | None, _snapshot, _communes, _gaps
+) -> tuple[bytes | None, bytes | None, bytes]:
+    shares = under = None
+    if level is not None:
+        table = _snapshot.levels.get(level, _snapshot.districts)
+        shares = district_share_chart_png(table, targets=targets, lang=lang, group_column=level)
+        under = district_underserved_chart_png(table, lang=lang, group_column=level)
     values = _snapshot.communes.set_index("commune_id")[KpiKey.GOOD_4G.value]
     flagged = _gaps[_gaps["n_flags"] > 0]
     static = province_map_png(
@@ -53,6 +62,36 @@ def _charts(
         target=targets.good_4g_household_share,
     )
     return shares, under, static
+
+
+def _level(snapshot: KpiSnapshot, lang: Lang) -> str | None:
+    """The breakdown shown: the default one, or the one chosen when the package has several."""
+    levels = list(snapshot.levels)
+    if len(levels) < 2:
+        return snapshot.group_column
+    return st.selectbox(
+        t("snap.level", lang),
+        levels,
+        key="snapshot_level",
+        format_func=lambda k: t(f"group.{k}", lang),
+    )
+
+
+def _published(pkg, snapshot: KpiSnapshot, lang: Lang) -> None:
+    """Former provinces: this package's figures beside what each published (2025-07 layout)."""
+    comparison = package_comparison(pkg, snapshot)
+    if comparison is None or comparison.empty:
+        return
+    st.subheader(t("snap.published", lang))
+    columns = ("former_province", "indicator", "ours", "published", "source")
+    header = [t(f"snap.col_{k}", lang) for k in columns]
+    st.dataframe(
+        pd.DataFrame(published_comparison_rows(comparison, lang), columns=header),
+        hide_index=True,
+        width="stretch",
+    )
+    synthetic = t("snap.published_synthetic", lang) if "survey" in pkg.synthetic_layers else ""
+    st.caption(t("snap.published_note", lang, synthetic=synthetic))
 
 
 def render() -> None:
@@ -79,10 +118,20 @@ def render() -> None:
         key="snapshot_pdf",
         type="primary",
     )
-    shares, under, static = _charts(pkg.version, params, targets, lang, snapshot, pkg.communes, gaps)
+    pre_reform = is_pre_reform(snapshot.layout)
+    if not pre_reform:
+        _published(pkg, snapshot, lang)
+    level = _level(snapshot, lang)
+    shares, under, static = _charts(pkg.version, params, targets, lang, level, snapshot, pkg.communes, gaps)
     left, right = st.columns(2)
-    left.subheader(t("snap.by_district", lang))
-    left.image(shares, width="stretch")
-    left.image(under, width="stretch")
+    if level is None or shares is None or under is None:
+        left.info(t("group.none", lang))
+    else:
+        by = "snap.by_district" if level == "district_name" else f"group.by.{level}"
+        left.subheader(t(by, lang))
+        left.image(shares, width="stretch")
+        left.image(under, width="stretch")
+        if not pre_reform:
+            left.caption(t("group.rule", lang))
     right.subheader(t("snap.static_map", lang))
     right.image(static, width="stretch")
