@@ -343,6 +343,8 @@ _TOWERS = LayerSchema(
         Column("beamwidth_deg", "float", required=False, min_value=1.0, max_value=360.0, unit="deg"),
         Column("eirp_dbm", "float", required=False, min_value=0.0, max_value=90.0, unit="dBm"),
         Column("bandwidth_mhz", "float", required=False, min_value=0.1, max_value=400.0, unit="MHz"),
+        Column("former_commune_code", "str", required=False),
+        Column("former_commune_name", "str", required=False),
     ),
 )
 
@@ -405,6 +407,8 @@ _SURVEY = LayerSchema(
         Column("adults_internet_users", "int", required=False, unit="persons"),
         Column("survey_date", "date"),
         Column("source", "str"),
+        Column("former_commune_code", "str", required=False),
+        Column("former_commune_name", "str", required=False),
     ),
 )
 

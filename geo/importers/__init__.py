@@ -23,7 +23,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -56,7 +56,13 @@ __all__ = [
     "restore_version",
 ]
 
+if TYPE_CHECKING:
+    from geo.importers._old_communes import OldCommunes
+
 log = logging.getLogger(__name__)
+
+#: Area weights of split old communes in a 2025-07 package (docs/CROSSWALK.md).
+OLD_UNIT_PARTS = "boundaries/old_unit_parts.csv"
 
 #: Layer names accepted by :func:`plan_import` (and ``--layer``).
 LAYERS: tuple[str, ...] = tuple(LAYER_TARGETS)
@@ -241,6 +247,52 @@ def _communes(root: Path, doc: Mapping[str, Any]) -> gpd.GeoDataFrame:
     return communes
 
 
+def _old_commune_context(
+    root: Path,
+    doc: Mapping[str, Any],
+    communes: gpd.GeoDataFrame | None = None,
+    hamlets: gpd.GeoDataFrame | None = None,
+) -> OldCommunes | None:
+    """The old (2025-03) communes of a package in the 2025-07 layout (None in a pre-reform package).
+
+    ``communes`` and ``hamlets`` are read from the package when not given; None without communes.
+    """
+    from geo.crosswalk import NEW_LAYOUT
+    from geo.importers._old_communes import OldCommunes
+
+    if str(doc.get("layout", "")).strip() != NEW_LAYOUT:
+        return None
+    if communes is None:
+        communes = _read_current(root, doc, "communes")
+        if communes is None or communes.empty:
+            return None
+    if hamlets is None:
+        hamlets = _read_current(root, doc, "hamlets")
+    return OldCommunes(communes, hamlets, parts=_old_unit_parts(root))
+
+
+def _old_unit_parts(root: Path) -> pd.DataFrame | None:
+    """``boundaries/old_unit_parts.csv`` (area weights of split old communes), when readable."""
+    from geo.io import read_table
+
+    path = root / OLD_UNIT_PARTS
+    if not path.is_file():
+        return None
+    try:
+        read = read_table(path, display=OLD_UNIT_PARTS)
+    except PhuSongError as exc:
+        log.warning(
+            "import: cannot read %s (%s); split old communes not weighted by area", OLD_UNIT_PARTS, exc
+        )
+        return None
+    frame = read.frame
+    if read.decimal_comma:
+        for col in ("area_km2", "area_share"):
+            if col in frame.columns:
+                frame[col] = frame[col].str.replace(",", ".", regex=False)
+    return frame
+
+
 def _need(kind: str, allowed: tuple[str, ...], layer: str, filename: str) -> None:
     if kind not in allowed:
         names = {"text": "CSV/GeoJSON", "xlsx": "XLSX", "zip": "zipped Shapefile", "sqlite": "GeoPackage"}
@@ -283,6 +335,12 @@ def _convert(
 
             communes = _communes(root, doc)
             hamlets = _read_current(root, doc, "hamlets")
+            old = _old_commune_context(root, doc, communes, hamlets)
+            placer = None
+            if old is not None:
+                from geo.importers._survey_old import survey_placer
+
+                placer = survey_placer(old)
             return convert_survey(
                 frame,
                 filename,
@@ -293,6 +351,7 @@ def _convert(
                 else pd.DataFrame(hamlets).astype(
                     {c: str for c in ("hamlet_id", "hamlet_name", "commune_id") if c in hamlets.columns}
                 ),
+                place_rows=placer,
             )
         from geo.importers.opencellid import convert_opencellid, looks_like_opencellid
         from geo.importers.operator_sheet import convert_operator_sheet
@@ -302,7 +361,11 @@ def _convert(
         ):
             return convert_opencellid(frame, filename, province=_communes(root, doc), options=options)
         return convert_operator_sheet(
-            frame, filename, current=_current_table(root, doc, "towers"), options=options
+            frame,
+            filename,
+            current=_current_table(root, doc, "towers"),
+            options=options,
+            old_communes=_old_commune_context(root, doc),
         )
     _need(kind, ("text", "zip", "sqlite"), layer, filename)
     if kind == "text" and not filename.lower().endswith((".geojson", ".json")):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -46,6 +47,9 @@ from geo.importers._common import (
 )
 from geo.safety import check_in_vietnam
 from geo.schema import Operator, SiteStatus, Technology, accepted_values, parse_category
+
+if TYPE_CHECKING:
+    from geo.importers._old_communes import KeyMatch, OldCommunes
 
 __all__ = ["HEADER_ALIASES", "parse_coordinate_deg", "parse_band_mhz", "convert_operator_sheet"]
 
@@ -280,15 +284,126 @@ def _merge_other_operators(
     return merged.fillna("")
 
 
+def _site_warning(
+    ctx: OldCommunes, km: KeyMatch, row: int, site: str, where: str, lat: float, lon: float, filename: str
+) -> Problem | None:
+    """A warning when the site's location is not in the commune(s) its row names."""
+    if km.kind in ("unknown", "ambiguous"):
+        hint = ctx.hint_text(km, "check the commune")
+        return Problem("warning", filename, f"row {row}", f"site {site}: {km.message}; not kept", hint)
+    if km.kind == "old" and km.old is not None and where not in km.old.commune_ids:
+        named = f"the new commune(s) that old commune {km.old.describe()} went into: " + ", ".join(
+            f"{n} ({c})" for c, n in km.old.targets
+        )
+    elif km.kind == "new" and where != km.commune_id:
+        named = f"{ctx.describe_new(km.commune_id)} named by the row"
+    else:
+        return None
+    lies = f"in {ctx.describe_new(where)}" if where else "outside every commune of this package"
+    return Problem(
+        "warning",
+        filename,
+        f"row {row}",
+        f"site {site} at ({lat:.6f}, {lon:.6f}) lies {lies}, not in {named}",
+        "check the site's coordinates or the commune of the row; commune_id follows the location",
+    )
+
+
+def _commune_columns(
+    frame: pd.DataFrame, table: pd.DataFrame, filename: str, ctx: OldCommunes
+) -> tuple[pd.DataFrame, list[Problem], list[str]]:
+    """2025-07 packages: ``commune_id`` from each site's location, the old commune named kept.
+
+    The sheet's commune columns (Mã xã, Xã, Huyện, Tỉnh, or Mã xã cũ / Xã cũ) may name old
+    (2025-03) communes or the package's communes; an old one is kept as ``former_commune_code`` /
+    ``former_commune_name`` and checked against the location (a warning when the site lies outside
+    the new communes the old one went into).
+    """
+    from geo.importers._old_communes import COMMUNE_KEY_ALIASES, KeyRow
+
+    key_cols = map_headers(frame.columns, COMMUNE_KEY_ALIASES, filename)
+    if not key_cols:
+        return table, [], []
+    numbers = sorted({int(r) for r in table["_row"]})
+
+    def cell(row: int, key: str) -> str:
+        return str(frame.iloc[row - 2][key_cols[key]]).strip() if key in key_cols else ""
+
+    keys = [
+        KeyRow(
+            code=cell(r, "commune_code"),
+            name=cell(r, "commune_name"),
+            district=cell(r, "district_name"),
+            province=cell(r, "province_name"),
+            former_code=cell(r, "former_commune_code"),
+            former_name=cell(r, "former_commune_name"),
+        )
+        for r in numbers
+    ]
+    explicit = "former_commune_code" in key_cols or "former_commune_name" in key_cols
+    matches, problems, report = ctx.resolve(keys, explicit=explicit, source=filename, row_numbers=numbers)
+    first = table.drop_duplicates("_row").set_index("_row")
+    located = dict(
+        zip(
+            numbers,
+            ctx.locate(first.loc[numbers, "lon"].to_numpy(float), first.loc[numbers, "lat"].to_numpy(float)),
+            strict=True,
+        )
+    )
+    split: list[str] = []
+    for r, km in zip(numbers, matches, strict=True):
+        lat, lon = float(first.at[r, "lat"]), float(first.at[r, "lon"])
+        warning = _site_warning(ctx, km, r, str(first.at[r, "site_id"]), located[r], lat, lon, filename)
+        if warning is not None:
+            problems.append(warning)
+        if km.note:
+            problems.append(Problem("warning", filename, f"row {r}", km.note, "check the commune columns"))
+        if km.kind == "old" and km.old is not None and km.old.split:
+            split.append(
+                f"row {r} {km.old.describe()} -> {ctx.describe_new(located[r]) if located[r] else '?'}"
+            )
+    by_row = dict(zip(numbers, matches, strict=True))
+    table = table.copy()
+    table["commune_id"] = table["_row"].map(located)
+    former = {
+        r: (";".join(u.code for u in m.former), ";".join(u.name for u in m.former)) for r, m in by_row.items()
+    }
+    table["former_commune_code"] = table["_row"].map(lambda r: former[r][0])
+    table["former_commune_name"] = table["_row"].map(lambda r: former[r][1])
+    n_old = sum(1 for m in matches if m.kind == "old")
+    n_new = sum(1 for m in matches if m.kind == "new")
+    n_bad = sum(1 for m in matches if m.kind in ("unknown", "ambiguous"))
+    away = sum(1 for p in problems if p.message.startswith("site ") and " lies " in p.message)
+    report.insert(
+        0,
+        f"communes named in {filename}: {n_old} row(s) named an old (2025-03) commune, {len(split)} of them "
+        f"through split old communes"
+        + (f" ({'; '.join(split[:12])})" if split else "")
+        + f"; {n_new} named a commune of this package; {n_bad} unknown; {away} site(s) lie outside the "
+        "commune(s) named (warnings below); commune_id set from each site's location (commune columns: "
+        + ", ".join(f"{k}='{v}'" for k, v in key_cols.items())
+        + ")",
+    )
+    return table, problems, report
+
+
 def convert_operator_sheet(
-    frame: pd.DataFrame, filename: str, *, current: pd.DataFrame | None = None, options: ImportOptions
+    frame: pd.DataFrame,
+    filename: str,
+    *,
+    current: pd.DataFrame | None = None,
+    options: ImportOptions,
+    old_communes: OldCommunes | None = None,
 ) -> Converted:
     """Convert an operator's site list to the towers layer.
 
     Every row problem (unreadable coordinate, unknown operator/technology, bad number)
     is collected with its spreadsheet row number; any of them refuses the import. The
     rows of ``current`` (the package's towers table, text cells) whose operator is not in the
-    sheet are kept, unless ``options.replace_all``.
+    sheet are kept, unless ``options.replace_all``. In a 2025-07 package (``old_communes``
+    given) a sheet with commune columns gets ``commune_id`` from each site's location and keeps
+    an old (2025-03) commune it names as ``former_commune_code`` / ``former_commune_name``
+    (:func:`_commune_columns`).
 
     Returns
     -------
@@ -320,11 +435,16 @@ def convert_operator_sheet(
             f"{', '.join(bad)}) -> fix their coordinates (swapped lat/lon? wrong sign?)"
         )
     _number_cells(rows)
-    table = pd.DataFrame(rows).drop(columns=["_row"])
+    table = pd.DataFrame(rows)
+    commune_report: list[str] = []
+    if old_communes is not None:
+        table, problems, commune_report = _commune_columns(frame, table, filename, old_communes)
+    table = table.drop(columns=["_row"])
     report = [
         f"read {len(frame)} row(s) from {filename} -> {len(table)} cell(s) at "
         f"{table['site_id'].nunique()} site(s); columns recognised: "
-        + ", ".join(f"{k}='{v}'" for k, v in cols.items())
+        + ", ".join(f"{k}='{v}'" for k, v in cols.items()),
+        *commune_report,
     ]
     if not options.replace_all:
         table = _merge_other_operators(table, current, report)
@@ -337,6 +457,7 @@ def convert_operator_sheet(
     return Converted(
         files={"towers/sites.csv": frame_to_csv_bytes(table)},
         meta={"towers": meta},
+        problems=problems,
         report=report,
         importer="operator_sheet",
     )

@@ -14,6 +14,12 @@ Rows that match nothing, or more than one place, are listed in the report with u
 suggestions (difflib on the folded names). By default any such row refuses the import;
 with ``skip_unmatched`` the matched rows are imported and the others are listed as
 warnings. Nothing is dropped silently.
+
+In a package of the 2025-07 layout rows may be keyed by old (2025-03) communes: by their code or
+name (Mã xã / Tên xã, with Huyện and Tỉnh to tell same-name communes apart), or in columns that say
+so (Mã xã cũ / Tên xã cũ). Such rows land on the hamlets of their old commune, or are carried to
+commune level with :mod:`geo.crosswalk`; they keep the old commune in ``former_commune_code`` /
+``former_commune_name`` (:mod:`geo.importers._survey_old`, docs/IMPORT.md).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import difflib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import pandas as pd
 
@@ -37,7 +44,17 @@ from geo.importers._common import (
 )
 from geo.names import PREFIXES, fold_diacritics, normalize_name
 
-__all__ = ["HEADER_ALIASES", "match_key", "prefix_kind", "Place", "Match", "NameIndex", "convert_survey"]
+__all__ = [
+    "HEADER_ALIASES",
+    "match_key",
+    "prefix_kind",
+    "Place",
+    "Match",
+    "NameIndex",
+    "RowPlacer",
+    "SurveyRows",
+    "convert_survey",
+]
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "hamlet_id": ("mã ấp", "mã thôn", "mã ấp/khóm", "hamlet id", "hamlet code"),
@@ -101,10 +118,31 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "internet users",
         "adults internet users",
     ),
+    "former_commune_code": (
+        "mã xã cũ",
+        "mã xã trước sắp xếp",
+        "old commune code",
+        "old_commune_code",
+        "former commune code",
+    ),
+    "former_commune_name": (
+        "tên xã cũ",
+        "xã cũ",
+        "xã/phường cũ",
+        "old commune",
+        "old commune name",
+        "old_commune_name",
+        "former commune",
+        "former commune name",
+    ),
+    "province_name": ("tỉnh", "tên tỉnh", "tỉnh cũ", "province", "province name"),
     "survey_date": ("ngày khảo sát", "ngày", "thời gian khảo sát", "survey date", "date"),
     "source": ("nguồn", "đơn vị khảo sát", "người khảo sát", "source", "surveyed by"),
 }
-_NUMBER_COLUMNS = (
+#: Columns read only in a 2025-07 package (keys of old communes).
+_OLD_KEYS = ("former_commune_code", "former_commune_name", "province_name")
+#: Count columns of the survey layer (carried, summed and divided across split old communes).
+NUMBER_COLUMNS = (
     "households",
     "households_ftth",
     "adults",
@@ -217,7 +255,8 @@ def _hamlet_places(hamlets: pd.DataFrame | None, communes: pd.DataFrame) -> list
     ]
 
 
-def _iso_date(text: str) -> str:
+def iso_date(text: str) -> str:
+    """ISO date of a survey date cell ("15/05/2025" -> "2025-05-15"); other text is returned stripped."""
     raw = str(text).strip()
     m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", raw)
     if m:  # Vietnamese day/month/year
@@ -278,11 +317,103 @@ class _Matcher:
         return hamlet, "", ""
 
 
+_ROW_KEYS = (
+    "hamlet_id",
+    "hamlet_name",
+    "commune_id",
+    "commune_name",
+    "former_commune_code",
+    "former_commune_name",
+    "district_name",
+    "province_name",
+)
+
+
 def _row_text(get: dict[str, str]) -> str:
-    parts = [
-        get[k] for k in ("hamlet_id", "hamlet_name", "commune_id", "commune_name", "district_name") if get[k]
-    ]
+    parts = [get[k] for k in _ROW_KEYS if get.get(k)]
     return " / ".join(f"'{p}'" for p in parts)
+
+
+@dataclass
+class SurveyRows:
+    """Rows of the survey layer made from an upload, and what to tell the user.
+
+    Attributes
+    ----------
+    out_rows : list of dict
+        Rows of ``survey/hamlet_survey.csv``.
+    problems : list of Problem
+        Rows not placed (errors, or warnings with ``skip_unmatched``) and other findings.
+    counts : dict
+        Upload rows "matched", "unmatched", "ambiguous".
+    report : list of str
+        Lines for the preview after the counts.
+    skipped : int
+        Upload rows left out (``skip_unmatched``).
+    notes : str
+        ``notes`` of the survey layer in dataset.toml ("" for none).
+    """
+
+    out_rows: list[dict[str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: {"matched": 0, "unmatched": 0, "ambiguous": 0})
+    report: list[str] = field(default_factory=list)
+    skipped: int = 0
+    notes: str = ""
+
+
+class RowPlacer(Protocol):
+    """Places every row of a survey upload (see :func:`convert_survey`)."""
+
+    def __call__(
+        self,
+        gets: Sequence[dict[str, str]],
+        cols: dict[str, str],
+        matcher: _Matcher,
+        *,
+        filename: str,
+        options: ImportOptions,
+    ) -> SurveyRows:
+        """The survey rows, problems and report of the upload rows ``gets``."""
+        ...
+
+
+def row_problem(i: int, get: dict[str, str], match: Match, severity: Severity, filename: str) -> Problem:
+    """The problem of a row that matches no place or several (row numbers as a spreadsheet shows them)."""
+    hint = ("did you mean: " + "; ".join(match.suggestions)) if match.suggestions else "no similar name"
+    what = "matches several places" if match.status == "ambiguous" else "matches no place"
+    return Problem(severity, filename, f"row {i + 2}", f"{_row_text(get)} {what}", hint)
+
+
+def survey_row(
+    get: dict[str, str],
+    cols: dict[str, str],
+    *,
+    commune_id: str,
+    hamlet_id: str,
+    hamlet_name: str,
+    options: ImportOptions,
+    filename: str,
+) -> dict[str, str]:
+    """One row of ``survey/hamlet_survey.csv`` from an upload row placed on a hamlet or commune."""
+    out = {"hamlet_id": hamlet_id, "commune_id": commune_id, "hamlet_name": hamlet_name if hamlet_id else ""}
+    out.update({k: _number(get[k]) for k in NUMBER_COLUMNS if k in cols})
+    out["survey_date"] = iso_date(get["survey_date"])
+    out["source"] = get["source"] or options.source or f"survey {filename}"
+    return out
+
+
+def direct_row(
+    get: dict[str, str], cols: dict[str, str], matcher: _Matcher, options: ImportOptions, filename: str
+) -> tuple[Match, dict[str, str] | None]:
+    """Match a row keyed by the package's own hamlets / communes; the survey row when matched."""
+    match, cid, hid = matcher.row(get)
+    if match.status != "matched":
+        return match, None
+    name = get["hamlet_name"] if not hid else matcher.hamlets.by_id[hid].name
+    return match, survey_row(
+        get, cols, commune_id=cid, hamlet_id=hid, hamlet_name=name, options=options, filename=filename
+    )
 
 
 def convert_survey(
@@ -292,6 +423,7 @@ def convert_survey(
     communes: pd.DataFrame,
     hamlets: pd.DataFrame | None,
     options: ImportOptions,
+    place_rows: RowPlacer | None = None,
 ) -> Converted:
     """Match a survey table to the package's places and write the survey layer.
 
@@ -304,6 +436,12 @@ def convert_survey(
         ``commune_code``) and hamlets (``hamlet_id``, ``hamlet_name``, ``commune_id``); hamlets may be None.
     options : ImportOptions
         ``skip_unmatched``, ``source``.
+    place_rows : RowPlacer, optional
+        Places the rows instead of :func:`direct_row`: for a package in the 2025-07 layout
+        :func:`geo.importers._survey_old.survey_placer` (rows keyed by old (2025-03) communes land
+        on the hamlets of their old commune or are carried to commune level with
+        :mod:`geo.crosswalk`; the old key is kept in ``former_commune_code`` /
+        ``former_commune_name``). The old-key columns are read only then.
 
     Returns
     -------
@@ -312,7 +450,9 @@ def convert_survey(
         with ``skip_unmatched``) with suggestions.
     """
     cols = map_headers(frame.columns, HEADER_ALIASES, filename)
-    keys = ("hamlet_id", "commune_id", "hamlet_name", "commune_name")
+    keys: tuple[str, ...] = ("hamlet_id", "commune_id", "hamlet_name", "commune_name")
+    if place_rows is not None:
+        keys += ("former_commune_code", "former_commune_name")
     if not any(k in cols for k in keys):
         raise ImportRejectedError(
             f"{filename}: no column identifies the place (file has: "
@@ -321,30 +461,30 @@ def convert_survey(
         )
     matcher = _Matcher(communes, hamlets)
     severity: Severity = "warning" if options.skip_unmatched else "error"
-    problems: list[Problem] = []
-    out_rows = []
-    counts = {"matched": 0, "unmatched": 0, "ambiguous": 0}
-    for i, (_, row) in enumerate(frame.iterrows()):
-        get = {k: (str(row[cols[k]]).strip() if k in cols else "") for k in (*HEADER_ALIASES,)}
-        match, cid, hid = matcher.row(get)
-        counts[match.status] += 1
-        if match.status != "matched":
-            hint = (
-                ("did you mean: " + "; ".join(match.suggestions)) if match.suggestions else "no similar name"
-            )
-            what = "matches several places" if match.status == "ambiguous" else "matches no place"
-            problems.append(Problem(severity, filename, f"row {i + 2}", f"{_row_text(get)} {what}", hint))
-            continue
-        name = get["hamlet_name"] if not hid else matcher.hamlets.by_id[hid].name
-        out = {"hamlet_id": hid, "commune_id": cid, "hamlet_name": name if hid else ""}
-        out.update({k: _number(get[k]) for k in _NUMBER_COLUMNS if k in cols})
-        out["survey_date"] = _iso_date(get["survey_date"])
-        out["source"] = get["source"] or options.source or f"survey {filename}"
-        out_rows.append(out)
+    used = cols if place_rows is not None else {k: v for k, v in cols.items() if k not in _OLD_KEYS}
+    gets = [
+        {k: (str(row[used[k]]).strip() if k in used else "") for k in (*HEADER_ALIASES,)}
+        for _, row in frame.iterrows()
+    ]
+    if place_rows is not None:
+        rows = place_rows(gets, cols, matcher, filename=filename, options=options)
+        out_rows, problems, counts, extra = rows.out_rows, rows.problems, rows.counts, rows.report
+        skipped, notes = rows.skipped, rows.notes
+    else:
+        out_rows, problems, counts, extra = [], [], {"matched": 0, "unmatched": 0, "ambiguous": 0}, []
+        for i, get in enumerate(gets):
+            match, out = direct_row(get, cols, matcher, options, filename)
+            counts[match.status] += 1
+            if out is None:
+                problems.append(row_problem(i, get, match, severity, filename))
+                continue
+            out_rows.append(out)
+        skipped, notes = len(problems), ""
     report = [
         f"{filename}: {len(frame)} row(s): {counts['matched']} matched, {counts['unmatched']} unmatched, "
         f"{counts['ambiguous']} ambiguous"
-        + (" (unmatched rows skipped, listed below)" if options.skip_unmatched and problems else "")
+        + (" (unmatched rows skipped, listed below)" if options.skip_unmatched and skipped else ""),
+        *extra,
     ]
     if not out_rows:
         more = [f"... and {len(problems) - 20} more"] if len(problems) > 20 else []
@@ -358,8 +498,10 @@ def convert_survey(
         source=f"survey {filename}",
         licence="provided by the province (internal use)",
     )
-    if options.skip_unmatched and problems:
-        meta["skipped_rows"] = len(problems)
+    if options.skip_unmatched and skipped:
+        meta["skipped_rows"] = skipped
+    if notes:
+        meta["notes"] = notes
     return Converted(
         files={"survey/hamlet_survey.csv": frame_to_csv_bytes(table)},
         meta={"survey": meta},
