@@ -1,7 +1,8 @@
 """Command line of the generator: ``python -m datagen [--province P] [--seed N] [--out DIR] [...]``.
 
-``--province tra-vinh-2009`` (default) rewrites the bundled Trà Vinh package (``data/``);
-``--province vinh-long-2025 --out DIR`` writes the new Vĩnh Long package (layout 2025-07) elsewhere.
+``--province vinh-long-2025`` (default) rewrites the bundled package ``data/``: the new Vĩnh Long in
+the July-2025 layout; ``--province tra-vinh-2009`` rewrites the Trà Vinh 2009 example package
+(``examples/tra-vinh-2009/``). ``--out DIR`` writes elsewhere.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ log = logging.getLogger("datagen")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = REPO_ROOT / "data"
+TRA_VINH_EXAMPLE = REPO_ROOT / "examples" / "tra-vinh-2009"
 
 TRA_VINH_2009 = "tra-vinh-2009"
 VINH_LONG_2025 = "vinh-long-2025"
@@ -32,18 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m datagen",
         description=(
-            "Rewrite the bundled Trà Vinh data package (default), or write the new Vĩnh Long package "
-            "(--province vinh-long-2025 --out DIR): the real commune layer and the seeded synthetic "
-            "layers (hamlets, sites, fibre, roads, survey). Same seed, same bytes."
+            "Rewrite the bundled data package, the new Vĩnh Long in the July-2025 layout (default), or "
+            "the Trà Vinh 2009 example package (--province tra-vinh-2009): the real commune layer and "
+            "the seeded synthetic layers (hamlets, sites, fibre, roads, survey). Same seed, same bytes."
         ),
     )
     parser.add_argument(
         "--province",
         choices=PROVINCES,
-        default=TRA_VINH_2009,
+        default=VINH_LONG_2025,
         help=(
-            f"{TRA_VINH_2009}: the bundled Trà Vinh, 2009 layout (default); {VINH_LONG_2025}: Vĩnh Long "
-            "(86) in the 1 July 2025 layout, 124 communes derived from 2009 polygons (needs --out)"
+            f"{VINH_LONG_2025}: Vĩnh Long (86) in the 1 July 2025 layout, 124 communes derived from 2009 "
+            f"polygons, the bundled data/ (default); {TRA_VINH_2009}: Trà Vinh in the 2009 layout, "
+            "examples/tra-vinh-2009/"
         ),
     )
     parser.add_argument(
@@ -53,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=None,
-        help=f"data package folder (default data/ for {TRA_VINH_2009}; required for {VINH_LONG_2025})",
+        help=(
+            f"data package folder (default data/ for {VINH_LONG_2025}, examples/tra-vinh-2009/ for "
+            f"{TRA_VINH_2009})"
+        ),
     )
     parser.add_argument(
         "--communes-source",
@@ -94,16 +100,10 @@ def _vinh_long_out(args: argparse.Namespace) -> Path:
             f"{', '.join(wrong)} only apply to --province {TRA_VINH_2009}: the Vĩnh Long communes are "
             "derived from the shipped 2009 polygons and its sites are calibrated per former province"
         )
-    if args.out is None:
-        raise ParameterError(f"--province {VINH_LONG_2025} needs --out DIR (the bundled data/ is Trà Vinh)")
-    target = args.out.resolve()
-    if target == BUNDLED or BUNDLED in target.parents:
-        raise ParameterError(
-            f"--out {str(args.out)!r} is inside the bundled package {BUNDLED}; write elsewhere"
-        )
-    if target.exists() and not target.is_dir():
-        raise ParameterError(f"--out {str(args.out)!r} exists and is not a folder")
-    return Path(args.out)
+    out = BUNDLED if args.out is None else Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {str(out)!r} exists and is not a folder")
+    return out
 
 
 def _run(args: argparse.Namespace) -> dict[str, object]:
@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace) -> dict[str, object]:
     if args.province == VINH_LONG_2025:
         out = _vinh_long_out(args)
         return generate_vinh_long_package(out, params=GeneratorParams(seed=args.seed))
-    out = BUNDLED if args.out is None else args.out
+    out = TRA_VINH_EXAMPLE if args.out is None else args.out
     params = GeneratorParams(seed=args.seed, **({} if args.sites is None else {"n_sites": args.sites}))
     if args.communes_source is not None:
         communes = rebuild_communes(

@@ -37,6 +37,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Synthetic data layers (not real data): {layers}",
     ),
     "app.load_error": ("Không đọc được bộ dữ liệu", "The data package could not be read"),
+    "app.dataset": ("Bộ dữ liệu: {name} · phiên bản {version}", "Data package: {name} · version {version}"),
     "app.loading": ("Đang tải dữ liệu…", "Loading data…"),
     "app.version": ("Phiên bản dữ liệu", "Data version"),
     # pages

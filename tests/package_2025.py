@@ -52,18 +52,38 @@ _C3 = [[106.40, 9.90], [106.45, 9.90], [106.45, 9.95], [106.40, 9.95], [106.40, 
 _C4 = [[106.45, 9.90], [106.50, 9.90], [106.50, 9.95], [106.45, 9.95], [106.45, 9.90]]
 
 FORMER: dict[str, dict[str, str]] = {
-    "C1": {"commune_code": "29263", "commune_name": "Phường Long Đức", "commune_type": "phường",
-           "former_province": "Trà Vinh", "former_district": "Thành phố Trà Vinh",
-           "old_commune_codes": "29236;29263"},
-    "C2": {"commune_code": "29242", "commune_name": "Phường Trà Vinh", "commune_type": "phường",
-           "former_province": "Trà Vinh", "former_district": "Thành phố Trà Vinh",
-           "old_commune_codes": "29239;29242;29260"},
-    "C3": {"commune_code": "29461", "commune_name": "Xã Trà Cú", "commune_type": "xã",
-           "former_province": "Trà Vinh", "former_district": "Huyện Trà Cú",
-           "old_commune_codes": "29461;29479;29485"},
-    "C4": {"commune_code": "28807", "commune_name": "Xã Giao Long", "commune_type": "xã",
-           "former_province": "Bến Tre;Trà Vinh", "former_district": "Huyện Châu Thành",
-           "old_commune_codes": "28807;28813;28828"},
+    "C1": {
+        "commune_code": "29263",
+        "commune_name": "Phường Long Đức",
+        "commune_type": "phường",
+        "former_province": "Trà Vinh",
+        "former_district": "Thành phố Trà Vinh",
+        "old_commune_codes": "29236;29263",
+    },
+    "C2": {
+        "commune_code": "29242",
+        "commune_name": "Phường Trà Vinh",
+        "commune_type": "phường",
+        "former_province": "Trà Vinh",
+        "former_district": "Thành phố Trà Vinh",
+        "old_commune_codes": "29239;29242;29260",
+    },
+    "C3": {
+        "commune_code": "29461",
+        "commune_name": "Xã Trà Cú",
+        "commune_type": "xã",
+        "former_province": "Trà Vinh",
+        "former_district": "Huyện Trà Cú",
+        "old_commune_codes": "29461;29479;29485",
+    },
+    "C4": {
+        "commune_code": "28807",
+        "commune_name": "Xã Giao Long",
+        "commune_type": "xã",
+        "former_province": "Bến Tre;Trà Vinh",
+        "former_district": "Huyện Châu Thành",
+        "old_commune_codes": "28807;28813;28828",
+    },
 }
 HAMLET_FORMER: dict[str, tuple[str, str]] = {
     "H1": ("29263", "Xã Long Đức"),
@@ -113,10 +133,30 @@ def _communes(doc: dict[str, Any]) -> None:
 
 def _hamlets(doc: dict[str, Any]) -> None:
     doc["features"] += [
-        _feature({"hamlet_id": "H4", "hamlet_name": "Ấp Chông Nô", "commune_id": "C3", "households": 150,
-                  "population": 560, "khmer_share": 0.6}, "Point", [106.42, 9.92]),
-        _feature({"hamlet_id": "H5", "hamlet_name": "Ấp Giao Lợi", "commune_id": "C4", "households": 100,
-                  "population": 380, "khmer_share": 0.0}, "Point", [106.47, 9.93]),
+        _feature(
+            {
+                "hamlet_id": "H4",
+                "hamlet_name": "Ấp Chông Nô",
+                "commune_id": "C3",
+                "households": 150,
+                "population": 560,
+                "khmer_share": 0.6,
+            },
+            "Point",
+            [106.42, 9.92],
+        ),
+        _feature(
+            {
+                "hamlet_id": "H5",
+                "hamlet_name": "Ấp Giao Lợi",
+                "commune_id": "C4",
+                "households": 100,
+                "population": 380,
+                "khmer_share": 0.0,
+            },
+            "Point",
+            [106.47, 9.93],
+        ),
     ]
     for feature in doc["features"]:
         props = feature["properties"]
@@ -125,8 +165,13 @@ def _hamlets(doc: dict[str, Any]) -> None:
 
 
 def _roads(doc: dict[str, Any]) -> None:
-    doc["features"].append(_feature({"road_id": "R4", "highway": "residential", "name": "Đường Trà Cú"},
-                                    "LineString", [[106.38, 9.92], [106.42, 9.92]]))
+    doc["features"].append(
+        _feature(
+            {"road_id": "R4", "highway": "residential", "name": "Đường Trà Cú"},
+            "LineString",
+            [[106.38, 9.92], [106.42, 9.92]],
+        )
+    )
 
 
 def set_former(root: Path, commune_id: str, **props: str) -> None:
@@ -145,8 +190,9 @@ def write_2025_package(root: Path) -> Path:
     write_tiny_package(root)
     toml = root / "dataset.toml"
     text = toml.read_text(encoding="utf-8")
-    text = text.replace('layout = "2009"', 'layout = "2025-07"').replace('province_code = "84"',
-                                                                        'province_code = "86"')
+    text = text.replace('layout = "2009"', 'layout = "2025-07"').replace(
+        'province_code = "84"', 'province_code = "86"'
+    )
     text = text.replace('province_name = "Trà Vinh"', 'province_name = "Vĩnh Long"')
     text = text.replace('boundary_vintage = "2009 layout"', 'boundary_vintage = "2025-07-01 layout (test)"')
     toml.write_text(text, encoding="utf-8")

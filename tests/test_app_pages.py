@@ -1,4 +1,4 @@
-"""Each page of the Streamlit app runs on the bundled data without an exception (AppTest).
+"""Each page of the app runs on the bundled data and on Trà Vinh 2009 without an exception (AppTest).
 
 Pages are page functions (``views.<name>.render``); each test runs one through a tiny wrapper
 app, in Vietnamese (the default) and English. The first test of the module computes the
@@ -16,6 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 300
+TRA_VINH = REPO / "examples" / "tra-vinh-2009"
+"""Most page tests below were written for the Trà Vinh 2009 package (105 communes, districts); the
+bundled ``data/`` (the new Vĩnh Long) has its own tests at the end."""
 
 
 def _page_app(name: str, lang: str) -> None:
@@ -37,7 +40,7 @@ def _run(name: str, lang: str = "vi") -> AppTest:
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHUSONG_TILES", "none")
-    monkeypatch.delenv("PHUSONG_DATA", raising=False)
+    monkeypatch.setenv("PHUSONG_DATA", str(TRA_VINH))
 
 
 def test_whole_app_starts_in_vietnamese_with_five_pages() -> None:
@@ -71,7 +74,7 @@ def test_planners_search_and_commune_table() -> None:
     assert "Trà Cú" in first
     from geo.package import load_package
 
-    communes = load_package(REPO / "data").communes
+    communes = load_package(TRA_VINH).communes
     commune_id = str(communes.loc[communes["commune_name"] == "Thị trấn Trà Cú", "commune_id"].iloc[0])
     at.selectbox(key="planners_commune").set_value(commune_id).run()
     assert not at.exception
@@ -242,7 +245,7 @@ def _clicked_app(lng: float, lat: float) -> None:
 def test_click_on_a_commune_selects_it_and_shows_its_hamlets() -> None:
     from geo.package import load_package
 
-    communes = load_package(REPO / "data").communes
+    communes = load_package(TRA_VINH).communes
     row = communes[communes["commune_name"] == "Thị trấn Trà Cú"].iloc[0]
     point = row.geometry.representative_point()
     at = AppTest.from_function(_clicked_app, args=(point.x, point.y), default_timeout=TIMEOUT_S)
@@ -284,13 +287,23 @@ def test_2025_planners_has_no_district_picker_and_search_finds_a_former_district
     assert not _has_widget(at, "selectbox", "planners_district")
     overlay = at.selectbox(key="planners_former")
     assert overlay.value == "" and overlay.options == [
-        "Không hiển thị", "Tỉnh cũ (trước 1/7/2025)", "Huyện cũ (trước 1/7/2025)"]
+        "Không hiển thị",
+        "Tỉnh cũ (trước 1/7/2025)",
+        "Huyện cũ (trước 1/7/2025)",
+    ]
     assert at.selectbox(key="planners_commune").options == [
-        "Tất cả", "Phường Long Đức", "Phường Trà Vinh", "Xã Trà Cú", "Xã Giao Long"]
+        "Tất cả",
+        "Phường Long Đức",
+        "Phường Trà Vinh",
+        "Xã Trà Cú",
+        "Xã Giao Long",
+    ]
     at.text_input(key="planners_search").set_value("Trà Cú").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="planners_commune").options == [
-        "Tất cả", "Xã Trà Cú — trước 1/7/2025 thuộc Huyện Trà Cú; gồm địa bàn Thị trấn Trà Cú cũ"]
+        "Tất cả",
+        "Xã Trà Cú — trước 1/7/2025 thuộc Huyện Trà Cú; gồm địa bàn Thị trấn Trà Cú cũ",
+    ]
     assert any(c.value == "1 xã khớp" for c in at.caption)
     at.selectbox(key="planners_commune").set_value("C3").run()
     assert not at.exception
@@ -302,7 +315,9 @@ def test_2025_planners_search_by_former_commune_in_english_and_overlay(reform: P
     at = _run("planners", "en")
     at.text_input(key="planners_search").set_value("ngai xuyen").run()
     assert at.selectbox(key="planners_commune").options == [
-        "All", "Xã Trà Cú — took in territory of former Xã Ngãi Xuyên"]
+        "All",
+        "Xã Trà Cú — took in territory of former Xã Ngãi Xuyên",
+    ]
     at.selectbox(key="planners_former").set_value("former_district").run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("there are no districts" in c.value for c in at.caption)
@@ -316,14 +331,20 @@ def test_2025_snapshot_by_former_province_beside_published_figures(reform: Path)
     assert at.get("download_button"), "one-click PDF"
     table = at.dataframe[0].value
     assert list(table.columns) == [
-        "Tỉnh cũ", "Chỉ tiêu", "Bộ dữ liệu này", "Đã công bố", "Nguồn (năm số liệu)"]
+        "Tỉnh cũ",
+        "Chỉ tiêu",
+        "Bộ dữ liệu này",
+        "Đã công bố",
+        "Nguồn (năm số liệu)",
+    ]
     ftth = table[(table["Tỉnh cũ"] == "Trà Vinh") & (table["Chỉ tiêu"] == "Tỷ lệ hộ dùng cáp quang (FTTH)")]
     assert ftth[["Bộ dữ liệu này", "Đã công bố"]].values.tolist() == [["61,5 %", "69,3 %"]]
     assert ftth["Nguồn (năm số liệu)"].iloc[0].endswith("(2023)")
     subs = table[table["Chỉ tiêu"] == "Thuê bao di động / 100 dân"]
     assert subs[["Tỉnh cũ", "Đã công bố"]].values.tolist() == [["Vĩnh Long", "130 / 100 dân"]]
     assert set(table.loc[table["Tỉnh cũ"] == "Bến Tre", "Nguồn (năm số liệu)"]) == {
-        "không có trong nguồn của chúng tôi"}
+        "không có trong nguồn của chúng tôi"
+    }
     assert any(s.value == "Theo tỉnh cũ (trước 1/7/2025)" for s in at.subheader)
     assert not any(s.value == "Theo huyện" for s in at.subheader)
     level = at.selectbox(key="snapshot_level")
@@ -350,11 +371,17 @@ def test_2025_downloads_filter_by_former_units_and_carry_the_new_columns(
     assert not _has_widget(at, "multiselect", "downloads_districts")
     assert at.multiselect(key="downloads_former_province").options == ["Bến Tre", "Trà Vinh"]
     assert at.multiselect(key="downloads_former_district").options == [
-        "Huyện Châu Thành", "Huyện Trà Cú", "Thành phố Trà Vinh"]
+        "Huyện Châu Thành",
+        "Huyện Trà Cú",
+        "Thành phố Trà Vinh",
+    ]
     at.multiselect(key="downloads_former_province").set_value(["Trà Vinh"]).run()
     # the former districts of the communes that list Trà Vinh (Xã Giao Long does, for a sliver)
     assert at.multiselect(key="downloads_former_district").options == [
-        "Huyện Châu Thành", "Huyện Trà Cú", "Thành phố Trà Vinh"]
+        "Huyện Châu Thành",
+        "Huyện Trà Cú",
+        "Thành phố Trà Vinh",
+    ]
     at.multiselect(key="downloads_former_district").set_value(["Huyện Trà Cú"]).run()
     assert not at.exception, [e.message for e in at.exception]
     gaps, fmt = exported[-1]
@@ -367,7 +394,8 @@ def test_2025_downloads_filter_by_former_units_and_carry_the_new_columns(
     communes, _ = exported[-1]
     assert communes["commune_id"].tolist() == ["C3"]
     assert communes[["former_province", "former_district", "old_commune_codes"]].values.tolist() == [
-        ["Trà Vinh", "Huyện Trà Cú", "29461;29479;29485"]]
+        ["Trà Vinh", "Huyện Trà Cú", "29461;29479;29485"]
+    ]
     # a former province chosen alone: communes listing it among several count (Xã Giao Long's sliver)
     at.multiselect(key="downloads_former_district").set_value([]).run()
     communes, _ = exported[-1]
@@ -404,4 +432,56 @@ def test_2025_hostile_former_names_reach_the_map_only_as_text(tmp_path: Path, mo
     assert not at.exception
     # select boxes render no HTML: the reason is shown as the text it is
     assert at.selectbox(key="planners_commune").options[1] == (
-        "Xã Trà Cú — trước 1/7/2025 thuộc <img src=x onerror=alert(1)>")
+        "Xã Trà Cú — trước 1/7/2025 thuộc <img src=x onerror=alert(1)>"
+    )
+
+
+# --------------------------------------------------------------------------- the bundled province
+
+
+@pytest.fixture
+def bundled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PHUSONG_DATA", raising=False)  # the default: data/, the new Vĩnh Long
+
+
+def test_bundled_app_starts_on_the_new_province(bundled: None) -> None:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Bản đồ quy hoạch"
+    text = " ".join(str(c.value) for c in at.caption) + " ".join(str(m.value) for m in at.markdown)
+    assert "Vĩnh Long" in text
+
+
+@pytest.mark.parametrize("name", ["planners", "snapshot", "downloads", "settings", "upload"])
+def test_bundled_pages_run(bundled: None, name: str) -> None:
+    at = _run(name)
+    if name == "planners":
+        with pytest.raises(KeyError):  # no districts since 1 July 2025: province -> commune
+            at.selectbox(key="planners_district")
+        options = at.selectbox(key="planners_commune").options
+        assert len(options) == 124 + 1  # "" + every commune
+
+
+def test_the_package_name_is_shown_as_text_never_markup(tmp_path: Path, monkeypatch) -> None:
+    """The dataset caption escapes markdown, HTML and Streamlit directives coming from dataset.toml."""
+    import re
+    import shutil
+
+    from views.common import plain_text
+
+    hostile = "Tỉnh <img src=x onerror=alert(1)> [link](http://x) ![i](http://x/i.png) :red[đỏ] $x$"
+    escaped = plain_text(hostile)
+    assert re.search(r"(?<!\\)[<>\[\]()!:$]", escaped) is None  # every special character escaped
+    assert escaped.replace("\\", "") == hostile  # and nothing else changed
+    root = tmp_path / "pkg"
+    shutil.copytree(TRA_VINH, root)
+    toml = root / "dataset.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace(
+            'name = "Trà Vinh (2009 commune layout)"', f"name = '{hostile}'"
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PHUSONG_DATA", str(root))
+    at = _run("planners")
+    assert any(c.value.startswith(f"Bộ dữ liệu: {escaped} · phiên bản ") for c in at.caption)

@@ -36,17 +36,21 @@ def chromium() -> str:
     return path
 
 
+TRA_VINH = REPO_ROOT / "examples" / "tra-vinh-2009"
+"""The Trà Vinh 2009 package: the detailed browser tests below were written for its 105 communes."""
+
+
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
-    with streamlit_app() as url:
+    with streamlit_app(env={"PHUSONG_DATA": str(TRA_VINH)}) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def upload_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The app serving a copy of the bundled data package (the upload tests change it)."""
+    """The app serving a copy of the Trà Vinh package (the upload tests change it)."""
     data = tmp_path_factory.mktemp("upload") / "data"
-    shutil.copytree(REPO_ROOT / "data", data)
+    shutil.copytree(TRA_VINH, data)
     with streamlit_app(env={"PHUSONG_DATA": str(data)}) as url:
         yield url, data
 
@@ -90,6 +94,10 @@ _PATHS_JS = """sel => Math.max(0, ...[...document.querySelectorAll(sel)]
     .map(f => f.contentDocument.querySelectorAll('path.leaflet-interactive').length))"""
 
 
+_PATHS_AT_LEAST_JS = """([sel, n]) => [...document.querySelectorAll(sel)].some(f => f.clientWidth > 0 &&
+    f.contentDocument && f.contentDocument.querySelectorAll('path.leaflet-interactive').length >= n)"""
+
+
 def _wait_full_map(page, text: str = "") -> None:
     """Wait until the planners' map with its thematic layers (legend; ``text`` if given) is drawn."""
     page.wait_for_function(_FULL_MAP_JS, arg=[MAP_FRAME, text], timeout=180_000)
@@ -116,6 +124,23 @@ def _open_page(page, app_url: str, title: str) -> None:
 def _map_frame(page):
     page.wait_for_function(f"document.querySelectorAll('{MAP_FRAME}').length === 1", timeout=120_000)
     return page.frame_locator(MAP_FRAME)
+
+
+def test_bundled_province_drawn_offline_by_default(page) -> None:
+    """``make run`` serves data/, the new Vĩnh Long: 124 communes and its hamlets, no network."""
+    from geo.package import load_package
+
+    bundled = load_package(REPO_ROOT / "data")
+    communes, hamlets = len(bundled.communes), len(bundled.hamlets)
+    assert communes == 124 and bundled.meta.layout == "2025-07"
+    with streamlit_app(env={"PHUSONG_DATA": ""}) as url:  # empty: the default, data/
+        page.goto(url)
+        page.wait_for_function(
+            _PATHS_AT_LEAST_JS, arg=[MAP_FRAME, communes + int(0.85 * hamlets)], timeout=300_000
+        )
+        assert "Vĩnh Long" in page.locator("body").inner_text()
+        page.wait_for_load_state("networkidle")
+    assert page.outside_requests == []
 
 
 def test_communes_drawn_offline(page, app_url: str) -> None:
@@ -218,7 +243,7 @@ def _map_content_frame(page):
 def test_click_on_commune_selects_it(page, app_url: str) -> None:
     from geo.package import load_package
 
-    pkg = load_package(REPO_ROOT / "data")
+    pkg = load_package(TRA_VINH)
     metric = pkg.communes.to_crs(pkg.metric_crs)
     largest = int(metric.area.to_numpy().argmax())  # well inside it, visible at province zoom
     target = pkg.communes.iloc[largest]

@@ -34,7 +34,7 @@ from datagen.survey import solve_offset
 from datagen.towers import operator_counts
 from geo.errors import ParameterError, SchemaError
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples" / "tra-vinh-2009"
 METRIC = 32648
 
 
@@ -477,7 +477,7 @@ def test_bundled_data_is_what_the_generator_writes(communes: gpd.GeoDataFrame, t
     assert len(written) == 8
     for rel in written:
         assert (tmp_path / rel).read_bytes() == (DATA / rel).read_bytes(), (
-            f"{rel} is stale: run python -m datagen"
+            f"{rel} is stale: run python -m datagen --province tra-vinh-2009"
         )
 
 
@@ -535,6 +535,8 @@ def test_cli_reimports_communes_and_generates(tmp_path: Path, capsys: pytest.Cap
     out = tmp_path / "pkg"
     code = main(
         [
+            "--province",
+            "tra-vinh-2009",
             "--communes-source",
             str(src),
             "--code-mapping-2025",
@@ -564,7 +566,7 @@ def test_cli_reports_missing_communes_without_traceback(
 ) -> None:
     from datagen.cli import main
 
-    assert main(["--out", str(tmp_path / "empty")]) == 2
+    assert main(["--province", "tra-vinh-2009", "--out", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert "communes.geojson not found" in err and "--communes-source" in err
 

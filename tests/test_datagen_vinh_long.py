@@ -332,9 +332,9 @@ def test_generation_is_byte_identical_for_a_seed(package: Path, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--province", "vinh-long-2025"], "needs --out"),
-        (["--province", "vinh-long-2025", "--out", "data"], "inside the bundled package"),
-        (["--province", "vinh-long-2025", "--out", "x", "--sites", "10"], "--sites only apply"),
+        (["--province", "vinh-long-2025", "--out", "README.md"], "exists and is not a folder"),
+        (["--out", "x", "--sites", "10"], "--sites only apply"),
+        (["--province", "vinh-long-2025", "--communes-source", "c.geojson"], "--communes-source only apply"),
     ],
 )
 def test_cli_refuses_bad_vinh_long_options(
@@ -360,3 +360,17 @@ def test_spacing_scale_keeps_the_reference_packing() -> None:
     assert spacing_scale(4 * 1227, 2358.0, reference_sites=1227, reference_area_km2=2358.0) == pytest.approx(
         0.5
     )
+
+
+def test_bundled_data_is_what_the_generator_writes(package: Path) -> None:
+    """The shipped ``data/`` is ``python -m datagen`` (default province and seed) byte for byte."""
+    bundled = Path(__file__).resolve().parents[1] / "data"
+    generated = sorted(p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file())
+    shipped = sorted(  # the versioned store's hidden folders (.versions/, .phusong-*) are not data
+        rel
+        for rel in (p.relative_to(bundled).as_posix() for p in bundled.rglob("*") if p.is_file())
+        if not any(part.startswith(".") for part in rel.split("/"))
+    )
+    assert generated == shipped
+    stale = [rel for rel in generated if (package / rel).read_bytes() != (bundled / rel).read_bytes()]
+    assert stale == [], f"{stale} are stale: run python -m datagen"

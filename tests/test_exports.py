@@ -294,9 +294,13 @@ def reform_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_2025_shapefile_carries_former_units_in_short_fields(reform_files: dict[str, Path]) -> None:
-    fields = {"former_province": "former_prv", "former_district": "former_dst",
-              "old_commune_codes": "old_codes", "former_commune_code": "old_cmcode",
-              "former_commune_name": "old_cmname"}
+    fields = {
+        "former_province": "former_prv",
+        "former_district": "former_dst",
+        "old_commune_codes": "old_codes",
+        "former_commune_code": "old_cmcode",
+        "former_commune_name": "old_cmname",
+    }
     with zipfile.ZipFile(reform_files["shp.zip"]) as zf:
         for layer, columns in (("gaps", list(fields)), ("communes", list(fields)[:3])):
             mapping = pd.read_csv(io.BytesIO(zf.read(f"{layer}_fields.csv")), encoding="utf-8-sig", dtype=str)
@@ -305,24 +309,36 @@ def test_2025_shapefile_carries_former_units_in_short_fields(reform_files: dict[
     gaps_back = pyogrio.read_dataframe(f"/vsizip/{reform_files['shp.zip']}/gaps.shp")
     h5 = gaps_back.set_index("hamlet_id").loc["H5"]
     assert (h5["former_prv"], h5["former_dst"], h5["old_codes"]) == (
-        "Bến Tre", "Huyện Châu Thành", "28807;28813;28828")
+        "Bến Tre",
+        "Huyện Châu Thành",
+        "28807;28813;28828",
+    )
     assert (h5["old_cmcode"], h5["old_cmname"]) == ("28813", "Xã Giao Long")
     communes_back = pyogrio.read_dataframe(f"/vsizip/{reform_files['shp.zip']}/communes.shp")
     c4 = communes_back.set_index("commune_id").loc["C4"]
     assert (c4["commune_nm"], c4["former_prv"], c4["old_codes"]) == (
-        "Xã Giao Long", "Bến Tre;Trà Vinh", "28807;28813;28828")
+        "Xã Giao Long",
+        "Bến Tre;Trà Vinh",
+        "28807;28813;28828",
+    )
 
 
 @pytest.mark.skipif(OGRINFO is None, reason="Debian gdal-bin (ogrinfo) is not installed")
 @pytest.mark.parametrize("ext", ["shp.zip", "gpkg"])
 def test_2025_former_units_read_back_with_ogrinfo(reform_files: dict[str, Path], ext: str) -> None:
-    proc = subprocess.run([str(OGRINFO), "-ro", "-al", "-q", _ogr_path(reform_files[ext])],
-                          capture_output=True, check=False, timeout=60)
+    proc = subprocess.run(
+        [str(OGRINFO), "-ro", "-al", "-q", _ogr_path(reform_files[ext])],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
     assert b"Warning" not in proc.stderr, proc.stderr
     out = proc.stdout.decode("utf-8")
-    field = {"shp.zip": ("former_prv", "former_dst", "old_codes"),
-             "gpkg": ("former_province", "former_district", "old_commune_codes")}[ext]
+    field = {
+        "shp.zip": ("former_prv", "former_dst", "old_codes"),
+        "gpkg": ("former_province", "former_district", "old_commune_codes"),
+    }[ext]
     assert f"{field[0]} (String) = Bến Tre;Trà Vinh" in out
     assert f"{field[1]} (String) = Huyện Châu Thành" in out
     assert f"{field[1]} (String) = Thành phố Trà Vinh" in out

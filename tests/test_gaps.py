@@ -522,16 +522,24 @@ def reform(tmp_path_factory: pytest.TempPathFactory):
 
 def test_2025_gap_table_carries_the_former_units(reform) -> None:
     pkg, gaps_2025 = reform
-    former = ["former_province", "former_district", "old_commune_codes", "former_commune_code",
-              "former_commune_name"]
+    former = [
+        "former_province",
+        "former_district",
+        "old_commune_codes",
+        "former_commune_code",
+        "former_commune_name",
+    ]
     assert tuple(gaps_2025.columns) == output_columns(former)
     cols = list(gaps_2025.columns)
-    assert cols[cols.index("district_name") + 1: cols.index("district_name") + 6] == former
+    assert cols[cols.index("district_name") + 1 : cols.index("district_name") + 6] == former
     h5 = gaps_2025.set_index("hamlet_id").loc["H5"]
     # the hamlet's own former province (its commune C4 lists "Bến Tre;Trà Vinh")
     assert (h5["former_province"], h5["former_district"]) == ("Bến Tre", "Huyện Châu Thành")
     assert (h5["old_commune_codes"], h5["former_commune_code"], h5["former_commune_name"]) == (
-        "28807;28813;28828", "28813", "Xã Giao Long")
+        "28807;28813;28828",
+        "28813",
+        "Xã Giao Long",
+    )
     assert set(gaps_2025["district_name"]) == {""}  # no districts since 1 July 2025
 
 

@@ -74,16 +74,29 @@ def test_official_mapping_gives_old_provinces() -> None:
 
 # --------------------------------------------------------------------------- one commune, one group
 
-OLD_PROVINCES = {"29461": "Trà Vinh", "29479": "Trà Vinh", "28813": "Bến Tre", "28807": "Bến Tre",
-                 "28828": "Bến Tre"}
+OLD_PROVINCES = {
+    "29461": "Trà Vinh",
+    "29479": "Trà Vinh",
+    "28813": "Bến Tre",
+    "28807": "Bến Tre",
+    "28828": "Bến Tre",
+}
 
 
 def test_a_commune_counts_in_the_former_province_that_gave_most_households() -> None:
-    communes = _communes(former_province=["Bến Tre;Trà Vinh"], former_district=["Huyện Châu Thành"],
-                         old_commune_codes=["28807;29461;29479"])
+    communes = _communes(
+        former_province=["Bến Tre;Trà Vinh"],
+        former_district=["Huyện Châu Thành"],
+        old_commune_codes=["28807;29461;29479"],
+    )
     # by old communes Trà Vinh (2 of 3) would win; the hamlets say most households were in Bến Tre
-    hamlets = pd.DataFrame({"commune_id": ["C1", "C1", "C1"], "households": [300, 120, 100],
-                            "former_commune_code": ["28807", "29461", "29479"]})
+    hamlets = pd.DataFrame(
+        {
+            "commune_id": ["C1", "C1", "C1"],
+            "households": [300, 120, 100],
+            "former_commune_code": ["28807", "29461", "29479"],
+        }
+    )
     groups = assign_groups(communes, "2025-07", hamlets=hamlets, old_provinces=OLD_PROVINCES)
     assert groups.loc[0, "former_province"] == "Bến Tre"
     assert groups.loc[0, "former_province_rule"] == "households"
@@ -92,8 +105,10 @@ def test_a_commune_counts_in_the_former_province_that_gave_most_households() -> 
 
 
 def test_without_hamlets_the_most_old_communes_then_the_first_listed() -> None:
-    communes = _communes(former_province=["Bến Tre;Trà Vinh", "Trà Vinh;Bến Tre", "Trà Vinh"],
-                         old_commune_codes=["28807;29461;29479", "", "29461"])
+    communes = _communes(
+        former_province=["Bến Tre;Trà Vinh", "Trà Vinh;Bến Tre", "Trà Vinh"],
+        old_commune_codes=["28807;29461;29479", "", "29461"],
+    )
     groups = assign_groups(communes, "2025-07", old_provinces=OLD_PROVINCES)
     assert groups["former_province"].tolist() == ["Trà Vinh", "Trà Vinh", "Trà Vinh"]
     assert groups["former_province_rule"].tolist() == ["old_communes", "first_listed", "single"]
@@ -112,8 +127,9 @@ def test_a_district_split_is_placed_by_what_single_district_communes_say() -> No
         former_district=["Huyện Trà Cú", "Huyện Cầu Ngang", "Huyện Cầu Ngang;Huyện Trà Cú"],
         old_commune_codes=["29461", "29400", "29461;29479"],
     )
-    hamlets = pd.DataFrame({"commune_id": ["C3", "C3"], "households": [50, 80],
-                            "former_commune_code": ["29461", "29479"]})
+    hamlets = pd.DataFrame(
+        {"commune_id": ["C3", "C3"], "households": [50, 80], "former_commune_code": ["29461", "29479"]}
+    )
     groups = assign_groups(communes, "2025-07", hamlets=hamlets, old_provinces=OLD_PROVINCES)
     # 29461 lies in Huyện Trà Cú (C1 names only it); 29479's district is not known: 50 households decide
     assert groups.loc[2, "former_district"] == "Huyện Trà Cú"
@@ -135,13 +151,21 @@ def test_pre_reform_groups_are_the_districts_as_given() -> None:
 
 
 def test_the_hamlets_own_former_units_weigh_first() -> None:
-    communes = _communes(former_province=["Bến Tre;Trà Vinh"],
-                         former_district=["Huyện Châu Thành;Huyện Trà Cú"], old_commune_codes=["29461;29479"])
+    communes = _communes(
+        former_province=["Bến Tre;Trà Vinh"],
+        former_district=["Huyện Châu Thành;Huyện Trà Cú"],
+        old_commune_codes=["29461;29479"],
+    )
     # codes alone say Trà Vinh; the hamlets name their own former units: 300 households in Bến Tre
-    hamlets = pd.DataFrame({"commune_id": ["C1", "C1"], "households": [300, 100],
-                            "former_province": ["Bến Tre", "Trà Vinh"],
-                            "former_district": ["Huyện Châu Thành", "Huyện Trà Cú"],
-                            "former_commune_code": ["", "29461"]})
+    hamlets = pd.DataFrame(
+        {
+            "commune_id": ["C1", "C1"],
+            "households": [300, 100],
+            "former_province": ["Bến Tre", "Trà Vinh"],
+            "former_district": ["Huyện Châu Thành", "Huyện Trà Cú"],
+            "former_commune_code": ["", "29461"],
+        }
+    )
     groups = assign_groups(communes, "2025-07", hamlets=hamlets, old_provinces=OLD_PROVINCES)
     assert groups.loc[0, ["former_province", "former_district"]].tolist() == ["Bến Tre", "Huyện Châu Thành"]
     assert groups.loc[0, ["former_province_rule", "former_district_rule"]].tolist() == ["households"] * 2

@@ -618,15 +618,13 @@ def test_concurrent_plans_second_apply_is_refused(tiny_package: Path, tmp_path: 
 
 @pytest.mark.slow
 def test_each_format_imports_on_a_copy_of_the_bundled_data(tmp_path: Path) -> None:
-    """The "done when" check: real-world shaped uploads made from data/ import, validate and restore."""
+    """The "done when" check: uploads shaped like real ones, made from Trà Vinh 2009, import and restore."""
     import shutil
 
     from geo.names import fold_diacritics
     from geo.validate import validate_package
 
-    data = Path(__file__).resolve().parent.parent / "data"
-    if not (data / "towers/sites.csv").is_file():
-        pytest.skip("bundled data package not generated")
+    data = Path(__file__).resolve().parent.parent / "examples" / "tra-vinh-2009"
     pkg = tmp_path / "data"
     shutil.copytree(data, pkg)
     original = store.file_hashes(pkg)

@@ -25,44 +25,50 @@ from geo.errors import ParameterError, SchemaError
 @pytest.fixture
 def communes() -> pd.DataFrame:
     """Three communes in two districts (geometry is not needed by the KPIs)."""
-    return pd.DataFrame({
-        "commune_id": ["c1", "c2", "c3"],
-        "commune_name": ["Xã An", "Xã Bình", "Phường Cầu"],
-        "district_name": ["Huyện Trà Cú", "Huyện Trà Cú", "Thành phố Trà Vinh"],
-    })
+    return pd.DataFrame(
+        {
+            "commune_id": ["c1", "c2", "c3"],
+            "commune_name": ["Xã An", "Xã Bình", "Phường Cầu"],
+            "district_name": ["Huyện Trà Cú", "Huyện Trà Cú", "Thành phố Trà Vinh"],
+        }
+    )
 
 
 @pytest.fixture
 def gaps() -> pd.DataFrame:
     """Four hamlets: 1000 households, 650 with good 4G, 260 without 4G, two flagged (500 households)."""
-    return pd.DataFrame({
-        "hamlet_id": ["h1", "h2", "h3", "h4"],
-        "hamlet_name": ["Ấp Chợ", "Ấp Mới", "Khóm 3", "Ấp Đông"],
-        "commune_id": ["c1", "c1", "c2", "c3"],
-        "households": [100, 300, 200, 400],
-        "share_hh_good_4g": [1.0, 0.5, 0.0, 1.0],
-        "share_hh_no_4g": [0.0, 0.2, 1.0, 0.0],
-        "fibre_reach_class": ["drop", "out_of_reach", "extendable", "drop"],
-        "flags": ["", "NO_FIBRE_REACH;LOW_SMARTPHONE", "NO_MOBILE_COVERAGE;NO_FIBRE_REACH", ""],
-        "affected_households": [0, 300, 200, 0],
-    })
+    return pd.DataFrame(
+        {
+            "hamlet_id": ["h1", "h2", "h3", "h4"],
+            "hamlet_name": ["Ấp Chợ", "Ấp Mới", "Khóm 3", "Ấp Đông"],
+            "commune_id": ["c1", "c1", "c2", "c3"],
+            "households": [100, 300, 200, 400],
+            "share_hh_good_4g": [1.0, 0.5, 0.0, 1.0],
+            "share_hh_no_4g": [0.0, 0.2, 1.0, 0.0],
+            "fibre_reach_class": ["drop", "out_of_reach", "extendable", "drop"],
+            "flags": ["", "NO_FIBRE_REACH;LOW_SMARTPHONE", "NO_MOBILE_COVERAGE;NO_FIBRE_REACH", ""],
+            "affected_households": [0, 300, 200, 0],
+        }
+    )
 
 
 @pytest.fixture
 def survey() -> pd.DataFrame:
     """h1 by id; h2 twice (the 2023 row wins); c2 and c3 by commune-level rows."""
-    return pd.DataFrame({
-        "hamlet_id": ["h1", "h2", "h2", "", None],
-        "commune_id": [None, "c1", "c1", "c2", "c3"],
-        "hamlet_name": ["", "", "", "", ""],
-        "households": [50, 100, 80, 200, 100],
-        "households_ftth": [40, 10, 20, 100, 90],
-        "adults": [100, 200, 150, 400, 200],
-        "adults_with_smartphone": [90, 100, 120, 300, 190],
-        "adults_internet_users": [80, 150, 100, 300, 150],
-        "survey_date": ["2023-01-01", "2022-01-01", "2023-01-01", "2023-01-01", "2023-01-01"],
-        "source": ["synthetic"] * 5,
-    })
+    return pd.DataFrame(
+        {
+            "hamlet_id": ["h1", "h2", "h2", "", None],
+            "commune_id": [None, "c1", "c1", "c2", "c3"],
+            "hamlet_name": ["", "", "", "", ""],
+            "households": [50, 100, 80, 200, 100],
+            "households_ftth": [40, 10, 20, 100, 90],
+            "adults": [100, 200, 150, 400, 200],
+            "adults_with_smartphone": [90, 100, 120, 300, 190],
+            "adults_internet_users": [80, 150, 100, 300, 150],
+            "survey_date": ["2023-01-01", "2022-01-01", "2023-01-01", "2023-01-01", "2023-01-01"],
+            "source": ["synthetic"] * 5,
+        }
+    )
 
 
 def test_province_kpis_match_hand_computation(gaps, communes, survey):
@@ -120,8 +126,15 @@ def test_district_table_and_district_kpis(gaps, communes, survey):
 
 
 def test_commune_table_covers_every_commune(gaps, communes, survey):
-    extra = pd.concat([communes, pd.DataFrame({"commune_id": ["c4"], "commune_name": ["Xã Trống"],
-                                                "district_name": ["Huyện Trà Cú"]})], ignore_index=True)
+    extra = pd.concat(
+        [
+            communes,
+            pd.DataFrame(
+                {"commune_id": ["c4"], "commune_name": ["Xã Trống"], "district_name": ["Huyện Trà Cú"]}
+            ),
+        ],
+        ignore_index=True,
+    )
     snap = compute_kpis(gaps, communes=extra, survey=survey)
     row = snap.communes.set_index("commune_id").loc["c4"]
     assert row["hamlets"] == 0 and math.isnan(row["good_4g"]) and math.isnan(row["ftth"])
@@ -130,21 +143,35 @@ def test_commune_table_covers_every_commune(gaps, communes, survey):
 
 
 def test_commune_row_is_ignored_where_hamlet_rows_exist(communes):
-    survey = pd.DataFrame({
-        "hamlet_id": ["h1", ""], "commune_id": ["c1", "c1"], "hamlet_name": ["", ""],
-        "households": [10, 1000], "households_ftth": [5, 1000], "adults": [20, 2000],
-        "adults_with_smartphone": [10, 2000], "survey_date": ["2023-01-01", "2023-01-01"],
-    })
+    survey = pd.DataFrame(
+        {
+            "hamlet_id": ["h1", ""],
+            "commune_id": ["c1", "c1"],
+            "hamlet_name": ["", ""],
+            "households": [10, 1000],
+            "households_ftth": [5, 1000],
+            "adults": [20, 2000],
+            "adults_with_smartphone": [10, 2000],
+            "survey_date": ["2023-01-01", "2023-01-01"],
+        }
+    )
     rows = survey_rows_by_commune(survey, pd.Series({"h1": "c1"}))
     assert list(rows["level"]) == ["hamlet"] and rows["households"].sum() == 10
 
 
 def test_rows_matched_by_name_are_deduplicated_by_normalised_name():
-    survey = pd.DataFrame({
-        "hamlet_id": ["", ""], "commune_id": ["c1", "c1"], "hamlet_name": ["Ấp Chợ", "ap cho"],
-        "households": [10, 20], "households_ftth": [1, 2], "adults": [20, 40],
-        "adults_with_smartphone": [5, 6], "survey_date": ["2022-05-01", "2023-05-01"],
-    })
+    survey = pd.DataFrame(
+        {
+            "hamlet_id": ["", ""],
+            "commune_id": ["c1", "c1"],
+            "hamlet_name": ["Ấp Chợ", "ap cho"],
+            "households": [10, 20],
+            "households_ftth": [1, 2],
+            "adults": [20, 40],
+            "adults_with_smartphone": [5, 6],
+            "survey_date": ["2022-05-01", "2023-05-01"],
+        }
+    )
     rows = survey_rows_by_commune(survey, pd.Series(dtype=object))
     assert len(rows) == 1 and rows["households"].iloc[0] == 20
 
@@ -175,13 +202,19 @@ def test_missing_no_4g_column_leaves_no_4g_without_data(gaps, communes):
 @pytest.fixture
 def dead_zone() -> tuple[pd.DataFrame, pd.DataFrame]:
     """A dead-zone hamlet (100 households), a covered one (300) and one of unknown signal (500)."""
-    communes = pd.DataFrame({"commune_id": ["c1", "c2"],
-                             "district_name": ["Huyện Cầu Kè", "Huyện Duyên Hải"]})
-    gaps = pd.DataFrame({
-        "hamlet_id": ["dead", "covered", "unknown"], "commune_id": ["c1", "c2", "c2"],
-        "households": [100, 300, 500], "share_hh_good_4g": [0.0, 1.0, math.nan],
-        "share_hh_no_4g": [1.0, 0.0, math.nan], "flags": ["NO_MOBILE_COVERAGE", "", ""],
-    })
+    communes = pd.DataFrame(
+        {"commune_id": ["c1", "c2"], "district_name": ["Huyện Cầu Kè", "Huyện Duyên Hải"]}
+    )
+    gaps = pd.DataFrame(
+        {
+            "hamlet_id": ["dead", "covered", "unknown"],
+            "commune_id": ["c1", "c2", "c2"],
+            "households": [100, 300, 500],
+            "share_hh_good_4g": [0.0, 1.0, math.nan],
+            "share_hh_no_4g": [1.0, 0.0, math.nan],
+            "flags": ["NO_MOBILE_COVERAGE", "", ""],
+        }
+    )
     return gaps, communes
 
 
@@ -235,8 +268,16 @@ def test_no_4g_district_breakdown_adds_up(dead_zone):
 
 
 def test_households_without_4g_are_rounded_in_the_tables(communes):
-    gaps = pd.DataFrame({"hamlet_id": ["a", "b"], "commune_id": ["c1", "c1"], "households": [7, 3],
-                         "share_hh_good_4g": [0.5, 0.5], "share_hh_no_4g": [0.3, 0.3], "flags": ["", ""]})
+    gaps = pd.DataFrame(
+        {
+            "hamlet_id": ["a", "b"],
+            "commune_id": ["c1", "c1"],
+            "households": [7, 3],
+            "share_hh_good_4g": [0.5, 0.5],
+            "share_hh_no_4g": [0.3, 0.3],
+            "flags": ["", ""],
+        }
+    )
     snap = compute_kpis(gaps, communes=communes)
     no4g = snap.get(KpiKey.NO_4G)
     assert no4g.numerator == pytest.approx(3.0) and no4g.value == pytest.approx(0.3)
@@ -247,8 +288,14 @@ def test_households_without_4g_are_rounded_in_the_tables(communes):
 def test_every_kpi_is_computed_in_display_order(gaps, communes, survey):
     snap = compute_kpis(gaps, communes=communes, survey=survey)
     assert [k.key for k in snap.kpis] == [
-        KpiKey.GOOD_4G, KpiKey.NO_4G, KpiKey.FTTH, KpiKey.SMARTPHONE, KpiKey.INTERNET,
-        KpiKey.COMMUNES_FIBRE, KpiKey.UNDERSERVED_HAMLETS, KpiKey.HOUSEHOLDS_AFFECTED,
+        KpiKey.GOOD_4G,
+        KpiKey.NO_4G,
+        KpiKey.FTTH,
+        KpiKey.SMARTPHONE,
+        KpiKey.INTERNET,
+        KpiKey.COMMUNES_FIBRE,
+        KpiKey.UNDERSERVED_HAMLETS,
+        KpiKey.HOUSEHOLDS_AFFECTED,
     ]
     assert [k.key for k in snap.kpis] == list(KpiKey)
     for key in KpiKey:
@@ -256,12 +303,25 @@ def test_every_kpi_is_computed_in_display_order(gaps, communes, survey):
 
 
 def test_met_when_every_hamlet_is_served(communes):
-    served = pd.DataFrame({"hamlet_id": ["a", "b"], "commune_id": ["c1", "c3"], "households": [10, 10],
-                           "share_hh_good_4g": [1.0, 1.0], "share_hh_no_4g": [0.0, 0.0],
-                           "fibre_reach_class": ["drop", "drop"], "flags": ["", ""]})
+    served = pd.DataFrame(
+        {
+            "hamlet_id": ["a", "b"],
+            "commune_id": ["c1", "c3"],
+            "households": [10, 10],
+            "share_hh_good_4g": [1.0, 1.0],
+            "share_hh_no_4g": [0.0, 0.0],
+            "fibre_reach_class": ["drop", "drop"],
+            "flags": ["", ""],
+        }
+    )
     snap = compute_kpis(served, communes=communes.iloc[[0, 2]])
-    keys = (KpiKey.GOOD_4G, KpiKey.NO_4G, KpiKey.COMMUNES_FIBRE, KpiKey.UNDERSERVED_HAMLETS,
-            KpiKey.HOUSEHOLDS_AFFECTED)
+    keys = (
+        KpiKey.GOOD_4G,
+        KpiKey.NO_4G,
+        KpiKey.COMMUNES_FIBRE,
+        KpiKey.UNDERSERVED_HAMLETS,
+        KpiKey.HOUSEHOLDS_AFFECTED,
+    )
     for key in keys:
         assert snap.get(key).status is KpiStatus.MET, key
 
@@ -331,30 +391,49 @@ def test_fibre_nodes_without_commune_id_are_placed_by_location(gaps, communes):
 @st.composite
 def _scenes(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     n_communes = draw(st.integers(1, 5))
-    communes = pd.DataFrame({"commune_id": [f"c{i}" for i in range(n_communes)],
-                             "district_name": [f"Huyện {i % 2}" for i in range(n_communes)]})
+    communes = pd.DataFrame(
+        {
+            "commune_id": [f"c{i}" for i in range(n_communes)],
+            "district_name": [f"Huyện {i % 2}" for i in range(n_communes)],
+        }
+    )
     n = draw(st.integers(1, 12))
     households = draw(st.lists(st.integers(0, 500), min_size=n, max_size=n))
     good = draw(st.lists(st.one_of(st.floats(0, 1), st.just(math.nan)), min_size=n, max_size=n))
     no4g = [math.nan if math.isnan(g) else draw(st.floats(0, 1 - g)) for g in good]
-    gaps = pd.DataFrame({
-        "hamlet_id": [f"h{i}" for i in range(n)],
-        "commune_id": [f"c{draw(st.integers(0, n_communes - 1))}" for _ in range(n)],
-        "households": households,
-        "share_hh_good_4g": good,
-        "share_hh_no_4g": no4g,
-        "fibre_reach_class": draw(st.lists(st.sampled_from(["drop", "extendable", "out_of_reach"]),
-                                           min_size=n, max_size=n)),
-        "flags": draw(st.lists(st.sampled_from(["", "NO_FIBRE_REACH", "LOW_SMARTPHONE;NO_MOBILE_COVERAGE"]),
-                               min_size=n, max_size=n)),
-    })
+    gaps = pd.DataFrame(
+        {
+            "hamlet_id": [f"h{i}" for i in range(n)],
+            "commune_id": [f"c{draw(st.integers(0, n_communes - 1))}" for _ in range(n)],
+            "households": households,
+            "share_hh_good_4g": good,
+            "share_hh_no_4g": no4g,
+            "fibre_reach_class": draw(
+                st.lists(st.sampled_from(["drop", "extendable", "out_of_reach"]), min_size=n, max_size=n)
+            ),
+            "flags": draw(
+                st.lists(
+                    st.sampled_from(["", "NO_FIBRE_REACH", "LOW_SMARTPHONE;NO_MOBILE_COVERAGE"]),
+                    min_size=n,
+                    max_size=n,
+                )
+            ),
+        }
+    )
     rows = []
     for i in range(n):
         hh = draw(st.integers(1, 300))
         adults = draw(st.integers(1, 900))
-        rows.append({"hamlet_id": f"h{i}", "households": hh, "households_ftth": draw(st.integers(0, hh)),
-                     "adults": adults, "adults_with_smartphone": draw(st.integers(0, adults)),
-                     "survey_date": "2023-10-10"})
+        rows.append(
+            {
+                "hamlet_id": f"h{i}",
+                "households": hh,
+                "households_ftth": draw(st.integers(0, hh)),
+                "adults": adults,
+                "adults_with_smartphone": draw(st.integers(0, adults)),
+                "survey_date": "2023-10-10",
+            }
+        )
     return gaps, communes, pd.DataFrame(rows)
 
 
@@ -367,9 +446,19 @@ def test_shares_are_bounded_and_districts_add_up_to_the_province(scene):
         if kpi.is_share and math.isfinite(kpi.value):
             assert -1e-12 <= kpi.value <= 1 + 1e-12
             assert kpi.value == pytest.approx(kpi.numerator / kpi.denominator)
-    for column in ("households", "hh_signal_known", "hh_good_4g", "hh_no_4g_known", "hh_no_4g",
-                   "households_ftth", "adults_with_smartphone", "underserved_hamlets", "households_affected",
-                   "hamlets", "communes"):
+    for column in (
+        "households",
+        "hh_signal_known",
+        "hh_good_4g",
+        "hh_no_4g_known",
+        "hh_no_4g",
+        "households_ftth",
+        "adults_with_smartphone",
+        "underserved_hamlets",
+        "households_affected",
+        "hamlets",
+        "communes",
+    ):
         assert snap.districts[column].sum() == pytest.approx(snap.communes[column].sum()), column
     known = gaps["share_hh_good_4g"].notna()
     no4g = snap.get(KpiKey.NO_4G)
@@ -392,8 +481,13 @@ def reform(tmp_path_factory: pytest.TempPathFactory):
     from tests.package_2025 import package_and_gaps
 
     pkg, gaps_2025 = package_and_gaps(tmp_path_factory.mktemp("reform") / "pkg")
-    snap = compute_kpis(gaps_2025, communes=pkg.communes, survey=pkg.survey, fibre_nodes=pkg.fibre_nodes,
-                        layout=pkg.meta.layout)
+    snap = compute_kpis(
+        gaps_2025,
+        communes=pkg.communes,
+        survey=pkg.survey,
+        fibre_nodes=pkg.fibre_nodes,
+        layout=pkg.meta.layout,
+    )
     return pkg, snap
 
 
@@ -426,7 +520,10 @@ def test_2025_former_districts_are_keyed_with_their_province(reform) -> None:
     _, snap = reform
     table = snap.levels["former_district"]
     assert [tuple(r) for r in table[["former_province", "former_district"]].itertuples(index=False)] == [
-        ("Bến Tre", "Huyện Châu Thành"), ("Trà Vinh", "Huyện Trà Cú"), ("Trà Vinh", "Thành phố Trà Vinh")]
+        ("Bến Tre", "Huyện Châu Thành"),
+        ("Trà Vinh", "Huyện Trà Cú"),
+        ("Trà Vinh", "Thành phố Trà Vinh"),
+    ]
     tra_cu = {k.key: k for k in snap.group_kpis(("Trà Vinh", "Huyện Trà Cú"), level="former_district")}
     assert tra_cu[KpiKey.FTTH].value == pytest.approx(30 / 90)
     city = {k.key: k for k in snap.group_kpis(("Trà Vinh", "Thành phố Trà Vinh"), level="former_district")}
@@ -463,26 +560,40 @@ def test_published_figures_come_with_source_and_year() -> None:
 
     figures = {(f.former_province, f.indicator): f for f in load_published_figures()}
     assert {k: f.value for k, f in figures.items()} == {
-        ("Trà Vinh", "internet"): 0.84, ("Trà Vinh", "smartphone"): 0.76, ("Trà Vinh", "ftth"): 0.693,
-        ("Vĩnh Long", "mobile_subscriptions_per_100"): 130.0}
+        ("Trà Vinh", "internet"): 0.84,
+        ("Trà Vinh", "smartphone"): 0.76,
+        ("Trà Vinh", "ftth"): 0.693,
+        ("Vĩnh Long", "mobile_subscriptions_per_100"): 130.0,
+    }
     assert all(f.new_province_code == "86" and f.source and f.year >= 2022 for f in figures.values())
     assert figures[("Vĩnh Long", "mobile_subscriptions_per_100")].year == 2022
     assert not figures[("Vĩnh Long", "mobile_subscriptions_per_100")].is_share
     assert "69,3%" in figures[("Trà Vinh", "ftth")].wording_vi
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ('indicator = "gdp"', "indicator 'gdp' is not one of"),
-    ('value = 1.5', "ftth is a share between 0 and 1"),
-    ('year = "2023"', "year must be a whole number"),
-    ('source = " "', "source must not be empty"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ('indicator = "gdp"', "indicator 'gdp' is not one of"),
+        ("value = 1.5", "ftth is a share between 0 and 1"),
+        ('year = "2023"', "year must be a whole number"),
+        ('source = " "', "source must not be empty"),
+    ],
+)
 def test_published_figures_are_validated(row: str, message: str) -> None:
     from analysis.kpi import load_published_figures
 
-    base = {"new_province_code": '"86"', "former_province": '"Trà Vinh"', "former_province_code": '"84"',
-            "indicator": '"ftth"', "value": "0.693", "year": "2023", "source": '"x"', "wording_vi": '"x"',
-            "basis_en": '"x"'}
+    base = {
+        "new_province_code": '"86"',
+        "former_province": '"Trà Vinh"',
+        "former_province_code": '"84"',
+        "indicator": '"ftth"',
+        "value": "0.693",
+        "year": "2023",
+        "source": '"x"',
+        "wording_vi": '"x"',
+        "basis_en": '"x"',
+    }
     key, value = row.split(" = ")
     base[key] = value
     text = "[[figure]]\n" + "".join(f"{k} = {v}\n" for k, v in base.items())
@@ -497,8 +608,9 @@ def test_former_provinces_beside_their_published_figures(reform) -> None:
     from analysis.kpi import former_province_comparison
 
     pkg, snap = reform
-    table = former_province_comparison(snap, province_code=pkg.meta.province_code,
-                                       former_provinces=former_provinces_of("86"))
+    table = former_province_comparison(
+        snap, province_code=pkg.meta.province_code, former_provinces=former_provinces_of("86")
+    )
     rows = {(r.former_province, r.indicator): r for r in table.itertuples(index=False)}
     assert list(dict.fromkeys(table["former_province"])) == ["Bến Tre", "Trà Vinh", "Vĩnh Long"]
     ftth = rows[("Trà Vinh", "ftth")]

@@ -309,8 +309,13 @@ def _reform_communes() -> gpd.GeoDataFrame:
 
 def _json_text(text: str) -> str:
     """``text`` as folium writes it into the page's scripts (JSON, HTML-safe: ``<`` is ``\\u003c``)."""
-    return (json.dumps(text)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("&", "\\u0026").replace("'", "\\u0027"))
+    return (
+        json.dumps(text)[1:-1]
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
 
 
 def _assert_escaped(html: str) -> None:
@@ -326,8 +331,10 @@ def test_2025_commune_tooltips_name_former_units_as_former_and_escape_them() -> 
         "former_district": "Former district (before 1 July 2025)",
         "former_province": "Former province (before 1 July 2025)",
     }
-    assert lmap.commune_label_columns(_grid_communes(), "vi") == {"commune_name": "Xã/phường",
-                                                                  "district_name": "Huyện/thị xã"}
+    assert lmap.commune_label_columns(_grid_communes(), "vi") == {
+        "commune_name": "Xã/phường",
+        "district_name": "Huyện/thị xã",
+    }
     communes["share"] = 0.5
     m = lmap.base_map(tuple(communes.total_bounds))
     lmap.add_choropleth(m, communes, "share", title="FTTH", lang="vi")

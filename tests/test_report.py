@@ -70,12 +70,36 @@ def pdf_en(tiny_gaps) -> bytes:
 # Tiny package survey (tests/conftest.py): H1, H2, H3 rows; the C2 commune row is shadowed by H3.
 # FTTH = (70 + 90 + 130) / (100 + 150 + 180) = 290 / 430 = 67.44 %
 # smartphone = (220 + 330 + 400) / (300 + 450 + 520) = 950 / 1270 = 74.80 %
-VI_EXPECTED = ("Trà Vinh", "Tỷ lệ hộ", "Tỷ lệ hộ chưa có sóng 4G", "Báo cáo nhanh hạ tầng số", "25/11/2026",
-               "67,4 %", "74,8 %", "1.270", "Ấp Giồng Lớn", "Xã Long Đức", "TỔNG HỢP", "Khảo sát hộ",
-               "CHƯA ĐẠT", "411/QĐ-TTg")
-EN_EXPECTED = ("Trà Vinh province", "Households with good 4G", "Households without 4G", "25 Nov 2026",
-               "67.4%", "74.8%", "1,270", "Ấp Giồng Lớn", "SYNTHETIC", "NOT MET", "Top 3 priority hamlets",
-               "Thresholds and targets used")
+VI_EXPECTED = (
+    "Trà Vinh",
+    "Tỷ lệ hộ",
+    "Tỷ lệ hộ chưa có sóng 4G",
+    "Báo cáo nhanh hạ tầng số",
+    "25/11/2026",
+    "67,4 %",
+    "74,8 %",
+    "1.270",
+    "Ấp Giồng Lớn",
+    "Xã Long Đức",
+    "TỔNG HỢP",
+    "Khảo sát hộ",
+    "CHƯA ĐẠT",
+    "411/QĐ-TTg",
+)
+EN_EXPECTED = (
+    "Trà Vinh province",
+    "Households with good 4G",
+    "Households without 4G",
+    "25 Nov 2026",
+    "67.4%",
+    "74.8%",
+    "1,270",
+    "Ấp Giồng Lớn",
+    "SYNTHETIC",
+    "NOT MET",
+    "Top 3 priority hamlets",
+    "Thresholds and targets used",
+)
 
 
 def test_pdf_is_a4_with_extractable_vietnamese_text_pypdf(pdf_vi):
@@ -97,8 +121,11 @@ def test_pdf_vietnamese_text_extractable_with_pdftotext(pdf_vi, tmp_path):
 
 def test_pdf_embeds_dejavu_fonts(pdf_vi):
     reader = PdfReader(io.BytesIO(pdf_vi))
-    fonts = {str(f["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].get_object().values()
-             if "/BaseFont" in f.get_object()}
+    fonts = {
+        str(f["/BaseFont"])
+        for f in reader.pages[0]["/Resources"]["/Font"].get_object().values()
+        if "/BaseFont" in f.get_object()
+    }
     assert any("DejaVuSans" in name for name in fonts), fonts
 
 
@@ -129,31 +156,63 @@ def test_top_n_limits_the_priority_table(tiny_gaps):
 
 # ---------------------------------------------------------------- hand-built scene (no package)
 
+
 @pytest.fixture
 def scene() -> dict[str, object]:
     communes = gpd.GeoDataFrame(
-        {"commune_id": ["c1", "c2"], "commune_name": ["Xã An", "Phường 1"],
-         "district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh"]},
-        geometry=[box(106.2, 9.9, 106.3, 10.0), box(106.3, 9.9, 106.4, 10.0)], crs=4326)
+        {
+            "commune_id": ["c1", "c2"],
+            "commune_name": ["Xã An", "Phường 1"],
+            "district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh"],
+        },
+        geometry=[box(106.2, 9.9, 106.3, 10.0), box(106.3, 9.9, 106.4, 10.0)],
+        crs=4326,
+    )
     gaps = gpd.GeoDataFrame(
-        {"hamlet_id": ["h1", "h2"], "hamlet_name": ["Ấp Chợ", "Khóm 3"], "commune_id": ["c1", "c2"],
-         "households": [100, 300], "share_hh_good_4g": [0.2, 1.0], "share_hh_no_4g": [0.8, 0.0],
-         "fibre_reach_class": ["out_of_reach", "drop"],
-         "flags": ["NO_MOBILE_COVERAGE;NO_FIBRE_REACH", ""], "affected_households": [100, 0],
-         "priority_score": [180.0, 0.0], "explanation_vi": ["Ấp Chợ: 80% hộ chưa có sóng 4G", ""],
-         "explanation_en": ["Ấp Chợ: 80% of households without 4G", ""]},
-        geometry=[Point(106.25, 9.95), Point(106.35, 9.95)], crs=4326)
-    meta = ReportMeta(province_name="Trà Vinh", dataset_name="Cảnh thử", boundary_vintage="2009 layout",
-                      version="0123456789abcdef",
-                      layers=(LayerSource("communes", False, "censusVN2009", "MIT"),
-                              LayerSource("hamlets", True, "datagen", "CC0-1.0")))
-    return {"communes": communes, "gaps": gaps, "meta": meta,
-            "snapshot": compute_kpis(gaps, communes=communes, targets=KpiTargets())}
+        {
+            "hamlet_id": ["h1", "h2"],
+            "hamlet_name": ["Ấp Chợ", "Khóm 3"],
+            "commune_id": ["c1", "c2"],
+            "households": [100, 300],
+            "share_hh_good_4g": [0.2, 1.0],
+            "share_hh_no_4g": [0.8, 0.0],
+            "fibre_reach_class": ["out_of_reach", "drop"],
+            "flags": ["NO_MOBILE_COVERAGE;NO_FIBRE_REACH", ""],
+            "affected_households": [100, 0],
+            "priority_score": [180.0, 0.0],
+            "explanation_vi": ["Ấp Chợ: 80% hộ chưa có sóng 4G", ""],
+            "explanation_en": ["Ấp Chợ: 80% of households without 4G", ""],
+        },
+        geometry=[Point(106.25, 9.95), Point(106.35, 9.95)],
+        crs=4326,
+    )
+    meta = ReportMeta(
+        province_name="Trà Vinh",
+        dataset_name="Cảnh thử",
+        boundary_vintage="2009 layout",
+        version="0123456789abcdef",
+        layers=(
+            LayerSource("communes", False, "censusVN2009", "MIT"),
+            LayerSource("hamlets", True, "datagen", "CC0-1.0"),
+        ),
+    )
+    return {
+        "communes": communes,
+        "gaps": gaps,
+        "meta": meta,
+        "snapshot": compute_kpis(gaps, communes=communes, targets=KpiTargets()),
+    }
 
 
 def test_render_from_ready_results(scene):
-    pdf = render_snapshot_pdf(meta=scene["meta"], snapshot=scene["snapshot"], communes=scene["communes"],
-                              gaps=scene["gaps"], params=GapParams(), today=REPORT_DAY)
+    pdf = render_snapshot_pdf(
+        meta=scene["meta"],
+        snapshot=scene["snapshot"],
+        communes=scene["communes"],
+        gaps=scene["gaps"],
+        params=GapParams(),
+        today=REPORT_DAY,
+    )
     text = _pypdf_text(pdf)
     # good 4G = (100 * 0.2 + 300 * 1.0) / 400 = 80.0 %
     assert "80,0 %" in text and "Ấp Chợ: 80% hộ chưa có sóng 4G" in text and "Ấp/khóm" in text
@@ -171,16 +230,28 @@ def test_pdf_shows_households_without_4g(scene, tmp_path):
         ("vi", ("Tỷ lệ hộ chưa có sóng 4G", "25,0 %", "100 hộ trên 400 hộ", "Mục tiêu: 0 %", "75,0 %")),
         ("en", ("Households without 4G", "25.0%", "100 of 400 households", "Target: 0%", "75.0%")),
     ):
-        pdf = render_snapshot_pdf(meta=scene["meta"], snapshot=snapshot, communes=scene["communes"],
-                                  gaps=gaps, params=GapParams(), lang=lang, today=REPORT_DAY)
+        pdf = render_snapshot_pdf(
+            meta=scene["meta"],
+            snapshot=snapshot,
+            communes=scene["communes"],
+            gaps=gaps,
+            params=GapParams(),
+            lang=lang,
+            today=REPORT_DAY,
+        )
         text = _pdftotext(pdf, tmp_path)
         for piece in expected:
             assert piece in text, piece
 
 
 def test_render_rejects_bad_options(scene):
-    kwargs = {"meta": scene["meta"], "snapshot": scene["snapshot"], "communes": scene["communes"],
-              "gaps": scene["gaps"], "params": GapParams()}
+    kwargs = {
+        "meta": scene["meta"],
+        "snapshot": scene["snapshot"],
+        "communes": scene["communes"],
+        "gaps": scene["gaps"],
+        "params": GapParams(),
+    }
     with pytest.raises(ParameterError, match="language"):
         render_snapshot_pdf(**kwargs, lang="fr")
     with pytest.raises(ParameterError, match="top_n"):
@@ -195,8 +266,13 @@ def test_charts_are_png_and_leave_no_pyplot_figures(scene):
     images = [
         district_share_chart_png(snap.districts, targets=snap.targets, lang="vi"),
         district_underserved_chart_png(snap.districts, lang="en"),
-        province_map_png(scene["communes"], values=snap.communes.set_index("commune_id")["good_4g"],
-                         value_label="Tỷ lệ hộ có sóng 4G tốt", hamlets=scene["gaps"], target=1.0),
+        province_map_png(
+            scene["communes"],
+            values=snap.communes.set_index("commune_id")["good_4g"],
+            value_label="Tỷ lệ hộ có sóng 4G tốt",
+            hamlets=scene["gaps"],
+            target=1.0,
+        ),
     ]
     for png in images:
         assert png.startswith(PNG_MAGIC) and len(png) > 2000
@@ -215,6 +291,7 @@ def test_map_greys_communes_without_values(scene):
 
 # ---------------------------------------------------------------- CLI
 
+
 def test_cli_writes_and_refuses_to_overwrite(tiny_root, tmp_path, capsys):
     out = tmp_path / "report.pdf"
     assert main(["snapshot", str(tiny_root), "--out", str(out), "--date", "2026-11-25"]) == 0
@@ -228,12 +305,15 @@ def test_cli_writes_and_refuses_to_overwrite(tiny_root, tmp_path, capsys):
     assert not list(tmp_path.glob(".*.part"))
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--out", "x.txt"], "must end in .pdf"),
-    (["--out", "missing-folder/x.pdf"], "does not exist"),
-    (["--out", "x.pdf", "--top", "0"], "--top"),
-    (["--out", "x.pdf", "--date", "25/11/2026"], "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--out", "x.txt"], "must end in .pdf"),
+        (["--out", "missing-folder/x.pdf"], "does not exist"),
+        (["--out", "x.pdf", "--top", "0"], "--top"),
+        (["--out", "x.pdf", "--date", "25/11/2026"], "YYYY-MM-DD"),
+    ],
+)
 def test_cli_bad_arguments_exit_2(tiny_root, tmp_path, monkeypatch, capsys, extra, message):
     monkeypatch.chdir(tmp_path)
     assert main(["snapshot", str(tiny_root), *extra]) == 2
@@ -272,16 +352,34 @@ def test_cli_config_targets_reach_the_report(tiny_root, tmp_path):
     assert "Target: 60%" in text  # FTTH 67.4% now meets its target
 
 
-def test_bundled_province_report_fits_three_pages():
-    root = Path(__file__).resolve().parents[1] / "data"
+def test_bundled_province_report_by_former_province():
+    """The bundled new Vĩnh Long: figures by former province beside what each published."""
+    pkg = load_package(Path(__file__).resolve().parents[1] / "data")
+    pdf = build_snapshot_pdf(pkg, lang="vi", today=REPORT_DAY)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) <= 4
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in ("Vĩnh Long", "Bến Tre", "Trà Vinh", "Tỷ lệ hộ chưa có sóng 4G", "DỮ LIỆU TỔNG HỢP"):
+        assert expected in text, expected
+    assert "Huyện " not in text.split("10 ấp/khóm ưu tiên hàng đầu")[0]  # no current districts
+
+
+def test_tra_vinh_2009_report_fits_three_pages():
+    root = Path(__file__).resolve().parents[1] / "examples" / "tra-vinh-2009"
     pkg = load_package(root)
     pdf = build_snapshot_pdf(pkg, lang="vi", today=REPORT_DAY)
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 3
     text = "\n".join(page.extract_text() for page in reader.pages)
-    for expected in ("Tỉnh Trà Vinh", "Huyện", "Tỷ lệ hộ có sóng 4G tốt", "Tỷ lệ hộ chưa có sóng 4G",
-                     "10 ấp/khóm ưu tiên hàng đầu",
-                     "censusVN2009", "DỮ LIỆU TỔNG HỢP"):
+    for expected in (
+        "Tỉnh Trà Vinh",
+        "Huyện",
+        "Tỷ lệ hộ có sóng 4G tốt",
+        "Tỷ lệ hộ chưa có sóng 4G",
+        "10 ấp/khóm ưu tiên hàng đầu",
+        "censusVN2009",
+        "DỮ LIỆU TỔNG HỢP",
+    ):
         assert expected in text, expected
 
 
@@ -291,10 +389,18 @@ def test_kpi_card_text_in_both_languages(scene):
 
     kpi = scene["snapshot"].get(KpiKey.GOOD_4G)  # 80 % against a 100 % target
     vi, en = kpi_card_text(kpi, "vi"), kpi_card_text(kpi, "en")
-    assert (vi.value, vi.target, vi.status, vi.detail) == ("80,0 %", "Mục tiêu: 100 %", "CHƯA ĐẠT",
-                                                           "còn thiếu 20,0 điểm %")
-    assert (en.value, en.target, en.status, en.detail) == ("80.0%", "Target: 100%", "NOT MET",
-                                                           "20.0 percentage points to go")
+    assert (vi.value, vi.target, vi.status, vi.detail) == (
+        "80,0 %",
+        "Mục tiêu: 100 %",
+        "CHƯA ĐẠT",
+        "còn thiếu 20,0 điểm %",
+    )
+    assert (en.value, en.target, en.status, en.detail) == (
+        "80.0%",
+        "Target: 100%",
+        "NOT MET",
+        "20.0 percentage points to go",
+    )
     assert en.label == "Households with good 4G" and vi.basis == "trên 400 hộ"
 
 
@@ -305,11 +411,21 @@ def test_no_4g_card_text_is_lower_is_better(scene):
     kpi = scene["snapshot"].get(KpiKey.NO_4G)  # 20 % (80 of 400 households) against a 0 % target
     vi, en = kpi_card_text(kpi, "vi"), kpi_card_text(kpi, "en")
     assert (vi.label, vi.value, vi.basis, vi.target, vi.status, vi.detail) == (
-        "Tỷ lệ hộ chưa có sóng 4G", "20,0 %", "80 hộ trên 400 hộ", "Mục tiêu: 0 %", "CHƯA ĐẠT",
-        "vượt mục tiêu 20,0 điểm %")
+        "Tỷ lệ hộ chưa có sóng 4G",
+        "20,0 %",
+        "80 hộ trên 400 hộ",
+        "Mục tiêu: 0 %",
+        "CHƯA ĐẠT",
+        "vượt mục tiêu 20,0 điểm %",
+    )
     assert (en.label, en.value, en.basis, en.target, en.status, en.detail) == (
-        "Households without 4G", "20.0%", "80 of 400 households", "Target: 0%", "NOT MET",
-        "20.0 percentage points above target")
+        "Households without 4G",
+        "20.0%",
+        "80 of 400 households",
+        "Target: 0%",
+        "NOT MET",
+        "20.0 percentage points above target",
+    )
     met = kpi_card_text(dataclasses.replace(kpi, value=0.0, numerator=0.0), "vi")
     assert (met.value, met.basis, met.status, met.detail) == ("0,0 %", "0 hộ trên 400 hộ", "ĐẠT", "")
 
@@ -320,7 +436,9 @@ def test_district_chart_colours_no_4g_lower_is_better(scene):
 
     snap = scene["snapshot"]
     assert snap.districts.set_index("district_name")["no_4g"].to_dict() == {
-        "Huyện Trà Cú": pytest.approx(0.8), "Thành phố Trà Vinh": 0.0}
+        "Huyện Trà Cú": pytest.approx(0.8),
+        "Thành phố Trà Vinh": 0.0,
+    }
     assert _meets(0.0, 0.0, higher=False) and not _meets(0.8, 0.0, higher=False)
     assert _meets(1.0, 1.0, higher=True) and not _meets(float("nan"), 0.0, higher=False)
     png = district_share_chart_png(snap.districts, targets=snap.targets, keys=(KpiKey.NO_4G,), lang="en")
@@ -335,8 +453,10 @@ def reform_pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     from tests.package_2025 import package_and_gaps
 
     pkg, gaps = package_and_gaps(tmp_path_factory.mktemp("reform") / "pkg")
-    return {lang: build_snapshot_pdf(pkg, lang=lang, params=GapParams(), gaps=gaps, today=REPORT_DAY)
-            for lang in ("vi", "en")}
+    return {
+        lang: build_snapshot_pdf(pkg, lang=lang, params=GapParams(), gaps=gaps, today=REPORT_DAY)
+        for lang in ("vi", "en")
+    }
 
 
 def _one_line(text: str) -> str:
@@ -402,11 +522,18 @@ def test_group_labels_of_every_layout() -> None:
 
     districts = pd.DataFrame({"district_name": ["Huyện Trà Cú", "Thành phố Trà Vinh"]})
     assert group_labels(districts) == ["Trà Cú", "Trà Vinh"]
-    former = pd.DataFrame({"former_province": ["Bến Tre", "Trà Vinh"],
-                           "former_district": ["Huyện Châu Thành", "Huyện Châu Thành"]})
+    former = pd.DataFrame(
+        {
+            "former_province": ["Bến Tre", "Trà Vinh"],
+            "former_district": ["Huyện Châu Thành", "Huyện Châu Thành"],
+        }
+    )
     assert group_labels(former, "former_province") == ["Bến Tre", "Trà Vinh"]
     assert group_labels(former, "former_district") == ["Châu Thành (Bến Tre)", "Châu Thành (Trà Vinh)"]
     odd = pd.DataFrame({"former_province": ["$\\frac{1}{0$"]})
-    png = district_share_chart_png(odd.assign(good_4g=0.5, no_4g=0.1, ftth=0.4, smartphone=0.7),
-                                   targets=KpiTargets(), group_column="former_province")
+    png = district_share_chart_png(
+        odd.assign(good_4g=0.5, no_4g=0.1, ftth=0.4, smartphone=0.7),
+        targets=KpiTargets(),
+        group_column="former_province",
+    )
     assert png.startswith(PNG_MAGIC) and group_labels(odd, "former_province") == ["\\$\\frac{1}{0\\$"]

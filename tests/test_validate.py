@@ -793,8 +793,22 @@ def test_bundled_data_is_usable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     monkeypatch.chdir(REPO)  # a relative DATA_DIR, as a user types it
     code, out = run_validate(Path("data"), capsys)
     assert code == 0, out
-    assert " 0 error(s)" in out
+    assert " 0 error(s), 0 warning(s)" in out
     pkg = load_package(REPO / "data")
+    assert pkg.meta.layout == "2025-07" and pkg.meta.province_code == "86"
+    assert len(pkg.communes) == 124
+    assert pkg.communes["commune_id"].is_unique
+    assert pkg.metric_crs.to_epsg() == 32648
+
+
+def test_tra_vinh_example_is_usable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(REPO)
+    code, out = run_validate(Path("examples/tra-vinh-2009"), capsys)
+    assert code == 0 and " 0 error(s), 0 warning(s)" in out, out
+    pkg = load_package(REPO / "examples" / "tra-vinh-2009")
+    assert pkg.meta.layout == "2009"
     assert len(pkg.communes) == 105
     assert pkg.communes["commune_id"].is_unique
     assert pkg.metric_crs.to_epsg() == 32648

@@ -8,6 +8,7 @@ parameters; large objects are passed as ``_underscore`` arguments so they are ne
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,8 +275,21 @@ def analysis_ready(pkg: DataPackage, params: GapParams) -> gpd.GeoDataFrame:
     return table
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain_text(text: object) -> str:
+    """``text`` escaped for Streamlit markdown (captions, markdown): data is text, never markup.
+
+    Every markdown, HTML and Streamlit directive character (``[link](…)``, ``![img](…)``, ``<b>``,
+    ``:red[…]``, ``:material/…:``, ``$math$``) is backslash-escaped, so it shows as typed.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
 def synthetic_note(pkg: DataPackage) -> None:
-    """Caption naming the synthetic layers of the package (shown on every page)."""
+    """Captions naming the data package and its synthetic layers (shown on every page)."""
+    st.caption(t("app.dataset", lang(), name=plain_text(pkg.meta.name), version=str(pkg.version)[:12]))
     if pkg.synthetic_layers:
         names = ", ".join(t(f"lyr.{k}", lang()) if f"lyr.{k}" in STRINGS else k for k in pkg.synthetic_layers)
         st.caption(":material/warning: " + t("app.synthetic_note", lang(), layers=names))
