@@ -268,3 +268,45 @@ def test_reach_classes_at_and_around_1000_and_5000_m() -> None:
 
 def test_class_names_are_worst_first() -> None:
     assert CLASS_NAMES == ("none", "poor", "fair", "good")
+
+
+def test_standin_signal_no_4g_means_below_the_usable_level() -> None:
+    """The stand-in model (docs/GAPS.md §5): "no usable 4G < −115 dBm", strictly below."""
+    from analysis.gaps import standin_hamlet_signal
+    from analysis.params import StandInSignalParams
+
+    pkg = mini_province()
+    no_cells = standin_hamlet_signal(pkg.hamlets, pkg.cells, pkg.metric_crs)
+    assert (no_cells["share_hh_no_4g"] == 1.0).all() and (no_cells["share_hh_good_4g"] == 0.0).all()
+    one = gpd.GeoDataFrame(
+        {
+            "operator": ["Viettel"],
+            "status": ["active"],
+            "technology": ["4G"],
+            "band_mhz": [1800.0],
+            "height_m": [30.0],
+            "eirp_dbm": [61.0],
+            "bandwidth_mhz": [10.0],
+        },
+        geometry=[pkg.hamlets.geometry.iloc[0]],  # on hamlet C1-A
+        crs=4326,
+    )
+    base = standin_hamlet_signal(pkg.hamlets, one, pkg.metric_crs)
+    assert base.loc["C1-A", "share_hh_no_4g"] == 0.0
+    assert base.loc["C2-D", "share_hh_no_4g"] == 1.0  # 20 km away: below −115 dBm at all 9 samples
+    # move the usable level exactly onto C1-A's weakest sample: at the level is usable, just above is not
+    from analysis.fibre import point_xy_m
+    from analysis.gaps import _best_rsrp_per_operator, _sample_points
+
+    centre = point_xy_m(pkg.hamlets.iloc[[0]], pkg.metric_crs)
+    samples = _sample_points(centre, StandInSignalParams().hamlet_radius_m).reshape(-1, 2)
+    levels = _best_rsrp_per_operator(one, ["Viettel"], samples, pkg.metric_crs, StandInSignalParams())[0]
+    weakest = float(levels.min())
+    at = StandInSignalParams(usable_rsrp_dbm=weakest, good_rsrp_dbm=max(weakest, -105.0))
+    above = StandInSignalParams(usable_rsrp_dbm=weakest + 1e-6, good_rsrp_dbm=max(weakest + 1e-6, -105.0))
+    assert (
+        standin_hamlet_signal(pkg.hamlets.iloc[[0]], one, pkg.metric_crs, params=at)["share_hh_no_4g"].iloc[0]
+        == 0
+    )
+    below = standin_hamlet_signal(pkg.hamlets.iloc[[0]], one, pkg.metric_crs, params=above)["share_hh_no_4g"]
+    assert below.iloc[0] > 0  # the weakest ring sample is now below the usable level
