@@ -34,7 +34,7 @@ import pandas as pd
 
 from geo.crosswalk import normalise_code, split_weights
 from geo.errors import Problem
-from geo.importers.survey import NameIndex, Place, match_key, prefix_kind
+from geo.importers.survey import HEADER_ALIASES, NameIndex, Place, match_key, prefix_kind
 from geo.names import PREFIXES, fold_diacritics
 
 __all__ = ["COMMUNE_KEY_ALIASES", "KeyMatch", "KeyRow", "OldCommunes", "OldUnit"]
@@ -55,25 +55,11 @@ COMMUNE_KEY_ALIASES: dict[str, tuple[str, ...]] = {
         "commune name",
         "ward",
     ),
-    "district_name": ("huyện", "tên huyện", "quận/huyện", "huyện/thị xã", "district", "district name"),
-    "province_name": ("tỉnh", "tên tỉnh", "tỉnh cũ", "province", "province name"),
-    "former_commune_code": (
-        "mã xã cũ",
-        "mã xã trước sắp xếp",
-        "old commune code",
-        "old_commune_code",
-        "former commune code",
-    ),
-    "former_commune_name": (
-        "tên xã cũ",
-        "xã cũ",
-        "xã/phường cũ",
-        "old commune",
-        "old commune name",
-        "old_commune_name",
-        "former commune",
-        "former commune name",
-    ),
+    # the district, province and former-commune headers are the survey importer's, not a copy
+    **{
+        k: HEADER_ALIASES[k]
+        for k in ("district_name", "province_name", "former_commune_code", "former_commune_name")
+    },
 }
 
 _KIND_RE = re.compile(r"^(" + "|".join(re.escape(p) for p in PREFIXES) + r")(?:\.\s*|\s+)")
