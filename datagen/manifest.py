@@ -68,6 +68,23 @@ def toml_table(header: str, items: Mapping[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def layer_tables(layers: Sequence[LayerEntry]) -> list[str]:
+    """The ``[layers.<key>]`` tables of ``dataset.toml``, one per layer, as TOML lines."""
+    lines: list[str] = []
+    for layer in layers:
+        items: dict[str, Any] = {
+            "file": layer.file,
+            "synthetic": layer.synthetic,
+            "source": layer.source,
+            "licence": layer.licence,
+            "licence_file": layer.licence_file,
+            "notes": layer.notes,
+        }
+        items.update(layer.extra)
+        lines += toml_table(f"layers.{layer.key}", items)
+    return lines
+
+
 def manifest_text(
     *,
     params: GeneratorParams,
@@ -101,22 +118,12 @@ def manifest_text(
         f"created = {toml_value(created)}",
         "",
     ]
-    for layer in layers:
-        items: dict[str, Any] = {
-            "file": layer.file,
-            "synthetic": layer.synthetic,
-            "source": layer.source,
-            "licence": layer.licence,
-            "licence_file": layer.licence_file,
-            "notes": layer.notes,
-        }
-        items.update(layer.extra)
-        lines += toml_table(f"layers.{layer.key}", items)
+    lines += layer_tables(layers)
     lines += toml_table(
         "generator",
         {
             "name": GENERATOR_NAME,
-            "command": f"python -m datagen --seed {params.seed}",
+            "command": f"python -m datagen --province tra-vinh-2009 --seed {params.seed}",
             "seed": params.seed,
             "persons_per_household": params.persons_per_household,
             "survey_date": params.survey_date,

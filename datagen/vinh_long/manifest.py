@@ -9,7 +9,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from datagen.manifest import GENERATOR_NAME, LayerEntry, synthetic_layer, toml_table, toml_value
+from datagen.manifest import GENERATOR_NAME, LayerEntry, layer_tables, synthetic_layer, toml_table, toml_value
 from datagen.params import GeneratorParams
 from datagen.pipeline import (
     CREATED,
@@ -209,17 +209,7 @@ def dataset_toml(
         f"former_provinces = {toml_value([f'{fp.name} ({fp.code})' for fp in FORMER_PROVINCES])}",
         "",
     ]
-    for layer in _layers(params, totals, n_notes):
-        items: dict[str, Any] = {
-            "file": layer.file,
-            "synthetic": layer.synthetic,
-            "source": layer.source,
-            "licence": layer.licence,
-            "licence_file": layer.licence_file,
-            "notes": layer.notes,
-        }
-        items.update(layer.extra)
-        lines += toml_table(f"layers.{layer.key}", items)
+    lines += layer_tables(_layers(params, totals, n_notes))
     lines += toml_table(
         "generator",
         {
