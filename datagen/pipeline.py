@@ -132,6 +132,38 @@ def synthetic_metadata(params: GeneratorParams, what: str) -> dict[str, Any]:
     }
 
 
+def write_roads(root: Path, roads: gpd.GeoDataFrame, *, metadata: dict[str, Any]) -> None:
+    """Write the road layer (any CRS; stored in EPSG:4326) to ``root/roads/roads.geojson``."""
+    write_geodataframe(
+        root / ROADS_FILE, roads.to_crs(4326), columns=ROAD_COLUMNS, name="roads", metadata=metadata
+    )
+
+
+def write_fibre(
+    root: Path,
+    nodes: gpd.GeoDataFrame,
+    routes: gpd.GeoDataFrame,
+    *,
+    node_metadata: dict[str, Any],
+    route_metadata: dict[str, Any],
+) -> None:
+    """Write the fibre access nodes and routes (stored in EPSG:4326)."""
+    write_geodataframe(
+        root / NODES_FILE,
+        nodes.to_crs(4326),
+        columns=NODE_COLUMNS,
+        name="fibre_nodes",
+        metadata=node_metadata,
+    )
+    write_geodataframe(
+        root / ROUTES_FILE,
+        routes.to_crs(4326),
+        columns=ROUTE_COLUMNS,
+        name="fibre_routes",
+        metadata=route_metadata,
+    )
+
+
 def generate_package(root: Path, *, params: GeneratorParams, communes: gpd.GeoDataFrame) -> dict[str, Any]:
     """Write every layer and ``dataset.toml`` under ``root``; return the calibration summary.
 
@@ -165,13 +197,7 @@ def generate_package(root: Path, *, params: GeneratorParams, communes: gpd.GeoDa
     )
 
     roads = generate_roads(hamlets, draw.district_centres, province, rng=layer_rng(params.seed, "roads"))
-    write_geodataframe(
-        root / ROADS_FILE,
-        roads.to_crs(4326),
-        columns=ROAD_COLUMNS,
-        name="roads",
-        metadata=synthetic_metadata(params, "roads"),
-    )
+    write_roads(root, roads, metadata=synthetic_metadata(params, "roads"))
 
     cells, zones = generate_sites(
         hamlets, communes, province, params=params, rng=layer_rng(params.seed, "towers")
@@ -183,19 +209,12 @@ def generate_package(root: Path, *, params: GeneratorParams, communes: gpd.GeoDa
         hamlets, communes, draw.district_centres, graph, rng=layer_rng(params.seed, "fibre")
     )
     routes = generate_fibre_routes(nodes, graph)
-    write_geodataframe(
-        root / NODES_FILE,
-        nodes.to_crs(4326),
-        columns=NODE_COLUMNS,
-        name="fibre_nodes",
-        metadata=synthetic_metadata(params, "fibre access nodes"),
-    )
-    write_geodataframe(
-        root / ROUTES_FILE,
-        routes.to_crs(4326),
-        columns=ROUTE_COLUMNS,
-        name="fibre_routes",
-        metadata=synthetic_metadata(params, "fibre routes"),
+    write_fibre(
+        root,
+        nodes,
+        routes,
+        node_metadata=synthetic_metadata(params, "fibre access nodes"),
+        route_metadata=synthetic_metadata(params, "fibre routes"),
     )
 
     frame = pd.DataFrame(hamlets.drop(columns="geometry"))

@@ -14,8 +14,6 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from datagen.fibre import (
-    NODE_COLUMNS,
-    ROUTE_COLUMNS,
     fibre_road_distance_m,
     generate_fibre_routes,
     road_network,
@@ -27,17 +25,15 @@ from datagen.pipeline import (
     COMMUNES_FILE,
     FIBRE_REACH_M,
     HAMLETS_FILE,
-    NODES_FILE,
-    ROADS_FILE,
-    ROUTES_FILE,
     SITES_FILE,
     SURVEY_FILE,
     low_take_up_count,
     nearest_active_site_m,
     synthetic_metadata,
+    write_fibre,
+    write_roads,
 )
 from datagen.rng import layer_rng
-from datagen.roads import ROAD_COLUMNS
 from datagen.survey import Calibration
 from datagen.towers import SITE_COLUMNS
 from datagen.vinh_long import manifest
@@ -210,13 +206,7 @@ def generate_vinh_long_package(root: Path, *, params: GeneratorParams) -> dict[s
         metadata=_metadata(params, "hamlets"),
     )
     roads = generate_roads_2025(hamlets, draw.district_centres, province, rng=layer_rng(params.seed, "roads"))
-    write_geodataframe(
-        root / ROADS_FILE,
-        roads.to_crs(4326),
-        columns=ROAD_COLUMNS,
-        name="roads",
-        metadata=_metadata(params, "roads"),
-    )
+    write_roads(root, roads, metadata=_metadata(params, "roads"))
     log.info("hamlets and roads: %.1f s", time.perf_counter() - start)
 
     cells, zones, scales = generate_sites_2025(
@@ -232,19 +222,12 @@ def generate_vinh_long_package(root: Path, *, params: GeneratorParams) -> dict[s
         hamlets, units, draw.district_centres, graph, rng=layer_rng(params.seed, "fibre")
     )
     routes = generate_fibre_routes(nodes, graph)
-    write_geodataframe(
-        root / NODES_FILE,
-        nodes.to_crs(4326),
-        columns=NODE_COLUMNS,
-        name="fibre_nodes",
-        metadata=_metadata(params, "fibre access nodes"),
-    )
-    write_geodataframe(
-        root / ROUTES_FILE,
-        routes.to_crs(4326),
-        columns=ROUTE_COLUMNS,
-        name="fibre_routes",
-        metadata=_metadata(params, "fibre routes"),
+    write_fibre(
+        root,
+        nodes,
+        routes,
+        node_metadata=_metadata(params, "fibre access nodes"),
+        route_metadata=_metadata(params, "fibre routes"),
     )
     log.info("fibre: %.1f s", time.perf_counter() - start)
 
