@@ -75,6 +75,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.node_id": ("Điểm truy nhập", "Access node"),
     "col.operator": ("Nhà mạng", "Operator"),
     "col.node_type": ("Loại", "Type"),
+    "col.name": ("Tên", "Name"),
     "map.no_data": ("Không có số liệu", "No data"),
     "map.hamlet": ("Ấp/khóm", "Hamlet"),
     "map.hamlets": ("Ấp/khóm theo cờ thiếu hụt", "Hamlets by gap flag"),

@@ -95,6 +95,37 @@ def test_planners_all_layers_and_indicator_change() -> None:
     assert not at.exception
 
 
+def test_map_payload_is_compact_and_the_quick_map_only_shown_while_computing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The planners' map stays far below the 3 MB budget; a session that finds the layers computed by
+    another one gets the full map only (no quick commune map sent first)."""
+    import json
+
+    from layers.map import asset_data_uri
+    from views import common
+
+    shown: list[str] = []
+    show_map = common.show_map
+
+    def spy(fmap, *, key: str, **kwargs):
+        shown.append(key.split(":")[0])
+        return show_map(fmap, key=key, **kwargs)
+
+    monkeypatch.setattr(common, "show_map", spy)
+    common._computed_on_server.clear()  # as on a fresh server
+    first = _run("planners")
+    assert shown == ["planners_quick", "planners_map"]
+    (component,) = first.get("component_instance")
+    args = json.loads(component.proto.json_args)
+    assert len(component.proto.json_args) < 1_000_000  # Trà Vinh: about 0.55 MB (was 1.2 MB)
+    assert asset_data_uri("jquery") not in args["js_links"]  # unused by these layers
+    assert asset_data_uri("leaflet") in args["js_links"]
+    shown.clear()
+    _run("planners")  # another session, same server
+    assert shown == ["planners_map"]
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_downloads_page_widgets(lang: str) -> None:
     at = _run("downloads", lang)
@@ -359,7 +390,7 @@ def test_2025_downloads_filter_by_former_units_and_carry_the_new_columns(
 ) -> None:
     import views.downloads as downloads
 
-    exported: list[tuple[object, str]] = []
+    exported: list[tuple[pd.DataFrame, str]] = []
     real = downloads.export_bytes
 
     def spy(data, fmt, **kw):

@@ -354,7 +354,9 @@ def test_upload_survey_preview_apply_new_version(page, upload_app, tmp_path: Pat
     page.get_by_role("button", name="Áp dụng").click()
     success = page.locator('[data-testid="stAlert"]', has_text="Đã nhập; phiên bản cũ lưu tại")
     success.wait_for(timeout=60_000)
-    version_id = re.search(r"lưu tại (\S+)", success.inner_text()).group(1)
+    found = re.search(r"lưu tại (\S+)", success.inner_text())
+    assert found is not None
+    version_id = found.group(1)
     new = {v.version_id for v in list_versions(data)} - before
     assert new == {version_id}
     versions = page.get_by_role("combobox", name="Phiên bản", exact=True)
@@ -403,3 +405,167 @@ def test_deep_link_on_a_fresh_server_shows_its_page(page) -> None:
         page.get_by_role("heading", name=t("page.upload", "vi")).wait_for(timeout=60_000)
         page.goto(f"{url}/settings")
         page.get_by_role("heading", name=t("page.settings", "vi")).wait_for(timeout=60_000)
+
+
+# --------------------------------------------------------------------------- data is text, never markup
+
+HOSTILE_HAMLET = '<img src=x onerror="window.__xss=1">'
+HOSTILE_SITE = '<img src=x onerror="window.__xss=2">S-1'
+HOSTILE_NODE_ID = '<img src=x onerror="window.__xss=3">N-1'
+HOSTILE_NODE_NAME = '<b onmouseover="window.__xss=4">Tủ</b> {{ 7*7 }}ssti'
+
+
+def _hostile_package(root: Path) -> None:
+    """Trà Vinh with one hamlet, one site and one fibre node named in markup (and Jinja syntax)."""
+    import csv
+    import io
+    import json
+
+    hamlets_path = root / "boundaries" / "hamlets.geojson"
+    hamlets = json.loads(hamlets_path.read_text(encoding="utf-8"))
+    props = hamlets["features"][0]["properties"]
+    hamlet_id, old_name = props["hamlet_id"], props["hamlet_name"]
+    props["hamlet_name"] = HOSTILE_HAMLET
+    hamlets_path.write_text(json.dumps(hamlets, ensure_ascii=False), encoding="utf-8")
+
+    survey_path = root / "survey" / "hamlet_survey.csv"
+    rows = list(csv.DictReader(io.StringIO(survey_path.read_text(encoding="utf-8"))))
+    for row in rows:
+        if row["hamlet_id"] == hamlet_id and row.get("hamlet_name") == old_name:
+            row["hamlet_name"] = HOSTILE_HAMLET
+    _write_csv(survey_path, rows)
+
+    sites_path = root / "towers" / "sites.csv"
+    rows = list(csv.DictReader(io.StringIO(sites_path.read_text(encoding="utf-8"))))
+    site = rows[0]["site_id"]
+    for row in rows:
+        if row["site_id"] == site:
+            row["site_id"] = HOSTILE_SITE
+    _write_csv(sites_path, rows)
+
+    nodes_path = root / "fibre" / "nodes.geojson"
+    nodes = json.loads(nodes_path.read_text(encoding="utf-8"))
+    routes = (root / "fibre" / "routes.geojson").read_text(encoding="utf-8")
+    node = next(
+        f for f in nodes["features"] if f["properties"]["node_id"] not in routes
+    )  # no route ends there
+    node["properties"].update(node_id=HOSTILE_NODE_ID, name=HOSTILE_NODE_NAME)
+    nodes_path.write_text(json.dumps(nodes, ensure_ascii=False), encoding="utf-8")
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("hostile") / "data"
+    shutil.copytree(TRA_VINH, data)
+    _hostile_package(data)
+    with streamlit_app(env={"PHUSONG_DATA": str(data)}) as url:
+        yield url
+
+
+#: Centre the map, zoomed in (clustered sites shown one by one), on the one map object whose
+#: decoded properties contain ``needle``; its position in the map's frame, or why not.
+_LOCATE_JS = """async needle => {
+    const seen = new Set(), found = [];
+    const visit = layer => {
+        if (seen.has(layer)) return;
+        seen.add(layer);
+        if (layer.getLayers) layer.getLayers().forEach(visit);
+        const props = layer.feature && layer.feature.properties;
+        if (props && layer.getLatLng &&
+            Object.values(props).some(v => typeof v === 'string' && v.includes(needle))) found.push(layer);
+    };
+    Object.values(window.map._layers).forEach(visit);
+    if (found.length !== 1) return 'found ' + found.length;
+    const layer = found[0];
+    window.map.closePopup();
+    window.map.setView(layer.getLatLng(), 18, {animate: false});
+    await new Promise(r => setTimeout(r, 500));
+    if (!window.map.hasLayer(layer)) return 'not on the map';
+    const p = window.map.latLngToContainerPoint(layer.getLatLng());
+    const box = window.map.getContainer().getBoundingClientRect();
+    return [box.left + p.x, box.top + p.y];
+}"""
+
+
+def _point_at(page, frame, needle: str) -> tuple[float, float]:
+    """Page coordinates of the map object whose (escaped) properties contain ``needle``."""
+    where = frame.evaluate(_LOCATE_JS, needle)
+    assert isinstance(where, list), where
+    box = page.locator(MAP_FRAME).bounding_box()
+    assert box is not None
+    return box["x"] + where[0], box["y"] + where[1]
+
+
+def _choose_layers(page, *names: str) -> None:
+    """Add ``names`` to the planners' layer multiselect, as a user does."""
+    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Lớp bản đồ")
+    for name in names:
+        box.locator("input").click()
+        page.get_by_role("option", name=name, exact=True).click()
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(500)
+        assert name in box.inner_text()
+
+
+def test_hostile_names_are_shown_as_text_in_tooltips_and_popups(page, hostile_app: str) -> None:
+    """A hamlet, a site and a fibre node named in markup show it as text; no script runs, nothing loads."""
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.set_viewport_size({"width": 1400, "height": 1400})
+    page.goto(hostile_app)
+    _wait_full_map(page)
+    _choose_layers(page, "Trạm BTS", "Cáp quang và kế hoạch mở rộng")
+    page.wait_for_function(
+        """sel => [...document.querySelectorAll(sel)].some(f => f.clientWidth > 0 && f.contentDocument &&
+            f.contentDocument.body.textContent.includes('Điểm truy nhập cáp quang'))""",
+        arg=MAP_FRAME,
+        timeout=180_000,
+    )
+    frame = _map_content_frame(page)
+    control = frame.locator(".leaflet-control-layers")
+    control.hover()  # the access nodes layer is off by default: tick it as a user does
+    control.locator(".leaflet-control-layers-overlays label", has_text="Điểm truy nhập").locator(
+        "input"
+    ).check()
+    page.mouse.move(5, 5)
+    map_frame = page.frame_locator(MAP_FRAME)
+
+    # the hamlet: hover for its tooltip, click for its popup (real pointer events)
+    x, y = _point_at(page, frame, "onerror=&quot;window.__xss=1")
+    page.mouse.move(x, y)
+    tooltip = map_frame.locator(".leaflet-tooltip")
+    assert HOSTILE_HAMLET in tooltip.inner_text()
+    assert tooltip.locator("img").count() == 0
+    page.mouse.click(x, y)
+    popup = map_frame.locator(".leaflet-popup-content")
+    popup_text = popup.inner_text()
+    assert "Ấp/khóm" in popup_text and "Giải thích" in popup_text
+    assert HOSTILE_HAMLET in popup_text  # as typed
+    assert popup.locator("img").count() == 0
+    page.wait_for_timeout(2_000)  # the click reruns the page; the map stays
+    frame = _map_content_frame(page)
+
+    # the site (clustered until zoomed in) and the access node: their tooltips
+    page.mouse.move(*_point_at(page, frame, "onerror=&quot;window.__xss=2"))
+    assert HOSTILE_SITE in map_frame.locator(".leaflet-tooltip").inner_text()
+    page.mouse.move(5, 5)
+    page.mouse.move(*_point_at(page, frame, "onerror=&quot;window.__xss=3"))
+    node_tooltip = map_frame.locator(".leaflet-tooltip")
+    text = node_tooltip.inner_text()
+    assert HOSTILE_NODE_ID in text and HOSTILE_NODE_NAME in text  # braces untouched: no template ran
+    assert node_tooltip.locator("img, b").count() == 0
+
+    page.wait_for_timeout(1_000)  # an injected image would have failed to load by now
+    assert frame.evaluate("() => typeof window.__xss") == "undefined"
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    assert not [u for u in requests if urlparse(u).path.rstrip("/").endswith("/x")], "no <img src=x> loaded"
+    assert page.outside_requests == []

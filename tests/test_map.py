@@ -16,6 +16,7 @@ from shapely.geometry import Polygon
 
 from geo.errors import OfflineAssetError, ParameterError
 from layers import map as lmap
+from layers import map_layers
 
 
 def _grid_communes(n: int = 3, size_deg: float = 0.05) -> gpd.GeoDataFrame:
@@ -206,7 +207,7 @@ def test_choropleth_of_shares_has_fixed_classes_and_a_legend() -> None:
     html = lmap.localize_assets(m).get_root().render()
     assert "phusong-legend" in html and "Không có số liệu" in html
     assert "75,0 %" in html and "90,0 % – 100,0 %" in html
-    fills = {lmap._bin_colour(v, list(lmap.SHARE_BREAKS)) for v in communes["share"]}
+    fills = {map_layers._bin_colour(v, list(lmap.SHARE_BREAKS)) for v in communes["share"]}
     assert len(fills) == 4  # three classes + grey for no data
 
 

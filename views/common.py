@@ -33,6 +33,7 @@ from layers.map import (
     TileSource,
     coverage_png,
     dissolve_former_units,
+    fibre_network_for_display,
     simplify_for_display,
     sites_from_cells,
     tiles_from_env,
@@ -170,6 +171,13 @@ def former_outlines(version: str, level: str, _pkg: DataPackage) -> gpd.GeoDataF
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
+def fibre_network(version: str, _pkg: DataPackage) -> gpd.GeoDataFrame | None:
+    """The package's fibre routes merged for display (:func:`layers.map.fibre_network_for_display`)."""
+    routes = _pkg.fibre_routes
+    return None if routes is None or routes.empty else fibre_network_for_display(routes)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
 def sites(version: str, _pkg: DataPackage) -> gpd.GeoDataFrame:
     """One row per base-station site."""
     return sites_from_cells(_pkg.cells)
@@ -257,6 +265,18 @@ def is_ready(pkg: DataPackage, params: GapParams) -> bool:
     return st.session_state.get("app_ready") == (pkg.version, params)
 
 
+@st.cache_resource(show_spinner=False)
+def _computed_on_server() -> set[tuple[str, GapParams]]:
+    """(version, parameters) whose gap table this server process has computed, for every session."""
+    return set()
+
+
+def computed_on_server(pkg: DataPackage, params: GapParams) -> bool:
+    """True when a session of this server has computed the gap table of this version and parameters
+    (it is then in the shared cache, unless evicted: a first visit needs no quick map)."""
+    return (pkg.version, params) in _computed_on_server()
+
+
 def analysis_ready(pkg: DataPackage, params: GapParams) -> gpd.GeoDataFrame:
     """The gap table, computing coverage, fibre reach and flags with visible progress when cold."""
     key = (pkg.version, params)
@@ -272,6 +292,7 @@ def analysis_ready(pkg: DataPackage, params: GapParams) -> gpd.GeoDataFrame:
         table = gaps(pkg.version, params, pkg)
         status.update(label=t("app.ready", lang_), state="complete")
     st.session_state["app_ready"] = key
+    _computed_on_server().add(key)
     return table
 
 
@@ -315,6 +336,9 @@ def show_map(
     streamlit-folium keeps the Leaflet map of its iframe and only updates its view, so when the map
     content changes (another layer, language, filter: anything in ``key``) the map is moved by one
     slot in its container, which makes Streamlit mount a fresh iframe that draws the new map.
+
+    The map is rendered once (``render=False``: streamlit-folium still renders the map and every
+    layer; it skips a second, full-page render whose output it does not send).
     """
     state_key = f"{key.split(':')[0]}_slot"
     last_key, slot = st.session_state.get(state_key, (key, 0))
@@ -331,4 +355,5 @@ def show_map(
             use_container_width=True,
             returned_objects=list(returned),
             on_change=on_change,
+            render=False,
         )

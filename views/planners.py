@@ -240,7 +240,7 @@ def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame,
         add_fibre(
             m,
             nodes=pkg.fibre_nodes,
-            routes=pkg.fibre_routes,
+            routes=common.fibre_network(pkg.version, pkg),
             plan_routes=fib.plan.routes,
             lang=lang,
             synthetic="fibre_nodes" in synthetic,
@@ -310,17 +310,23 @@ def render() -> None:
     # One slot, filled only on the first visit (quick commune map and progress while the layers
     # are computed), so the page keeps the same element layout on every run: a rerun from a map
     # click then updates the map in place instead of mounting a new one (an open popup stays).
+    # When another session has computed the layers already, the quick map is skipped: it would
+    # be replaced at once, and its communes and map assets sent twice.
     quick = st.empty()
     if common.is_ready(pkg, params):
         gaps = common.analysis_ready(pkg, params)
     else:
         with quick.container():
-            common.show_map(
-                province_map(
-                    common.display_communes(pkg.version, pkg), tiles=common.tiles(), lang=lang, simplify=False
-                ),
-                key=f"planners_quick:{lang}",
-            )
+            if not common.computed_on_server(pkg, params):
+                common.show_map(
+                    province_map(
+                        common.display_communes(pkg.version, pkg),
+                        tiles=common.tiles(),
+                        lang=lang,
+                        simplify=False,
+                    ),
+                    key=f"planners_quick:{lang}",
+                )
             gaps = common.analysis_ready(pkg, params)
         quick.empty()
     table = common.commune_table(pkg.version, params, pkg)

@@ -92,7 +92,11 @@ def _basemap(lang: Lang) -> None:
         st.error(str(exc))
         return
     st.session_state["app_tiles"] = value.strip()
-    st.caption(t("map.basemap_none", lang) if source.is_offline else f"{source.url} — {source.attribution}")
+    st.caption(
+        t("map.basemap_none", lang)
+        if source.is_offline
+        else common.plain_text(f"{source.url} — {source.attribution}")
+    )
 
 
 def render() -> None:
