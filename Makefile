@@ -8,8 +8,9 @@ PORT   ?= 8501
 DATA   ?= data
 STAMP_RUN := $(VENV)/.installed-requirements
 STAMP_DEV := $(VENV)/.installed-requirements-dev
-# numba compiles the coverage kernel on first use (~30 s) and caches it in analysis/__pycache__;
-# `make run` does that once at install time so the first map is not kept waiting.
+# numba compiles the coverage kernel on first use (~30 s) and caches it in __pycache__;
+# `make run` does that once at install time so the first map is not kept waiting. numba's cache
+# checks only the file a function is in, so a change to any kernel module recompiles all of them.
 STAMP_JIT := $(VENV)/.compiled-coverage-kernel
 # Debian packages the test suite uses: Chromium (browser tests), gdal-bin (ogrinfo), poppler-utils (pdftotext).
 APT_PACKAGES := chromium:chromium gdal-bin:ogrinfo poppler-utils:pdftotext
@@ -53,8 +54,11 @@ $(STAMP_RUN): requirements.txt | $(BIN)/python
 	$(PIP) install -r requirements.txt
 	touch $@
 
-$(STAMP_JIT): $(STAMP_RUN) analysis/_coverage_numba.py analysis/_terrain_numba.py
+KERNEL_SOURCES := $(wildcard analysis/_coverage_kernel/*.py) analysis/_terrain_numba.py
+
+$(STAMP_JIT): $(STAMP_RUN) $(KERNEL_SOURCES)
 	@echo "compiling the coverage and terrain kernels once (about 40 s)..."
+	@rm -f analysis/_coverage_kernel/__pycache__/*.nbi analysis/_coverage_kernel/__pycache__/*.nbc
 	@tmp=$$(mktemp -d) && $(BIN)/python -m analysis coverage data --out $$tmp/warmup.tif >/dev/null \
 		&& rm -rf $$tmp
 	@$(BIN)/python -c "import numpy as np; from analysis.terrain import diffraction_loss_db as f; \

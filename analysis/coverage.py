@@ -73,7 +73,7 @@ NODATA_SERVER = np.int32(-2)
 NODATA_COUNT = np.uint8(255)
 NODATA_CLASS = np.uint8(255)
 _BEARING_STEPS = 3600
-_BLOCK_PX = 32
+_COUNT_CAP = int(NODATA_COUNT) - 1  # server counts saturate at 254
 _REQUIRED = ("cell_id", "site_id", "operator", "status", "technology", "band_mhz", "height_m", "geometry")
 
 
@@ -342,7 +342,6 @@ def _prepare_cells(
 
 
 _TABLE_STEPS_PER_PX = 4
-_OUTLINE_CHUNK = 16_384  # cells per compiled outline call (2 x 360 float32 each per budget)
 _REACH_MARGIN_PX = 1.5  # reach outlines are sampled every degree: margin for the angles between
 
 
@@ -563,9 +562,6 @@ def compute_coverage(
     start = time.perf_counter()
     best, server, count, evaluations, _ = _accumulate(scene, prepared, floor, count_thr, params, dem_m)
     elapsed = time.perf_counter() - start
-    best[~scene.inside] = NODATA_RSRP
-    server[~scene.inside] = NODATA_SERVER
-    count[~scene.inside] = NODATA_COUNT
     log.info(
         "coverage %s %s: %d cells, %.3g evaluations in %.2f s",
         technology,
@@ -592,7 +588,7 @@ def compute_coverage(
 def _numba_kernel() -> Callable[..., int] | None:
     """The compiled kernel, or None when numba is not installed (numpy path is used)."""
     try:
-        from analysis._coverage_numba import accumulate_cells
+        from analysis._coverage_kernel import accumulate_cells
     except ImportError:  # numba is a pinned requirement; the numpy path keeps working without it
         log.warning("numba not available; using the slower numpy coverage path")
         return None
@@ -623,7 +619,7 @@ def _plan(
     compiled: bool = False,
 ) -> _Plan:
     """Loss tables and per-cell windows; with ``compiled`` also the row spans of the reach outlines
-    (computed by the compiled :func:`analysis._coverage_numba.reach_outlines`, else by
+    (computed by the compiled :func:`analysis._coverage_kernel.reach_outlines`, else by
     :func:`_reach_boxes`: the same outlines)."""
     cap_px = max(1, int(params.max_radius_km * 1000.0 / res))
     ref = cells.ref_dbm - params.indoor_loss_db - params.margin_db
@@ -661,9 +657,9 @@ def _compiled_reach(
     budgets_db: list[NDArray[np.float64]],
     params: CoverageParams,
 ) -> list[tuple[NDArray[np.int64], tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]]]:
-    """Boxes and row spans of every cell's reach outline, per budget (compiled, in chunks of
-    :data:`_OUTLINE_CHUNK` cells: the outlines are 2 x 360 float32 per cell and budget)."""
-    from analysis._coverage_numba import reach_outlines, row_spans
+    """Boxes and row spans of every cell's reach outline, per budget (compiled, parallel over the
+    cells: :func:`analysis._coverage_kernel.reach_spans`)."""
+    from analysis._coverage_kernel import reach_spans
 
     n_cells = len(cells.ref_dbm)
     loss_off = np.zeros(n_cells, dtype=np.int64)
@@ -682,43 +678,20 @@ def _compiled_reach(
     az = np.asarray(cells.azimuth_deg, dtype=np.float64)
     bw = np.where(np.isnan(az), 65.0, np.asarray(cells.beamwidth_deg, dtype=np.float64))
     budgets = np.array(budgets_db, dtype=np.float64).reshape(len(budgets_db), n_cells)
-    boxes = np.zeros((len(budgets_db), n_cells, 4), dtype=np.int64)
-    parts: list[list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]]]
-    parts = [[] for _ in budgets_db]
-    for c0 in range(0, n_cells, _OUTLINE_CHUNK):
-        c1 = min(c0 + _OUTLINE_CHUNK, n_cells)
-        chunk_boxes, east, north = reach_outlines(
+    with KERNEL_LOCK:
+        boxes, start, lo, hi = reach_spans(
             min_loss,
-            loss_off[c0:c1],
-            loss_len[c0:c1],
-            np.ascontiguousarray(budgets[:, c0:c1]),
-            az[c0:c1],
-            bw[c0:c1],
+            loss_off,
+            loss_len,
+            budgets,
+            az,
+            bw,
             float(params.max_attenuation_db),
-            clip[c0:c1],
+            clip,
             float(_TABLE_STEPS_PER_PX),
             _REACH_MARGIN_PX,
         )
-        boxes[:, c0:c1] = chunk_boxes
-        for b in range(len(budgets_db)):
-            parts[b].append((np.arange(c0, c1), *row_spans(east[b], north[b], chunk_boxes[b])))
-    return [(boxes[b], _merge_spans(parts[b], n_cells)) for b in range(len(budgets_db))]
-
-
-def _merge_spans(
-    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]],
-    n_cells: int,
-) -> tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]:
-    """Join ragged row spans computed for subsets of the cells (``(cells, start, lo, hi)`` each, as
-    :func:`analysis._coverage_numba.row_spans` returns them) into one table indexed by cell."""
-    start = np.zeros(n_cells, dtype=np.int64)
-    base = 0
-    for sel, part_start, _, _ in parts:
-        start[sel] = part_start[:-1] + base
-        base += int(part_start[-1])
-    lo = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int16)
-    hi = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, dtype=np.int16)
-    return start, lo, hi
+    return [(boxes[b], (start[b], lo, hi)) for b in range(len(budgets_db))]
 
 
 def _accumulate(
@@ -731,15 +704,17 @@ def _accumulate(
     groups: NDArray[np.int32] | None = None,
     thresholds: NDArray[np.float32] | None = None,
 ) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8], int, NDArray[np.uint8] | None]:
-    """Best level, server, count and evaluations; with ``groups`` (compiled path only) also each
-    group's class (see :func:`classify_rsrp`, ``thresholds`` ascending), shape (G, H, W)."""
+    """Best level, server, count and evaluations, the nodata values outside the province; with
+    ``groups`` (compiled path only) also each group's class (see :func:`classify_rsrp`,
+    ``thresholds`` ascending, ``NODATA_CLASS`` outside), shape (G, H, W)."""
     grid = scene.grid
     compiled = dem_m is None and _numba_kernel() is not None
     plan = _plan(cells, floor_dbm, count_dbm, grid.resolution_m, params, compiled=compiled)
     # the compiled kernel writes every block (floor / -1 where nothing reaches): no filling pass
     best = np.empty(grid.shape, dtype=np.float32) if compiled else np.full(grid.shape, floor_dbm, np.float32)
     server = np.empty(grid.shape, dtype=np.int32) if compiled else np.full(grid.shape, -1, dtype=np.int32)
-    count = np.zeros(grid.shape, dtype=np.uint16)
+    # capped at _COUNT_CAP: by the compiled kernel as it counts, after counting by the numpy path
+    count = np.zeros(grid.shape, dtype=np.uint8 if compiled else np.uint16)
     class_groups = None
     if compiled:
         group = np.zeros(len(plan.keys), dtype=np.int32) if groups is None else groups.astype(np.int32)
@@ -761,7 +736,12 @@ def _accumulate(
         )
     else:
         evaluations = _accumulate_numpy(scene, cells, plan, best, server, count, count_dbm, params, dem_m)
-    return best, server, np.minimum(count, 254).astype(np.uint8), evaluations, class_groups
+        count = np.minimum(count, _COUNT_CAP).astype(np.uint8)
+        outside = ~scene.inside
+        best[outside] = NODATA_RSRP
+        server[outside] = NODATA_SERVER
+        count[outside] = NODATA_COUNT
+    return best, server, count, evaluations, class_groups
 
 
 def _window(
@@ -831,7 +811,7 @@ def _accumulate_compiled(
     plan: _Plan,
     best: NDArray[np.float32],
     server: NDArray[np.int32],
-    count: NDArray[np.uint16],
+    count: NDArray[np.uint8],
     floor_dbm: float,
     count_dbm: float,
     params: CoverageParams,
@@ -839,13 +819,14 @@ def _accumulate_compiled(
     class_groups: NDArray[np.uint8],
     thresholds: NDArray[np.float32] | None,
 ) -> int:
-    """Block-wise, parallel compiled kernel with exact per-block bounds (analysis/_coverage_numba.py):
-    server counts without evaluation where a cell surely reaches the threshold on a whole block, best
-    server per group of cells pruned by upper bound. ``class_groups`` receives each group's class
-    when there are several groups."""
+    """Block-wise, parallel compiled kernel with exact per-block bounds (analysis/_coverage_kernel/):
+    server counts without evaluation where a cell surely reaches the threshold on a whole block (and
+    capped at ``_COUNT_CAP``), best server and each group's class in one pass pruned by upper bound.
+    ``class_groups`` receives each group's class when there are several groups; every output gets
+    its nodata value outside the province."""
     kernel = _numba_kernel()
     assert kernel is not None
-    from analysis._coverage_numba import block_pairs
+    from analysis._coverage_kernel import BLOCK_PX, block_pairs
 
     bearing = _bearing_kernel(plan.radius_px)
     key_index = {key: i for i, key in enumerate(plan.tables)}
@@ -869,9 +850,6 @@ def _accumulate_compiled(
         cells.beamwidth_deg.astype(np.float32),
     )
     height, width = best.shape
-    pair_start, pair_cell = block_pairs(
-        rows, cols, plan.boxes_floor, plan.spans_floor, height, width, _BLOCK_PX
-    )
     args = (
         cell_arrays,
         steps_of_cell,
@@ -888,7 +866,13 @@ def _accumulate_compiled(
         np.float32(floor_dbm),
         np.float32(count_dbm),
     )
-    with KERNEL_LOCK:
+    with KERNEL_LOCK:  # block_pairs is parallel too
+        pair_start, pair_cell = block_pairs(
+            rows, cols, plan.boxes_floor, plan.spans_floor, height, width, BLOCK_PX
+        )
+        count_start, count_cell = block_pairs(
+            rows, cols, plan.boxes_count, plan.spans_count, height, width, BLOCK_PX
+        )
         evaluations = kernel(
             scene.environment,
             scene.inside,
@@ -900,7 +884,10 @@ def _accumulate_compiled(
             group,
             pair_start,
             pair_cell,
-            _BLOCK_PX,
+            count_start,
+            count_cell,
+            _COUNT_CAP,
+            (NODATA_RSRP, NODATA_SERVER, NODATA_COUNT, NODATA_CLASS),
             *args,
         )
     return int(evaluations)
@@ -968,7 +955,8 @@ def _by_operator_compiled(
     scene: Scene, chosen: gpd.GeoDataFrame, operators: list[str], *, technology: str, params: CoverageParams
 ) -> OperatorCoverage:
     """One compiled pass over all operators' cells (ordered by operator, as the merge orders them):
-    server counts once, best level per operator and over all operators (ties to the first operator)."""
+    server counts once, the best level over all operators (ties to the first operator) and each
+    operator's class."""
     tech = params.tech(technology)
     rank = {op: i for i, op in enumerate(operators)}
     group = np.array([rank[op] for op in chosen["operator"].astype(str)], dtype=np.int32)
@@ -982,17 +970,12 @@ def _by_operator_compiled(
         scene, prepared, floor, count_thr, params, None, groups=group[order], thresholds=thresholds
     )
     elapsed = time.perf_counter() - start
-    outside = ~scene.inside
     classes: dict[str, NDArray[np.uint8]] = {}
     for g, op in enumerate(operators):
         if class_groups is not None and len(operators) > 1:
             classes[op] = class_groups[g]  # classified in the kernel, as classify_rsrp does
         else:
             classes[op] = classify_rsrp(best, tech)
-        classes[op][outside] = NODATA_CLASS
-    best[outside] = NODATA_RSRP
-    server[outside] = NODATA_SERVER
-    count[outside] = NODATA_COUNT
     log.info(
         "coverage %s, %d operators: %d cells, %.3g evaluations in %.2f s",
         technology,

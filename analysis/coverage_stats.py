@@ -20,7 +20,7 @@ For one technology, from the per-operator class rasters and the all-operator bes
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -34,11 +34,18 @@ from rasterio import features
 from rasterio.transform import Affine
 
 from analysis.coverage import NODATA_CLASS, NODATA_RSRP, Grid, OperatorCoverage, Scene, classify_rsrp
-from analysis.coverage_params import CLASS_NAMES, CoverageParams
+from analysis.coverage_params import CLASS_NAMES, CoverageParams, TechnologyParams
 from analysis.hamlet_areas import hamlet_footprints
 from geo.errors import SchemaError
 
-__all__ = ["CoverageStats", "coverage_statistics", "footprint_class_shares", "hamlet_status"]
+__all__ = [
+    "CoverageStats",
+    "StatisticsInputs",
+    "coverage_statistics",
+    "footprint_class_shares",
+    "hamlet_status",
+    "prepare_statistics",
+]
 
 ALL_OPERATORS = "all"
 _COMMUNE_COLUMNS = ("commune_id", "commune_name", "district_name", "commune_type", "households")
@@ -54,6 +61,57 @@ class CoverageStats:
     #: One row per hamlet: ``hamlet_id``, ``footprint_km2`` and the settlement footprint polygon its
     #: household shares were computed over (empty where the hamlet has no geometry).
     footprints: gpd.GeoDataFrame | None = None
+
+
+@dataclass(frozen=True)
+class StatisticsInputs:
+    """What the statistics need that does not depend on the coverage (:func:`prepare_statistics`):
+    the hamlets in the grid CRS, their settlement footprints, anchor points (grid-CRS x, y; NaN where
+    a hamlet has no geometry) and the grid pixels of each footprint (flat pixel index, hamlet row)."""
+
+    hamlets: gpd.GeoDataFrame
+    footprints: gpd.GeoSeries
+    anchors_xy: NDArray[np.float64]
+    pixels: tuple[NDArray[np.int64], NDArray[np.int64]]
+
+
+def prepare_statistics(
+    scene: Scene, hamlets: gpd.GeoDataFrame, *, params: CoverageParams
+) -> StatisticsInputs:
+    """The coverage-independent part of :func:`coverage_statistics` (footprints and their pixels),
+    e.g. to compute it while the coverage engine runs.
+
+    Parameters
+    ----------
+    scene : Scene
+        Grid and communes.
+    hamlets : GeoDataFrame
+        Hamlet points or polygons with ``hamlet_id``, ``commune_id``, ``households``.
+    params : CoverageParams, keyword-only
+        ``[statistics] hamlet_radius_m``.
+
+    Returns
+    -------
+    StatisticsInputs
+
+    Raises
+    ------
+    SchemaError
+        A required hamlet column is missing.
+    """
+    for col in ("hamlet_id", "commune_id", "households"):
+        if col not in hamlets.columns:
+            raise SchemaError(f"hamlets: column {col!r} is missing")
+    ham = hamlets.to_crs(scene.grid.crs).reset_index(drop=True)
+    footprints = hamlet_footprints(
+        ham, scene.communes, radius_m=params.statistics.hamlet_radius_m, metric_crs=scene.grid.crs
+    )
+    anchors = np.full((len(ham), 2), np.nan)
+    present = ~(ham.geometry.isna() | ham.geometry.is_empty).to_numpy()
+    if present.any():
+        pts = ham.geometry[present].representative_point()
+        anchors[present] = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    return StatisticsInputs(ham, footprints, anchors, _footprint_pixels(footprints, anchors, scene.grid))
 
 
 def _class_shares(
@@ -95,6 +153,34 @@ def _area_shares(
     total = sums.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, sums / total, np.nan)
+
+
+def _shares_of_counts(sums: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Row-normalised class counts (the tail of :func:`_area_shares`): NaN rows where a unit has none."""
+    total = sums.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, sums / total, np.nan)
+
+
+def _compiled_counts() -> tuple[Callable[..., NDArray[np.int64]], Callable[..., NDArray[np.int64]]] | None:
+    """The compiled class histograms (:func:`analysis._coverage_kernel.class_counts`, ``class_counts_at``),
+    or None without numba (the numpy path is used)."""
+    try:
+        from analysis._coverage_kernel import class_counts, class_counts_at
+    except ImportError:
+        return None
+    return class_counts, class_counts_at
+
+
+def _classify_all(rsrp_dbm: NDArray[np.float32], tech: TechnologyParams, compiled: bool) -> NDArray[np.uint8]:
+    """:func:`analysis.coverage.classify_rsrp`, in one compiled pass when numba is there."""
+    if not compiled:
+        return classify_rsrp(rsrp_dbm, tech)
+    from analysis._coverage_kernel import classify_levels
+
+    levels = np.ascontiguousarray(rsrp_dbm, dtype=np.float32)
+    thresholds = np.asarray(tech.thresholds_dbm, dtype=np.float32)
+    return classify_levels(levels.ravel(), thresholds, NODATA_RSRP, NODATA_CLASS).reshape(levels.shape)  # type: ignore[no-any-return]
 
 
 def _median_class(shares: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -255,6 +341,7 @@ def footprint_class_shares(
     *,
     anchors_xy: NDArray[np.float64] | None = None,
     population: NDArray[np.floating] | None = None,
+    pixels: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
 ) -> dict[str, NDArray[np.float64]]:
     """Share of each footprint's households in each coverage class, per raster.
 
@@ -275,24 +362,32 @@ def footprint_class_shares(
         (n, 2) grid-CRS x, y, m, of each hamlet point: used where a footprint covers no pixel centre.
     population : ndarray, optional, keyword-only
         Persons per pixel on ``grid``.
+    pixels : (ndarray, ndarray), optional, keyword-only
+        The footprints' pixels (flat pixel index, footprint row) when already known (see
+        :class:`StatisticsInputs`); by default they are rasterised here.
 
     Returns
     -------
     dict of str to ndarray
         Per key, (n, 4) shares none/poor/fair/good summing to 1, NaN rows where no pixel is known.
     """
-    pix, unit = _footprint_pixels(footprints, anchors_xy, grid)
+    pix, unit = _footprint_pixels(footprints, anchors_xy, grid) if pixels is None else pixels
     n = len(footprints)
     weights = None
     if population is not None:
         weights = np.clip(np.nan_to_num(np.asarray(population).ravel()[pix].astype(np.float64)), 0, None)
-    slots = _unit_slots(unit, n)
+    compiled = _compiled_counts()
+    slots = _unit_slots(unit, n) if compiled is None else None
     out = {}
     for key, cls in rasters.items():
-        values = cls.ravel()[pix]
-        shares = _area_shares(slots, values, n)
+        flat = cls.ravel()
+        if compiled is not None:  # the same counts as _area_shares, without gathering the pixels
+            shares = _shares_of_counts(compiled[1](pix, unit, flat, n, len(CLASS_NAMES)))
+        else:
+            assert slots is not None
+            shares = _area_shares(slots, flat[pix], n)
         if weights is not None:
-            weighted = _class_shares(unit, values, n, weights=weights)
+            weighted = _class_shares(unit, flat[pix], n, weights=weights)
             shares = np.where(np.isnan(weighted), shares, weighted)
         out[key] = shares
     return out
@@ -324,6 +419,7 @@ def coverage_statistics(
     *,
     params: CoverageParams,
     population: NDArray[np.floating] | None = None,
+    prepared: StatisticsInputs | None = None,
 ) -> CoverageStats:
     """Per-commune and per-hamlet coverage statistics of one technology.
 
@@ -341,6 +437,8 @@ def coverage_statistics(
         Persons per pixel on ``scene.grid``; adds commune population shares and spreads each
         hamlet's households over its footprint in proportion to it (uniformly where the footprint
         holds no population).
+    prepared : StatisticsInputs, optional, keyword-only
+        :func:`prepare_statistics` of the same scene, hamlets and parameters, when already computed.
 
     Returns
     -------
@@ -348,22 +446,15 @@ def coverage_statistics(
         ``communes``: one row per commune and operator (incl. "all"); ``hamlets`` likewise;
         ``footprints``: the settlement footprint of each hamlet (EPSG:4326).
     """
-    for col in ("hamlet_id", "commune_id", "households"):
-        if col not in hamlets.columns:
-            raise SchemaError(f"hamlets: column {col!r} is missing")
+    if prepared is None:
+        prepared = prepare_statistics(scene, hamlets, params=params)
     tech = params.tech(coverage.combined.technology)
-    rasters = {ALL_OPERATORS: classify_rsrp(coverage.combined.rsrp_dbm, tech), **coverage.classes_by_operator}
-    ham = hamlets.to_crs(scene.grid.crs).reset_index(drop=True)
-    footprints = hamlet_footprints(
-        ham, scene.communes, radius_m=params.statistics.hamlet_radius_m, metric_crs=scene.grid.crs
-    )
-    anchors = np.full((len(ham), 2), np.nan)
-    present = ~(ham.geometry.isna() | ham.geometry.is_empty).to_numpy()
-    if present.any():
-        pts = ham.geometry[present].representative_point()
-        anchors[present] = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    compiled = _compiled_counts()
+    rasters = {ALL_OPERATORS: _classify_all(coverage.combined.rsrp_dbm, tech, compiled is not None)}
+    rasters.update(coverage.classes_by_operator)
+    ham, footprints, anchors = prepared.hamlets, prepared.footprints, prepared.anchors_xy
     ham_shares = footprint_class_shares(
-        footprints, scene.grid, rasters, anchors_xy=anchors, population=population
+        footprints, scene.grid, rasters, anchors_xy=anchors, population=population, pixels=prepared.pixels
     )
     ham_cls = {key: _median_class(shares) for key, shares in ham_shares.items()}
     communes = scene.communes
@@ -378,11 +469,25 @@ def coverage_statistics(
 
     commune_frames, hamlet_frames = [], []
     hh_good_share: dict[str, NDArray[np.float64]] = {}
-    inside = np.flatnonzero(scene.commune.ravel() >= 0)  # pixels in some commune, shared by all rasters
-    commune_px = scene.commune.ravel()[inside]
-    commune_slot = _unit_slots(commune_px, len(communes))
-    pop_px = None if population is None else np.asarray(population).ravel()[inside]
-    area_km2 = np.bincount(commune_px, minlength=len(communes)) * (scene.grid.resolution_m / 1000.0) ** 2
+    commune_flat = scene.commune.ravel()
+    inside = None  # pixels in some commune, shared by all rasters (numpy path, population shares)
+    commune_px = commune_slot = pop_px = None
+    if compiled is None or population is not None:
+        inside = np.flatnonzero(commune_flat >= 0)
+        commune_px = commune_flat[inside]
+        commune_slot = _unit_slots(commune_px, len(communes))
+        pop_px = None if population is None else np.asarray(population).ravel()[inside]
+    area_counts = {
+        key: compiled[0](commune_flat, cls.ravel(), len(communes), len(CLASS_NAMES))
+        for key, cls in rasters.items()
+        if compiled is not None
+    }
+    if compiled is not None:  # every pixel of a commune has a class (0..3) in the "all" raster
+        pixels = area_counts[ALL_OPERATORS].sum(axis=1)
+    else:
+        assert commune_px is not None
+        pixels = np.bincount(commune_px, minlength=len(communes))
+    area_km2 = pixels * (scene.grid.resolution_m / 1000.0) ** 2
     # output geometries (EPSG:4326) and footprint areas, transformed/computed once for all operators
     commune_geom = communes.geometry.to_crs(4326).to_numpy()
     ham_geom = ham.geometry.to_crs(4326).to_numpy()
@@ -390,12 +495,17 @@ def coverage_statistics(
     commune_base = _kept_columns(communes, _COMMUNE_COLUMNS)
     hamlet_base = _kept_columns(ham, _HAMLET_COLUMNS)
     for key, cls in rasters.items():
-        cls_px = cls.ravel()[inside]
-        area = _area_shares(commune_slot, cls_px, len(communes))
+        cls_px = None if inside is None else cls.ravel()[inside]
+        if compiled is not None:  # the same counts as _area_shares, in one pass over the raster
+            area = _shares_of_counts(area_counts[key])
+        else:
+            assert commune_slot is not None and cls_px is not None
+            area = _area_shares(commune_slot, cls_px, len(communes))
         hh_shares = _household_shares(ham_shares[key], ham_commune, hh, len(communes))
         hh_good_share[key] = hh_shares[:, good]
         frame = _commune_frame(commune_base, tech.technology, key, area, hh_shares, area_km2, commune_geom)
         if pop_px is not None:
+            assert commune_px is not None and cls_px is not None
             pop = _class_shares(commune_px, cls_px, len(communes), weights=pop_px)
             for i, name in enumerate(CLASS_NAMES):
                 frame[f"population_share_{name}"] = pop[:, i]

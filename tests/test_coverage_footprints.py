@@ -291,3 +291,46 @@ def test_stacked_overlapping_footprints_each_count_all_their_pixels(edge_coverag
             values = classes[row, col]
         expected = np.bincount(values, minlength=4) / values.size
         np.testing.assert_array_equal(shares[k], expected)
+
+
+@pytest.mark.parametrize("with_population", [False, True])
+def test_compiled_histograms_and_prepared_inputs_give_the_same_tables(
+    edge_coverage, params, monkeypatch, with_population
+):
+    """The compiled class histograms equal the numpy path, and statistics from inputs prepared in
+    advance (as the CLI does while the engine runs) equal those computed in one go."""
+    import analysis.coverage_stats as stats_module
+    from analysis.coverage_stats import prepare_statistics
+
+    scene, cov = edge_coverage
+    rng = np.random.default_rng(5)
+    classes = rng.integers(0, 4, size=scene.grid.shape).astype(np.uint8)
+    classes[~scene.inside] = 255
+    cov = OperatorCoverage(cov.combined, {"Viettel": classes, "MobiFone": 3 - classes % 4})
+    hamlets = _hamlets(
+        [
+            ("h", "A", EDGE_X - 200, Y0 + 2_000),
+            ("q", "A", X0 + 600, Y0 + 600),
+            ("b", "B", X0 + 5_000, Y0 + 900),
+        ]
+    )
+    x, _ = scene.grid.centres(*np.indices(scene.grid.shape))
+    population = np.where(x > EDGE_X, 3.0, 1.0) if with_population else None
+    compiled = coverage_statistics(scene, cov, hamlets, params=params, population=population)
+    prepared = prepare_statistics(scene, hamlets, params=params)
+    again = coverage_statistics(scene, cov, hamlets, params=params, population=population, prepared=prepared)
+    monkeypatch.setattr(stats_module, "_compiled_counts", lambda: None)
+    plain = coverage_statistics(scene, cov, hamlets, params=params, population=population)
+    for other in (again, plain):
+        pd.testing.assert_frame_equal(pd.DataFrame(other.communes), pd.DataFrame(compiled.communes))
+        pd.testing.assert_frame_equal(pd.DataFrame(other.hamlets), pd.DataFrame(compiled.hamlets))
+
+
+def test_prepare_statistics_checks_hamlet_columns(edge_coverage, params):
+    from analysis.coverage_stats import prepare_statistics
+
+    scene, _ = edge_coverage
+    with pytest.raises(SchemaError, match="households"):
+        prepare_statistics(
+            scene, _hamlets([("h", "A", X0 + 100, Y0 + 100)]).drop(columns="households"), params=params
+        )

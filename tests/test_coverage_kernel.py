@@ -106,7 +106,7 @@ def test_ties_go_to_the_lowest_cell_index(scene, params):
 @pytest.mark.parametrize("seed", [3, 4])
 def test_compiled_reach_outlines_equal_numpy_outlines(scene, params, seed):
     """The compiled plan (all cells at once) draws the same outlines and boxes as _reach_boxes."""
-    from analysis._coverage_numba import reach_outlines
+    from analysis._coverage_kernel import reach_outlines
 
     tech = params.tech("4G")
     cells = cov._prepare_cells(_random_cells(seed, 40), scene.grid, tech, params)
@@ -141,15 +141,154 @@ def test_compiled_reach_outlines_equal_numpy_outlines(scene, params, seed):
             np.testing.assert_allclose(north[b], expected[b][2], atol=1e-4)
 
 
-def test_compiled_reach_in_chunks_equals_one_chunk(scene, params, monkeypatch):
-    """Outlines are computed in chunks of cells (memory bound): the joined row spans are the same."""
+@pytest.mark.parametrize("seed", [5, 6])
+def test_reach_spans_equal_outlines_then_row_spans(scene, params, seed):
+    """The fused, parallel plan (outline drawn twice, never stored; galloping reach search) gives the
+    boxes and row spans of reach_outlines followed by row_spans, cell by cell."""
+    from analysis._coverage_kernel import reach_outlines, reach_spans, row_spans
+
     tech = params.tech("4G")
-    cells = cov._prepare_cells(_random_cells(5, 30), scene.grid, tech, params)
-    whole = cov._plan(cells, tech.poor_dbm, tech.fair_dbm, RES, params, compiled=True)
-    monkeypatch.setattr(cov, "_OUTLINE_CHUNK", 7)
-    chunked = cov._plan(cells, tech.poor_dbm, tech.fair_dbm, RES, params, compiled=True)
-    for name in ("boxes_floor", "boxes_count"):
-        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
-    for name in ("spans_floor", "spans_count"):
-        for a, b in zip(getattr(chunked, name), getattr(whole, name), strict=True):
-            np.testing.assert_array_equal(a, b)
+    cells = cov._prepare_cells(_random_cells(seed, 40), scene.grid, tech, params)
+    plan = cov._plan(cells, tech.poor_dbm, tech.fair_dbm, RES, params, compiled=False)
+    ref = cells.ref_dbm - params.indoor_loss_db - params.margin_db
+    budgets = np.array([ref - tech.poor_dbm, ref - tech.fair_dbm, ref - tech.good_dbm - 30.0])
+    for key, table in plan.tables.items():
+        sel = np.nonzero([k == key for k in plan.keys])[0]
+        least = table.min_loss_db
+        n = len(sel)
+        az = np.asarray(cells.azimuth_deg[sel], dtype=np.float64)
+        args = (
+            least,
+            np.zeros(n, dtype=np.int64),
+            np.full(n, len(least), dtype=np.int64),
+            np.ascontiguousarray(budgets[:, sel]),
+            az,
+            np.where(np.isnan(az), 65.0, cells.beamwidth_deg[sel]),
+            params.max_attenuation_db,
+            np.full(n, int((len(least) - 3) / 4 / np.sqrt(2.0)), dtype=np.int64),
+            4.0,
+            cov._REACH_MARGIN_PX,
+        )
+        boxes, east, north = reach_outlines(*args)
+        fused_boxes, start, lo, hi = reach_spans(*args)
+        np.testing.assert_array_equal(fused_boxes, boxes)
+        for b in range(len(budgets)):
+            ref_start, ref_lo, ref_hi = row_spans(east[b], north[b], boxes[b])
+            for k in range(n):
+                rows = slice(ref_start[k], ref_start[k + 1])
+                fused = slice(start[b, k], start[b, k + 1])
+                np.testing.assert_array_equal(lo[fused], ref_lo[rows])
+                np.testing.assert_array_equal(hi[fused], ref_hi[rows])
+
+
+def _reference_block_pairs(
+    rows: np.ndarray, cols: np.ndarray, boxes: np.ndarray, spans: tuple, height: int, width: int, block: int
+) -> list[list[int]]:
+    """Cells whose row spans touch each block, by a plain loop over every cell's rows."""
+    start, lo, hi = spans
+    n_bc = -(-width // block)
+    lists: list[list[int]] = [[] for _ in range(-(-height // block) * n_bc)]
+    for k in range(len(rows)):
+        touched = set()
+        for row in range(max(rows[k] + boxes[k, 0], 0), min(rows[k] + boxes[k, 1] + 1, height)):
+            at = start[k] + row - rows[k] - boxes[k, 0]
+            c0 = max(cols[k] + int(lo[at]), cols[k] + boxes[k, 2], 0)
+            c1 = min(cols[k] + int(hi[at]), cols[k] + boxes[k, 3], width - 1)
+            for bj in range(c0 // block, c1 // block + 1) if c0 <= c1 else ():
+                touched.add((row // block) * n_bc + bj)
+        for b in touched:
+            lists[b].append(k)
+    return lists
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_parallel_block_pairs_equal_a_plain_loop(scene, params, seed):
+    from analysis._coverage_kernel import block_pairs
+
+    tech = params.tech("4G")
+    cells = cov._prepare_cells(_random_cells(seed, 40), scene.grid, tech, params)
+    plan = cov._plan(cells, tech.poor_dbm, tech.fair_dbm, RES, params, compiled=True)
+    height, width = scene.grid.shape
+    for boxes, spans in ((plan.boxes_floor, plan.spans_floor), (plan.boxes_count, plan.spans_count)):
+        for block in (8, 32):
+            start, cell = block_pairs(cells.row, cells.col, boxes, spans, height, width, block)
+            expected = _reference_block_pairs(cells.row, cells.col, boxes, spans, height, width, block)
+            assert len(start) == len(expected) + 1
+            for b, ks in enumerate(expected):
+                assert list(cell[start[b] : start[b + 1]]) == sorted(ks), b
+
+
+def _dense_cells(seed: int, n: int, operators: int) -> gpd.GeoDataFrame:
+    """Many cells on few sites (three sectors each), for ties, saturated counts and classes."""
+    rng = np.random.default_rng(seed)
+    names = ["Viettel", "VinaPhone", "MobiFone", "Vietnamobile"][:operators]
+    rows = []
+    for i in range(n):
+        site = i // 3
+        srng = np.random.default_rng(seed * 1000 + site)
+        rows.append(
+            {
+                "x": X0 + srng.uniform(0, 9000),
+                "y": Y0 + srng.uniform(0, 9000),
+                "operator": names[site % operators],
+                "band_mhz": float(srng.choice([900.0, 1800.0, 2100.0])),
+                "height_m": float(srng.integers(12, 46)),
+                "eirp_dbm": float(rng.uniform(45, 62)),
+                "azimuth_deg": float((120.0 * (i % 3) + srng.uniform(0, 120)) % 360.0),
+            }
+        )
+    return _cells(rows)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_joint_pass_classes_best_and_counts_equal_separate_runs(scene, params, seed):
+    """One pass over all operators (best server plus each operator's class, pruned by class
+    thresholds) gives the single-operator classes and the one-pass best, server and count."""
+    cells = _dense_cells(seed, 90, 4)
+    tech = params.tech("4G")
+    both = compute_coverage_by_operator(scene, cells, technology="4G", params=params)
+    one = compute_coverage(scene, cells, technology="4G", params=params)
+    inside = scene.inside
+    order = np.argsort(cells["operator"].astype(str).to_numpy(), kind="stable")
+    assert np.array_equal(both.combined.rsrp_dbm, one.rsrp_dbm)
+    # server indices refer to the operator-ordered cell table of the joint pass
+    assert np.array_equal(
+        np.where(both.combined.server >= 0, order[np.maximum(both.combined.server, 0)], both.combined.server),
+        one.server,
+    )
+    assert np.array_equal(both.combined.server_count, one.server_count)
+    assert both.combined.server_count[inside].max() > 20
+    for op, classes in both.classes_by_operator.items():
+        alone = compute_coverage(scene, cells, technology="4G", params=params, operator=op)
+        assert np.array_equal(classes, classify_rsrp(alone.rsrp_dbm, tech)), op
+
+
+@pytest.mark.parametrize("cap", [1, 3, 12])
+def test_capped_counts_are_the_capped_full_counts(scene, params, monkeypatch, cap):
+    """Counting stops where every pixel has reached the cap: the counts are the full counts, capped."""
+    cells = _dense_cells(13, 60, 3)
+    full = compute_coverage_by_operator(scene, cells, technology="4G", params=params).combined
+    assert full.server_count[scene.inside].max() < int(cov._COUNT_CAP)
+    monkeypatch.setattr(cov, "_COUNT_CAP", cap)
+    capped = compute_coverage_by_operator(scene, cells, technology="4G", params=params).combined
+    inside = scene.inside
+    expected = np.minimum(full.server_count[inside], cap)
+    assert np.array_equal(capped.server_count[inside], expected)
+    assert np.array_equal(capped.rsrp_dbm, full.rsrp_dbm)
+    assert np.array_equal(capped.server, full.server)
+
+
+def test_class_histograms_equal_numpy():
+    from analysis._coverage_kernel import class_counts, class_counts_at
+
+    rng = np.random.default_rng(3)
+    unit = rng.integers(-1, 7, 5000).astype(np.int32)
+    classes = rng.choice(np.array([0, 1, 2, 3, 255], dtype=np.uint8), 5000)
+    ok = (unit >= 0) & (classes < 4)
+    expected = np.bincount(unit[ok] * 4 + classes[ok], minlength=28).reshape(7, 4)
+    np.testing.assert_array_equal(class_counts(unit, classes, 7, 4), expected)
+    pix = rng.integers(0, 5000, 3000)
+    unit_at = rng.integers(0, 7, 3000)
+    ok = classes[pix] < 4
+    expected = np.bincount(unit_at[ok] * 4 + classes[pix][ok], minlength=28).reshape(7, 4)
+    np.testing.assert_array_equal(class_counts_at(pix, unit_at, classes, 7, 4), expected)

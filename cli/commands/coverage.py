@@ -16,9 +16,12 @@ Exit 0 on success, 2 on bad arguments or bad data (message on stderr, no traceba
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -137,11 +140,13 @@ def run(args: argparse.Namespace) -> int:
         compute_coverage,
         compute_coverage_by_operator,
     )
-    from analysis.coverage_stats import coverage_statistics
+    from analysis.coverage_stats import coverage_statistics, prepare_statistics
     from geo.package import load_package
     from geo.raster import read_raster_to_grid, write_cog
 
     phase("imports")
+    if args.dem is None:  # load numba and the cached kernels while the package is read
+        threading.Thread(target=_load_kernel, name="coverage-kernel-import", daemon=True).start()
     package = load_package(args.data_dir)
     phase("load and validate package")
     scene = build_scene(package.communes, package.metric_crs, resolution_m=params.resolution_m, params=params)
@@ -165,29 +170,37 @@ def run(args: argparse.Namespace) -> int:
         )
     dem = on_grid(args.dem, "bilinear", np.nan) if args.dem else None
     population = on_grid(package.population_raster, "bilinear", 0.0) if package.population_raster else None
-    if args.operator:
-        single = compute_coverage(
-            scene,
-            package.cells,
-            technology=args.tech,
-            params=params,
-            operator=args.operator,
-            include_planned=args.include_planned,
-            dem_m=dem,
-        )
-        op_name = str(single.cells["operator"].iloc[0])
-        result = OperatorCoverage(single, {op_name: classify_rsrp(single.rsrp_dbm, params.tech(args.tech))})
-    else:
-        result = compute_coverage_by_operator(
-            scene,
-            package.cells,
-            technology=args.tech,
-            params=params,
-            include_planned=args.include_planned,
-            dem_m=dem,
-        )
-    raster = result.combined
-    phase("coverage engine")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The hamlet footprints and their pixels do not depend on the coverage: they are computed in
+        # a worker thread while the engine runs (its compiled kernels release the GIL).
+        preparing = pool.submit(prepare_statistics, scene, package.hamlets, params=params)
+        if args.operator:
+            single = compute_coverage(
+                scene,
+                package.cells,
+                technology=args.tech,
+                params=params,
+                operator=args.operator,
+                include_planned=args.include_planned,
+                dem_m=dem,
+            )
+            op_name = str(single.cells["operator"].iloc[0])
+            result = OperatorCoverage(
+                single, {op_name: classify_rsrp(single.rsrp_dbm, params.tech(args.tech))}
+            )
+        else:
+            result = compute_coverage_by_operator(
+                scene,
+                package.cells,
+                technology=args.tech,
+                params=params,
+                include_planned=args.include_planned,
+                dem_m=dem,
+            )
+        raster = result.combined
+        phase("coverage engine")
+        prepared = preparing.result()
+        phase("statistics inputs (footprints, overlapped with the engine)")
     tags = _tags(args, params, raster.floor_dbm, raster.count_threshold_dbm, package.version)
     # The three COGs are written in a worker thread while the statistics and tables are computed and
     # written (GDAL's compression releases the GIL), to temporary names that replace the outputs only
@@ -196,7 +209,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             written = pool.submit(_write_cogs, staged, raster, grid, tags, args.tech, write_cog)
-            stats = coverage_statistics(scene, result, package.hamlets, params=params, population=population)
+            stats = coverage_statistics(
+                scene, result, package.hamlets, params=params, population=population, prepared=prepared
+            )
             phase("statistics")
             _write_tables(outputs, raster, stats)
             phase("tables (CSV, GPKG)")
@@ -220,6 +235,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 _COGS = ("rsrp", "server", "count")
+
+
+def _load_kernel() -> None:
+    """Import the compiled coverage kernel (numba start-up); without numba the engine falls back to
+    numpy and reports it itself."""
+    with contextlib.suppress(ImportError):
+        importlib.import_module("analysis._coverage_kernel")
 
 
 class _PhaseLog:
