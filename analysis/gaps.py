@@ -843,7 +843,8 @@ def output_columns(former: Sequence[str] = ()) -> tuple[str, ...]:
 # package level
 
 
-def _hamlets_with_communes(pkg: DataPackage) -> gpd.GeoDataFrame:
+def hamlets_with_communes(pkg: DataPackage) -> gpd.GeoDataFrame:
+    """The package's hamlets with ``commune_id`` as text and their commune's name and groups."""
     hamlets = pkg.hamlets.copy()
     communes = pd.DataFrame(pkg.communes.drop(columns="geometry"))
     if "commune_id" not in hamlets and "commune_code" in hamlets:
@@ -900,6 +901,8 @@ def compute_gaps(
     signal: pd.DataFrame | None = None,
     reach: ReachResult | None = None,
     signal_model: Literal["coverage", "standin"] = "coverage",
+    indicators: pd.DataFrame | None = None,
+    thresholds: ResolvedThresholds | None = None,
 ) -> gpd.GeoDataFrame:
     """Gap flags for every hamlet of a data package.
 
@@ -920,6 +923,12 @@ def compute_gaps(
         Used only when ``signal`` is None: ``coverage`` runs the coverage engine
         (:func:`coverage_engine_signal`, tens of seconds for a province); ``standin`` the fast,
         cruder :func:`standin_hamlet_signal`.
+    indicators
+        Survey indicators per hamlet (:func:`hamlet_survey_indicators` of ``pkg``, possibly changed
+        by a scenario's programmes); ``None`` = computed here from ``pkg.survey``.
+    thresholds
+        Thresholds to judge against (e.g. a baseline's, so that a scenario is judged by the same
+        bar); ``None`` = :func:`resolve_thresholds` of the indicators.
 
     Returns
     -------
@@ -930,7 +939,7 @@ def compute_gaps(
         ``actors_vi`` / ``actors_en``, ``explanation_vi`` / ``explanation_en``. ``attrs["phusong"]``
         holds the export metadata (source data, date, thresholds).
     """
-    hamlets = _hamlets_with_communes(pkg)
+    hamlets = hamlets_with_communes(pkg)
     if reach is None:
         road = build_road_graph(pkg.roads, pkg.metric_crs, params=params.roads)
         reach = compute_reach(
@@ -941,8 +950,10 @@ def compute_gaps(
     elif signal is None:
         signal = standin_hamlet_signal(hamlets, pkg.cells, pkg.metric_crs, params=params.signal)
     source = str(signal.attrs.get("source", "caller-supplied hamlet signal statistics"))
-    indicators = hamlet_survey_indicators(hamlets, pkg.survey)
-    thresholds = resolve_thresholds(indicators, params)
+    if indicators is None:
+        indicators = hamlet_survey_indicators(hamlets, pkg.survey)
+    if thresholds is None:
+        thresholds = resolve_thresholds(indicators, params)
     out = flag_hamlets(
         hamlets, signal=signal, reach=reach.table, indicators=indicators, params=params, thresholds=thresholds
     )

@@ -67,6 +67,8 @@ log = logging.getLogger(__name__)
 VERSIONS_DIR = ".versions"
 JOURNAL_NAME = ".phusong-journal.json"
 STAGING_PREFIX = ".phusong-staging-"
+#: Folder of a data package that holds its saved scenarios (a store of its own, not package data).
+SCENARIOS_DIR = "scenarios"
 DEFAULT_KEEP = 10
 MIN_KEEP = 5
 LOCK_TIMEOUT_S = 60.0
@@ -163,12 +165,14 @@ def _is_internal(rel: PurePosixPath) -> bool:
 
 
 def package_files(root: Path) -> list[str]:
-    """Package-relative POSIX paths of every data file (store internals and dot-files left out)."""
+    """Package-relative POSIX paths of every data file (store internals and dot-files left out; in a
+    data package, i.e. a folder with ``dataset.toml``, also the saved scenarios in ``scenarios/``)."""
     root = Path(root)
+    skip = {SCENARIOS_DIR} if (root / "dataset.toml").is_file() else set()
     out = []
     for path in sorted(root.rglob("*")):
         rel = PurePosixPath(path.relative_to(root).as_posix())
-        if path.is_file() and not _is_internal(rel):
+        if path.is_file() and not _is_internal(rel) and rel.parts[0] not in skip:
             out.append(str(rel))
     return out
 

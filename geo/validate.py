@@ -38,7 +38,7 @@ from geo.schema import (
     layer_schemas,
 )
 
-__all__ = ["MAX_ROWS_PER_CHECK", "PackageCheck", "check_package", "validate_package"]
+__all__ = ["MAX_ROWS_PER_CHECK", "PackageCheck", "check_layer_file", "check_package", "validate_package"]
 
 logger = logging.getLogger(__name__)
 
@@ -376,3 +376,39 @@ def validate_package(root: Path | str) -> list[Problem]:
         severity ``"error"``.
     """
     return list(check_package(root).problems)
+
+
+def check_layer_file(
+    path: Path | str, key: str, *, layout: str = DEFAULT_LAYOUT, display: str | None = None
+) -> tuple[pd.DataFrame | None, tuple[Problem, ...]]:
+    """Read and check one layer file outside a package (e.g. planned sites for a scenario).
+
+    The file is checked against the schema of layer ``key`` in ``layout`` exactly as inside a
+    package (columns, values, coordinates, duplicate ids); references to other layers are not.
+
+    Parameters
+    ----------
+    path
+        The file (any format the layer accepts in a package).
+    key
+        Layer key, e.g. ``"towers"`` or ``"fibre_nodes"``.
+    layout
+        Administrative layout of the package the layer is meant for.
+    display
+        Name of the file in messages (default: its file name).
+
+    Returns
+    -------
+    tuple
+        The cleaned frame (None when the file could not be read) and every problem found.
+    """
+    schemas = layer_schemas(layout)
+    if key not in schemas:
+        raise KeyError(f"unknown layer {key!r}")
+    found = _Findings()
+    path = Path(path)
+    if not path.is_file():
+        found.add("error", display or str(path), "", "file not found", "give an existing file")
+        return None, tuple(found.items)
+    layer = _check_layer(schemas[key], path, display or path.name, found)
+    return (layer.cleaned if layer is not None else None), tuple(found.items)
