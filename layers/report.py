@@ -13,21 +13,15 @@ Nothing here writes files: :func:`build_snapshot_pdf` returns the PDF as bytes.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import math
-import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import matplotlib
 import pandas as pd
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from fpdf.util import Padding
 
 from analysis import gaps as gap_analysis
 from analysis.gaps import FLAG_INFO, GapFlag
@@ -51,6 +45,27 @@ from layers.charts import (
     province_map_png,
 )
 from layers.i18n import Lang, format_date, format_number, format_percent, t
+from layers.report_base import (
+    BASE_STRINGS,
+    FONT_DIR,
+    LayerSource,
+    ReportMeta,
+    ReportPDF,
+    report_meta_from_package,
+)
+from layers.report_base import FONT as _FONT
+from layers.report_base import check_lang as _check_lang
+from layers.report_base import date_text as _date_text
+from layers.report_base import heading as _heading
+from layers.report_base import headings_style as _headings_style
+from layers.report_base import image as _image
+from layers.report_base import keep_with_image as _keep_with_image
+from layers.report_base import layer_name as _layer_name
+from layers.report_base import nfc as _nfc
+from layers.report_base import note as _note
+from layers.report_base import png_aspect as _png_aspect
+from layers.report_base import synthetic_box as _synthetic_box
+from layers.report_base import two_col_table as _two_col_table
 
 if TYPE_CHECKING:
     from geo.package import DataPackage
@@ -70,30 +85,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 """Where DejaVu Sans (Bitstream Vera licence, shipped with matplotlib) is read from."""
 
-_FONT = "DejaVu"
-_LANGS = ("vi", "en")
 
 # key -> (Vietnamese, English)
 _T: dict[str, tuple[str, str]] = {
+    **BASE_STRINGS,
     "title": ("Báo cáo nhanh hạ tầng số", "Digital infrastructure snapshot"),
     "province": ("Tỉnh {name}", "{name} province"),
-    "made_on": ("Ngày lập báo cáo: {date}", "Report date: {date}"),
-    "dataset": ("Bộ dữ liệu: {name} (phiên bản {version}{created})",
-                "Data package: {name} (version {version}{created})"),
-    "created": ("; lập ngày {date}", "; made {date}"),
-    "vintage": ("Ranh giới hành chính: {vintage}; khảo sát hộ: {survey}",
-                "Administrative boundaries: {vintage}; household survey: {survey}"),
-    "synthetic_head": ("LƯU Ý: DỮ LIỆU TỔNG HỢP", "NOTE: SYNTHETIC DATA"),
-    "synthetic_body": (
-        "Các lớp sau là dữ liệu tổng hợp (mô phỏng), không phải số liệu thật: {layers}. "
-        "Các con số dựa trên các lớp này chỉ có giá trị minh hoạ.",
-        "These layers are synthetic (generated), not real data: {layers}. "
-        "Figures based on them are illustrative only.",
-    ),
-    "no_synthetic": ("Tất cả các lớp dữ liệu là số liệu thật.", "Every data layer is real (observed) data."),
     "kpis": ("Chỉ tiêu chính so với mục tiêu 2025", "Key indicators against the 2025 targets"),
     "target": ("Mục tiêu: {value}", "Target: {value}"),
     "no_target": ("Không có mục tiêu quốc gia", "No national target"),
@@ -153,27 +152,14 @@ _T: dict[str, tuple[str, str]] = {
         "fibre broadband by 2025; Decision 749/QĐ-TTg (2020) — universal 4G, fibre in 100% of communes. "
         "Households without 4G, under-served hamlets and households: a target of 0 is a policy choice.",
     ),
-    "page": ("Trang {n}/{total}", "Page {n}/{total}"),
     "footer": ("PhuSong — báo cáo nhanh {province}", "PhuSong — {province} snapshot"),
     "basis_national_target": ("mục tiêu quốc gia", "national target"),
     "basis_province_average": ("trung bình của tỉnh", "province average"),
     "basis_lower_of_both": ("thấp hơn trong hai giá trị", "lower of the two"),
     "signal_layer": ("Sóng 4G theo ấp", "4G signal per hamlet"),
     "model": ("mô hình", "model"),
-    "has_synthetic": ("Có dữ liệu tổng hợp — xem trang 1", "Includes synthetic data — see page 1"),
 }
 
-_LAYER_NAMES: dict[str, tuple[str, str]] = {
-    "communes": ("Ranh giới xã", "Commune boundaries"),
-    "hamlets": ("Ấp/khóm", "Hamlets"),
-    "towers": ("Trạm BTS (cell)", "Base stations (cells)"),
-    "fibre_nodes": ("Nút cáp quang", "Fibre nodes"),
-    "fibre_routes": ("Tuyến cáp quang", "Fibre routes"),
-    "roads": ("Đường giao thông", "Roads"),
-    "survey": ("Khảo sát hộ", "Household survey"),
-    "population": ("Mật độ dân số (raster)", "Population raster"),
-    "dem": ("Độ cao địa hình (DEM)", "Terrain (DEM)"),
-}
 
 _THRESHOLD_LABELS: dict[str, tuple[str, str]] = {
     "weak_mobile": ("Sóng 4G yếu: tỷ lệ hộ có sóng 4G tốt dưới",
@@ -190,60 +176,8 @@ _THRESHOLD_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class LayerSource:
-    """Provenance of one data layer, as shown in the report.
-
-    Parameters
-    ----------
-    key
-        Layer key (``communes``, ``hamlets``, ``towers``, ...).
-    synthetic
-        True when generated rather than observed.
-    source, licence
-        Who made it and under which licence.
-    """
-
-    key: str
-    synthetic: bool
-    source: str
-    licence: str
 
 
-@dataclass(frozen=True)
-class ReportMeta:
-    """What the report says about the data (from ``dataset.toml``).
-
-    Parameters
-    ----------
-    province_name
-        E.g. ``"Trà Vinh"``.
-    dataset_name
-        Name of the data package.
-    boundary_vintage
-        Vintage of the administrative boundaries (e.g. ``"2009 layout"``).
-    version
-        Data version (content hash, shortened in the report).
-    layers
-        One :class:`LayerSource` per layer.
-    survey_dates
-        ISO dates (first, last) of the survey rows; ("", "") when unknown.
-    created
-        ISO date the data package was made (``dataset.toml`` ``created``; "" when absent).
-    """
-
-    province_name: str
-    dataset_name: str
-    boundary_vintage: str
-    version: str
-    layers: tuple[LayerSource, ...] = field(default_factory=tuple)
-    survey_dates: tuple[str, str] = ("", "")
-    created: str = ""
-
-    @property
-    def synthetic_layers(self) -> tuple[str, ...]:
-        """Keys of the synthetic layers."""
-        return tuple(layer.key for layer in self.layers if layer.synthetic)
 
 
 def _tr(key: str, lang: str, **fields: object) -> str:
@@ -252,85 +186,21 @@ def _tr(key: str, lang: str, **fields: object) -> str:
     return text.format(**fields) if fields else text
 
 
-def _nfc(text: object) -> str:
-    """NFC text (precomposed Vietnamese letters; the font has them all)."""
-    return unicodedata.normalize("NFC", "" if text is None else str(text))
 
 
-def _layer_name(key: str, lang: str) -> str:
-    vi, en = _LAYER_NAMES.get(key, (key, key))
-    return en if lang == "en" else vi
 
 
-def _survey_dates(survey: pd.DataFrame | None) -> tuple[str, str]:
-    if survey is None or "survey_date" not in survey or survey.empty:
-        return ("", "")
-    dates = survey["survey_date"].astype("string").dropna().str.slice(0, 10)
-    dates = dates[dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}")]
-    return (str(dates.min()), str(dates.max())) if len(dates) else ("", "")
 
 
-def report_meta_from_package(pkg: DataPackage) -> ReportMeta:
-    """:class:`ReportMeta` from a loaded data package (``pkg.meta`` is the parsed dataset.toml)."""
-    meta = pkg.meta
-    layers = tuple(
-        LayerSource(key=key, synthetic=bool(layer.synthetic), source=str(layer.source),
-                    licence=str(layer.licence))
-        for key, layer in meta.layers.items()
-    )
-    return ReportMeta(
-        province_name=str(meta.province_name), dataset_name=str(meta.name),
-        boundary_vintage=str(meta.boundary_vintage), version=str(pkg.version), layers=layers,
-        survey_dates=_survey_dates(pkg.survey), created=str(getattr(meta, "created", "") or ""),
-    )
 
 
-class _SnapshotPDF(FPDF):
-    """A4 portrait with the DejaVu fonts and a footer line with page numbers."""
-
-    def __init__(self, *, lang: str, province: str, synthetic: bool) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.lang = lang
-        self.province = province
-        self.synthetic = synthetic
-        self.add_font(_FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font(_FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-        self.set_margins(14, 14, 14)
-        self.set_auto_page_break(auto=True, margin=16)
-        self.alias_nb_pages("{nb}")
-
-    def footer(self) -> None:
-        self.set_y(-11)
-        self.set_font(_FONT, "", 7)
-        self.set_text_color(110, 110, 110)
-        self.cell(0, 5, _tr("footer", self.lang, province=self.province), align="L")
-        if self.synthetic:
-            self.set_x(self.l_margin)
-            self.set_text_color(200, 110, 0)
-            self.cell(0, 5, _tr("has_synthetic", self.lang), align="C")
-            self.set_text_color(110, 110, 110)
-        self.set_x(self.l_margin)
-        self.cell(0, 5, _tr("page", self.lang, n=self.page_no(), total="{nb}"), align="R")
-        self.set_text_color(0, 0, 0)
 
 
-def _heading(pdf: _SnapshotPDF, text: str) -> None:
-    pdf.ln(2)
-    pdf.set_font(_FONT, "B", 11)
-    pdf.set_text_color(20, 60, 120)
-    pdf.cell(0, 7, _nfc(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_text_color(0, 0, 0)
 
 
-def _date_text(iso: str, lang: str) -> str:
-    """A date for ``lang``; text that is not an ISO date is shown as written."""
-    try:
-        return format_date(iso, lang)
-    except ValueError:
-        return iso
 
 
-def _title_block(pdf: _SnapshotPDF, meta: ReportMeta, *, lang: str, today: dt.date) -> None:
+def _title_block(pdf: ReportPDF, meta: ReportMeta, *, lang: str, today: dt.date) -> None:
     pdf.set_font(_FONT, "B", 17)
     pdf.cell(0, 9, _nfc(_tr("title", lang)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FONT, "B", 13)
@@ -349,24 +219,6 @@ def _title_block(pdf: _SnapshotPDF, meta: ReportMeta, *, lang: str, today: dt.da
     _synthetic_box(pdf, meta, lang=lang)
 
 
-def _synthetic_box(pdf: _SnapshotPDF, meta: ReportMeta, *, lang: str) -> None:
-    pdf.ln(1.5)
-    synthetic = meta.synthetic_layers
-    if not synthetic:
-        pdf.set_font(_FONT, "", 8.5)
-        pdf.multi_cell(0, 4.5, _tr("no_synthetic", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        return
-    names = ", ".join(_layer_name(k, lang) for k in synthetic)
-    pdf.set_fill_color(255, 236, 179)
-    pdf.set_draw_color(230, 150, 0)
-    pdf.set_font(_FONT, "B", 9)
-    pdf.cell(0, 5.5, " " + _tr("synthetic_head", lang), border="LTR", fill=True,
-             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(_FONT, "", 8.5)
-    pdf.multi_cell(0, 4.5, _nfc(_tr("synthetic_body", lang, layers=names)), border="LBR", fill=True,
-                   padding=Padding(top=0, right=1.5, bottom=1.5, left=1.5),
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_draw_color(0, 0, 0)
 
 
 def _format_value(kpi: Kpi, lang: str) -> str:
@@ -453,7 +305,7 @@ def kpi_card_text(kpi: Kpi, lang: Lang | str = "vi") -> KpiCardText:
     )
 
 
-def _kpi_card(pdf: _SnapshotPDF, kpi: Kpi, *, x: float, y: float, w: float, h: float, lang: str) -> None:
+def _kpi_card(pdf: ReportPDF, kpi: Kpi, *, x: float, y: float, w: float, h: float, lang: str) -> None:
     card = kpi_card_text(kpi, lang)
     pdf.set_fill_color(246, 248, 251)
     pdf.set_draw_color(*card.rgb)
@@ -479,7 +331,7 @@ def _kpi_card(pdf: _SnapshotPDF, kpi: Kpi, *, x: float, y: float, w: float, h: f
     pdf.set_draw_color(0, 0, 0)
 
 
-def _kpi_cards(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
+def _kpi_cards(pdf: ReportPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
     _heading(pdf, _tr("kpis", lang))
     per_row, gap_mm, h = 4, 2.5, 32.0
     w = (pdf.epw - gap_mm * (per_row - 1)) / per_row
@@ -496,35 +348,15 @@ def _kpi_cards(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
     pdf.set_text_color(0, 0, 0)
 
 
-def _keep_with_image(pdf: _SnapshotPDF, png: bytes, *, width_mm: float) -> None:
-    """Start a new page when a heading and the image below it would not fit together."""
-    if pdf.get_y() + 9 + width_mm * _png_aspect(png) > pdf.h - pdf.b_margin:  # _heading: 2 + 7 mm
-        pdf.add_page()
 
 
-def _image(pdf: _SnapshotPDF, png: bytes, *, width_mm: float, aspect: float) -> None:
-    """Place a PNG at full text width (or ``width_mm``), breaking the page first if it does not fit."""
-    height_mm = width_mm * aspect
-    if pdf.get_y() + height_mm > pdf.h - pdf.b_margin:
-        pdf.add_page()
-    x = pdf.l_margin + (pdf.epw - width_mm) / 2
-    pdf.image(io.BytesIO(png), x=x, y=pdf.get_y(), w=width_mm, h=height_mm)
-    pdf.set_y(pdf.get_y() + height_mm + 1)
 
 
-def _png_aspect(png: bytes) -> float:
-    """Height / width of a PNG (from its IHDR chunk)."""
-    width = int.from_bytes(png[16:20], "big")
-    height = int.from_bytes(png[20:24], "big")
-    return height / width
 
 
-def _note(pdf: _SnapshotPDF, text: str, *, size: float = 7) -> None:
-    pdf.set_font(_FONT, "", size)
-    pdf.multi_cell(0, 3.5, _nfc(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _charts(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
+def _charts(pdf: ReportPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
     group = snapshot.group_column
     if group is None:  # a 2025-07 package naming no former unit: the province is the only level
         _note(pdf, t("group.none", lang), size=8)
@@ -538,7 +370,7 @@ def _charts(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
         _note(pdf, t("group.rule", lang))
 
 
-def _underserved_chart(pdf: _SnapshotPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
+def _underserved_chart(pdf: ReportPDF, snapshot: KpiSnapshot, *, lang: str) -> None:
     group = snapshot.group_column
     if group is None:
         return
@@ -604,7 +436,7 @@ def published_comparison_rows(comparison: pd.DataFrame, lang: Lang | str = "vi",
     return rows
 
 
-def _published(pdf: _SnapshotPDF, comparison: pd.DataFrame, meta: ReportMeta, *, lang: str) -> None:
+def _published(pdf: ReportPDF, comparison: pd.DataFrame, meta: ReportMeta, *, lang: str) -> None:
     _heading(pdf, t("snap.published", lang))
     header = [t(f"snap.col_{k}", lang)
               for k in ("former_province", "indicator", "ours", "published", "source")]
@@ -618,7 +450,7 @@ def _published(pdf: _SnapshotPDF, comparison: pd.DataFrame, meta: ReportMeta, *,
     _note(pdf, t("snap.published_note", lang, synthetic=synthetic))
 
 
-def _map(pdf: _SnapshotPDF, snapshot: KpiSnapshot, communes: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame, *,
+def _map(pdf: ReportPDF, snapshot: KpiSnapshot, communes: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame, *,
          indicator: KpiKey, lang: str) -> None:
     label = kpi_label(indicator, lang)
     values = snapshot.communes.set_index("commune_id")[indicator.value]
@@ -683,7 +515,7 @@ def _table_rows(top: pd.DataFrame, *, lang: str,
     return rows
 
 
-def _priority_table(pdf: _SnapshotPDF, gaps: pd.DataFrame, communes: pd.DataFrame, *, top_n: int,
+def _priority_table(pdf: ReportPDF, gaps: pd.DataFrame, communes: pd.DataFrame, *, top_n: int,
                     lang: str, pre_reform: bool = True) -> None:
     place = ("commune_name", "district_name") if pre_reform else ("commune_name", "former_district")
     top = _top_hamlets(gaps, communes, top_n=top_n, place=place)
@@ -704,10 +536,6 @@ def _priority_table(pdf: _SnapshotPDF, gaps: pd.DataFrame, communes: pd.DataFram
             table.row(values)
 
 
-def _headings_style() -> Any:
-    from fpdf.fonts import FontFace
-
-    return FontFace(family=_FONT, emphasis="BOLD", fill_color=(225, 232, 242), size_pt=7)
 
 
 def _share_text(value: float, lang: str) -> str:
@@ -732,19 +560,9 @@ def _threshold_rows(params: GapParams, resolved: Mapping[str, Any], *, lang: str
     return [(_THRESHOLD_LABELS[k][1 if lang == "en" else 0], v) for k, v in values.items()]
 
 
-def _two_col_table(pdf: _SnapshotPDF, rows: Sequence[Sequence[str]], *, widths: tuple[int, ...],
-                   header: Sequence[str] | None = None) -> None:
-    pdf.set_font(_FONT, "", 7.5)
-    with pdf.table(col_widths=widths, line_height=3.8, padding=0.8, first_row_as_headings=header is not None,
-                   text_align="LEFT",
-                   headings_style=_headings_style()) as table:
-        if header is not None:
-            table.row(list(header))
-        for values in rows:
-            table.row([_nfc(v) for v in values])
 
 
-def _thresholds_and_sources(pdf: _SnapshotPDF, meta: ReportMeta, params: GapParams,
+def _thresholds_and_sources(pdf: ReportPDF, meta: ReportMeta, params: GapParams,
                             gaps: pd.DataFrame, *, lang: str) -> None:
     _heading(pdf, _tr("thresholds", lang))
     _two_col_table(pdf, _threshold_rows(params, _resolved_thresholds(gaps), lang=lang), widths=(3, 1))
@@ -779,10 +597,6 @@ def _resolved_thresholds(gaps: pd.DataFrame) -> Mapping[str, Any]:
     return out
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in _LANGS:
-        raise ParameterError(f"unknown report language {lang!r}; use one of {', '.join(_LANGS)}")
-    return lang
 
 
 def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gpd.GeoDataFrame,
@@ -835,7 +649,8 @@ def render_snapshot_pdf(*, meta: ReportMeta, snapshot: KpiSnapshot, communes: gp
     if "flags" not in gaps:
         raise SchemaError("gap table lacks column flags")
     today = today or dt.date.today()
-    pdf = _SnapshotPDF(lang=lang, province=_nfc(meta.province_name), synthetic=bool(meta.synthetic_layers))
+    footer = _tr("footer", lang, province=_nfc(meta.province_name))
+    pdf = ReportPDF(lang=lang, footer_text=footer, synthetic=bool(meta.synthetic_layers))
     pdf.set_title(_nfc(f"{_tr('title', lang)} — {meta.province_name}"))
     pdf.set_author("PhuSong")
     pdf.set_lang(lang)

@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.scenario.evaluate import ScenarioResult
 from analysis.scenario.files import SITE_COLUMNS, scenario_files
 from layers.exports import export_bytes
+from layers.scenario_report import build_scenario_pdf
 
 __all__ = ["scenario_layers", "scenario_metadata", "write_scenario_outputs"]
 
@@ -130,13 +131,14 @@ def _located(frame: pd.DataFrame, units: gpd.GeoDataFrame, key: str) -> gpd.GeoD
     )
 
 
-def write_scenario_outputs(result: ScenarioResult, out_dir: Path) -> list[Path]:
+def write_scenario_outputs(result: ScenarioResult, out_dir: Path, *, lang: str = "vi") -> list[Path]:
     """Write a scenario's outputs into ``out_dir`` (created; existing files of the same names are
     replaced, each atomically) and return their paths.
 
     Files: ``hamlets.csv`` and ``communes.csv`` (before/after), ``changes.xlsx`` (both tables, one
     sheet each), ``changes.gpkg`` (:func:`scenario_layers`), ``towers_after.csv`` (the package's
-    ``towers/sites.csv`` after the scenario), ``summary.json``, and the scenario itself
+    ``towers/sites.csv`` after the scenario), ``summary.json``, ``scenario.pdf`` (the one-page report
+    in ``lang``) and the scenario itself
     (``scenario.json`` and its layers) so it can be run again.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -165,6 +167,7 @@ def write_scenario_outputs(result: ScenarioResult, out_dir: Path) -> list[Path]:
         "summary.json",
         (json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default) + "\n").encode(),
     )
+    put("scenario.pdf", build_scenario_pdf(result, lang=lang))
     for name, data in scenario_files(result.scenario).items():
         put(name, data)
     return written

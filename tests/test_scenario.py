@@ -105,6 +105,18 @@ def test_a_site_at_an_unserved_hamlet_clears_its_signal_flag(pkg, tmp_path: Path
     assert summary["costs"]["new_mast_sites"] == 1 and summary["costs"]["unit_costs_are_placeholders"]
     assert summary["cost_per_household_good_4g_vnd"] == round(summary["costs"]["sites_vnd"] / 150.0)
     assert (out / "changes.gpkg").is_file() and (out / "sites.csv").is_file()
+    _check_pdf(out / "scenario.pdf")
+
+
+def _check_pdf(path: Path) -> None:
+    """One A4 page, Vietnamese text extractable, the gain and the placeholder-cost warning on it."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    for needle in ("Kịch bản", "Hộ có thêm sóng 4G tốt", "150", "giá trị tạm", "DỮ LIỆU TỔNG HỢP"):
+        assert needle in text, (needle, text[:400])
 
 
 def test_2g_switch_off_lists_the_hamlets_that_depend_on_2g_only(pkg, tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ Writes into DIR (see :func:`layers.scenario_export.write_scenario_outputs`): ``h
 row per hamlet: ``hamlet_id``, ``flags_before``, ``flags_after``, households at good 4G before and
 after, fibre reach class, survey shares, priority, and with a switch-off the households losing all
 service or dropping to weak), ``communes.csv``, ``changes.xlsx``, ``changes.gpkg``,
-``towers_after.csv``, ``summary.json`` and the scenario (``scenario.json`` and its layers).
+``towers_after.csv``, ``summary.json``, ``scenario.pdf`` (one A4 page) and the scenario
+(``scenario.json`` and its layers).
 
 Exit 0 on success, 2 on bad arguments or bad input (the file, row and field; no traceback).
 """
@@ -65,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="build the fibre extension plan (one cabinet per hamlet)",
     )
     parser.add_argument("--save", metavar="NAME", help="also save the scenario in DATA_DIR/scenarios/")
+    parser.add_argument(
+        "--lang", choices=("vi", "en"), default="vi", help="language of scenario.pdf (default vi)"
+    )
     parser.add_argument(
         "--config", type=Path, metavar="GAPS.toml", help="gap parameters (analysis/config/gaps.toml)"
     )
@@ -196,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     base = compute_baseline(pkg, params)
     result = evaluate_scenario(base, scenario)
     try:
-        write_scenario_outputs(result, args.out)
+        write_scenario_outputs(result, args.out, lang=args.lang)
     except OSError as exc:
         raise ParameterError(f"cannot write into {str(args.out)!r}: {exc.strerror}") from None
     if args.save:
