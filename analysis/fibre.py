@@ -47,6 +47,7 @@ __all__ = [
     "compute_reach",
     "reach_class",
     "plan_extension",
+    "route_join_nodes",
     "FibreAnalysis",
     "analyse_fibre",
 ]
@@ -424,19 +425,56 @@ def _road_node_xy(net: AttachedNetwork) -> np.ndarray:
 
 def _route_join_nodes(reach: ReachResult, routes: gpd.GeoDataFrame | None) -> np.ndarray:
     """Nodes of ``reach.network`` within ``route_join_m`` of an existing route."""
+    return route_join_nodes(reach, routes)[0]
+
+
+def route_join_nodes(reach: ReachResult, routes: gpd.GeoDataFrame | None) -> tuple[np.ndarray, pd.DataFrame]:
+    """On-road nodes of ``reach.network`` where new cable may branch off an existing route.
+
+    The same nodes the extension plan ties to its root: within ``ReachParams.route_join_m`` of a
+    route of ``routes`` (of the chosen operator, if one is set).
+
+    Parameters
+    ----------
+    reach
+        :func:`compute_reach` output.
+    routes
+        The package's ``fibre/routes`` lines (any CRS), or None.
+
+    Returns
+    -------
+    nodes : ndarray of int
+        Sorted, unique node numbers of ``reach.network``.
+    nearest_route : DataFrame
+        One row per node (same order): ``route_id`` and ``operator`` of the nearest such route
+        (empty text when the layer lacks the column).
+    """
     join_m = reach.params.route_join_m
+    empty = (
+        np.empty(0, int),
+        pd.DataFrame({"route_id": pd.Series(dtype=str), "operator": pd.Series(dtype=str)}),
+    )
     if routes is None or routes.empty or join_m <= 0:
-        return np.empty(0, int)
+        return empty
     if reach.params.operator is not None and "operator" in routes:
         routes = routes[routes["operator"].astype(str).str.lower() == reach.params.operator.lower()]
-    lines = routes.geometry.dropna()
-    lines = lines[~lines.is_empty].to_crs(reach.network.road.crs).to_numpy()
+    usable = routes[~(routes.geometry.isna() | routes.geometry.is_empty)]
+    lines = usable.geometry.to_crs(reach.network.road.crs).to_numpy()
     if len(lines) == 0:
-        return np.empty(0, int)
+        return empty
     tree = shapely.STRtree(lines)
     node_pts = shapely.points(_road_node_xy(reach.network))  # cable follows roads: on-road nodes only
-    hit, _ = tree.query(node_pts, predicate="dwithin", distance=join_m)
-    return np.unique(hit)
+    hit, line = tree.query(node_pts, predicate="dwithin", distance=join_m)
+    nearest = np.lexsort((shapely.distance(node_pts[hit], lines[line]), hit))
+    nodes, first = np.unique(hit[nearest], return_index=True)
+    pick = line[nearest][first]
+
+    def column(name: str) -> np.ndarray:
+        if name not in usable:
+            return np.full(len(pick), "", dtype=object)
+        return usable[name].astype(str).to_numpy()[pick]
+
+    return nodes, pd.DataFrame({"route_id": column("route_id"), "operator": column("operator")})
 
 
 def _steiner_edges(reach: ReachResult, terminals: np.ndarray, joins: np.ndarray) -> list[int]:
