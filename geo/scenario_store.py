@@ -32,7 +32,7 @@ __all__ = [
 
 SCENARIO_FILE = "scenario.json"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
-_LAYER_FILES = ("sites.csv", "fibre_nodes.csv")
+_LAYER_FILES = ("sites.csv", "fibre_nodes.csv", "fibre_routes.geojson")
 
 
 @dataclass(frozen=True)

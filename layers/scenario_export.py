@@ -53,7 +53,8 @@ def scenario_layers(result: ScenarioResult) -> dict[str, gpd.GeoDataFrame]:
 
     ``hamlet_changes``: hamlets whose indicators or flags changed, with the before/after columns;
     ``new_sites``: the added cells; ``removed_cells``: cells removed or switched off;
-    ``moved_cells``: cells at their new place; ``new_fibre_nodes``: added access nodes.
+    ``moved_cells``: cells at their new place; ``new_fibre_nodes`` / ``new_fibre_routes``: added
+    access nodes and cable routes.
     """
     base = result.baseline
     out: dict[str, gpd.GeoDataFrame] = {}
@@ -88,6 +89,9 @@ def scenario_layers(result: ScenarioResult) -> dict[str, gpd.GeoDataFrame]:
             ~nodes["node_id"].astype(str).isin(set(base.pkg.fibre_nodes["node_id"].astype(str)))
         ]
         out["new_fibre_nodes"] = gpd.GeoDataFrame(new_nodes, crs=nodes.crs)
+    routes = result.scenario.added_fibre_routes
+    if routes is not None and len(routes):
+        out["new_fibre_routes"] = gpd.GeoDataFrame(routes, crs=routes.crs)
     return {k: v.to_crs(4326) for k, v in out.items()}
 
 

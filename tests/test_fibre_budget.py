@@ -41,6 +41,7 @@ nothing: W1 alone.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import shutil
 import subprocess
@@ -365,11 +366,23 @@ def test_plan_fibre_command_writes_a_plan_that_opens_as_a_scenario(
             assert f"Layer name: {layer}".encode() in proc.stdout
         assert f"Feature Count: {len(ham)}".encode() in proc.stdout
     scen = tmp_path / "scenario"
-    assert main(["scenario", str(tiny_package), "--add-fibre-nodes", str(nodes_csv), "--out", str(scen)]) == 0
+    routes = tmp_path / "plan_fibre_routes.geojson"
+    args = [
+        "scenario",
+        str(tiny_package),
+        "--add-fibre-nodes",
+        str(nodes_csv),
+        "--add-fibre-routes",
+        str(routes),
+    ]
+    assert main([*args, "--out", str(scen)]) == 0
     after = read_csv_rows(scen / "hamlets.csv")
     for hid in ham["hamlet_id"]:
         assert after[hid]["fibre_reach_class_before"] != "drop"
         assert after[hid]["fibre_reach_class_after"] == "drop", hid
+    # the scenario costs the plan as the plan does: cabinets + cable per km + drops (to rounding)
+    summary = json.loads((scen / "summary.json").read_text(encoding="utf-8"))
+    assert summary["costs"]["fibre_vnd"] == pytest.approx(ham["cumulative_cost_vnd"].iloc[-1], abs=1000)
 
 
 @pytest.mark.skipif(OGRINFO is None, reason="Debian gdal-bin (ogrinfo) is not installed")

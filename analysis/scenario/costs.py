@@ -144,6 +144,7 @@ def scenario_costs(
     hamlets: pd.DataFrame,
     params: GapParams,
     fibre_plan: ExtensionPlan,
+    new_drop_households: float = 0.0,
     site_costs: SiteUnitCosts | None = None,
 ) -> ScenarioCosts:
     """Costs of the scenario's added sites, fibre and programmes.
@@ -158,8 +159,14 @@ def scenario_costs(
     unit = site_costs or site_unit_costs()
     sites = _site_kinds(cells, metric_crs, scenario.added_sites, unit)
     fibre: dict[str, float] = {}
+    unit_fibre = params.costs
     if scenario.added_fibre_nodes is not None and len(scenario.added_fibre_nodes):
-        fibre["added_nodes_vnd"] = len(scenario.added_fibre_nodes) * params.costs.cabinet_vnd
+        fibre["added_nodes_vnd"] = len(scenario.added_fibre_nodes) * unit_fibre.cabinet_vnd
+    if scenario.added_fibre_routes is not None and len(scenario.added_fibre_routes):
+        length_m = float(scenario.added_fibre_routes.to_crs(metric_crs).length.sum())
+        fibre["added_routes_vnd"] = length_m / 1000.0 * unit_fibre.cable_vnd_per_km
+    if new_drop_households > 0:
+        fibre["drops_vnd"] = round(new_drop_households * unit_fibre.drop_takeup_share) * unit_fibre.drop_vnd
     if scenario.adopt_fibre_plan:
         fibre["extension_plan_vnd"] = float(fibre_plan.total_cost_vnd)
     households: dict[str, float] = {}

@@ -244,6 +244,9 @@ def evaluate_scenario(
     communes = compare_communes(hamlets, base.pkg.communes)
     costs = scenario_costs(
         scenario,
+        new_drop_households=_new_drop_households(
+            hamlets, planned_hamlets(base) if scenario.adopt_fibre_plan else None
+        ),
         cells=base.pkg.cells,
         metric_crs=base.pkg.metric_crs,
         hamlets=base.hamlets,
@@ -257,6 +260,17 @@ def evaluate_scenario(
         scenario, base, cells, changes, nodes, cov, stats, reach, indicators, survey, gaps, kpis, hamlets,
         communes, costs, summary, timings, service,
     )  # fmt: skip
+
+
+def _new_drop_households(hamlets: pd.DataFrame, planned: gpd.GeoDataFrame | None) -> float:
+    """Households of hamlets brought within drop reach, less those the adopted plan connects (its
+    total already counts their drops)."""
+    before = hamlets["fibre_reach_class_before"].astype(str)
+    after = hamlets["fibre_reach_class_after"].astype(str)
+    new = (after == "drop") & (before != "drop")
+    if planned is not None:
+        new &= ~hamlets["hamlet_id"].astype(str).isin(set(planned["hamlet_id"].astype(str)))
+    return float(pd.to_numeric(hamlets.loc[new, "households"], errors="coerce").fillna(0).sum())
 
 
 def _service_after(

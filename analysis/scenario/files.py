@@ -24,6 +24,7 @@ SITE_COLUMNS = (
     "azimuth_deg", "beamwidth_deg", "eirp_dbm", "bandwidth_mhz", "commune_id", "source",
 )  # fmt: skip
 NODE_COLUMNS = ("node_id", "operator", "node_type", "name", "commune_id", "lon", "lat")
+ROUTE_COLUMNS = ("route_id", "operator", "route_type")
 
 
 def read_layer(data: bytes | Path, key: str, *, layout: str, display: str) -> gpd.GeoDataFrame:
@@ -68,6 +69,10 @@ def scenario_files(scenario: Scenario, *, now: datetime | None = None) -> dict[s
         files["sites.csv"] = _csv(scenario.added_sites, SITE_COLUMNS)
     if scenario.added_fibre_nodes is not None and len(scenario.added_fibre_nodes):
         files["fibre_nodes.csv"] = _nodes_csv(scenario.added_fibre_nodes)
+    if scenario.added_fibre_routes is not None and len(scenario.added_fibre_routes):
+        routes = scenario.added_fibre_routes.to_crs(4326)
+        cols = [c for c in ROUTE_COLUMNS if c in routes] + [routes.geometry.name]
+        files["fibre_routes.geojson"] = gpd.GeoDataFrame(routes[cols]).to_json(drop_id=True).encode("utf-8")
     return files
 
 
@@ -85,11 +90,18 @@ def scenario_from_files(files: Mapping[str, bytes], *, layout: str, display: str
         doc = json.load(io.TextIOWrapper(io.BytesIO(files["scenario.json"]), encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParameterError(f"{display}/scenario.json: not a JSON document ({exc})") from None
-    sites = nodes = None
+    sites = nodes = routes = None
     if "sites.csv" in files:
         sites = read_layer(files["sites.csv"], "towers", layout=layout, display=f"{display}/sites.csv")
     if "fibre_nodes.csv" in files:
         nodes = read_layer(
             files["fibre_nodes.csv"], "fibre_nodes", layout=layout, display=f"{display}/fibre_nodes.csv"
         )
-    return scenario_from_document(doc, added_sites=sites, added_fibre_nodes=nodes)
+    if "fibre_routes.geojson" in files:
+        routes = read_layer(
+            files["fibre_routes.geojson"],
+            "fibre_routes",
+            layout=layout,
+            display=f"{display}/fibre_routes.geojson",
+        )
+    return scenario_from_document(doc, added_sites=sites, added_fibre_nodes=nodes, added_fibre_routes=routes)

@@ -113,7 +113,8 @@ class Scenario:
     """A named, saved set of changes on top of the package version ``base_version``.
 
     ``added_sites`` holds ``towers/sites.csv`` rows (one per cell, validated as in a package) and
-    ``added_fibre_nodes`` ``fibre/nodes`` rows; both may be None. Frames are shared: copy before
+    ``added_fibre_nodes`` ``fibre/nodes`` rows and ``added_fibre_routes`` ``fibre/routes`` lines
+    (their cable is costed per km); each may be None. Frames are shared: copy before
     changing.
     """
 
@@ -126,6 +127,7 @@ class Scenario:
     cell_edits: tuple[CellEdit, ...] = ()
     switch_off: SwitchOff | None = None
     added_fibre_nodes: gpd.GeoDataFrame | None = None
+    added_fibre_routes: gpd.GeoDataFrame | None = None
     adopt_fibre_plan: bool = False
     programmes: tuple[Programme, ...] = ()
     created_utc: str = ""
@@ -146,6 +148,7 @@ class Scenario:
             and not self.cell_edits
             and (self.switch_off is None or not self.switch_off.technologies)
             and (self.added_fibre_nodes is None or len(self.added_fibre_nodes) == 0)
+            and (self.added_fibre_routes is None or len(self.added_fibre_routes) == 0)
             and not self.adopt_fibre_plan
             and not self.programmes
         )
@@ -283,6 +286,7 @@ def scenario_from_document(
     *,
     added_sites: gpd.GeoDataFrame | None = None,
     added_fibre_nodes: gpd.GeoDataFrame | None = None,
+    added_fibre_routes: gpd.GeoDataFrame | None = None,
 ) -> Scenario:
     """Build a :class:`Scenario` from its ``scenario.json`` document and its layers.
 
@@ -313,6 +317,7 @@ def scenario_from_document(
         cell_edits=_edits(doc.get("edit_cells")),
         switch_off=_switch_off(doc.get("switch_off")),
         added_fibre_nodes=added_fibre_nodes,
+        added_fibre_routes=added_fibre_routes,
         adopt_fibre_plan=bool(fibre.get("adopt_extension_plan", False)),
         programmes=_programmes(doc.get("programmes")),
         created_utc=str(doc.get("created_utc") or ""),
@@ -357,6 +362,9 @@ def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
             else None,
             "added_fibre_nodes": "fibre_nodes.csv"
             if scenario.added_fibre_nodes is not None and len(scenario.added_fibre_nodes)
+            else None,
+            "added_fibre_routes": "fibre_routes.geojson"
+            if scenario.added_fibre_routes is not None and len(scenario.added_fibre_routes)
             else None,
         },
     }

@@ -35,6 +35,7 @@ HELP = "which hamlets to connect to fibre first under a budget (households per V
 EXIT_OK = 0
 
 NODES_SUFFIX = "_fibre_nodes.csv"
+ROUTES_SUFFIX = "_fibre_routes.geojson"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -203,6 +204,17 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ParameterError(f"cannot write {str(args.out)!r}: {exc.strerror}") from None
     _write_csv(pd.DataFrame(plan.cabinets[list(NODE_COLUMNS)]), csv_path, force=args.force)
+    routes_path = args.out.with_name(args.out.name.removesuffix(".gpkg") + ROUTES_SUFFIX)
+    if len(plan.routes):
+        try:
+            write_export(
+                plan.routes[["route_id", "operator", "geometry"]],
+                routes_path,
+                metadata={},
+                overwrite=args.force,
+            )
+        except OSError as exc:
+            raise ParameterError(f"cannot write {str(routes_path)!r}: {exc.strerror}") from None
     seconds = time.perf_counter() - start
     print_plan(plan)
     s = plan.summary()
@@ -229,6 +241,6 @@ def run(args: argparse.Namespace) -> int:
     if len(plan.choices):
         print(
             f"as a scenario: python -m analysis scenario {args.data_dir} "
-            f"--add-fibre-nodes {csv_path} --out DIR"
+            f"--add-fibre-nodes {csv_path} --add-fibre-routes {routes_path} --out DIR"
         )
     return EXIT_OK

@@ -3,7 +3,8 @@
 Changes come from a saved scenario (``--scenario NAME`` of ``DATA_DIR/scenarios/``), a scenario
 folder or ``scenario.json`` file (``--scenario PATH``), and / or the options: ``--add-sites
 SITES.csv`` (rows in the ``towers/sites.csv`` format), ``--remove-sites ID,...``, ``--switch-off
-2G[,3G]`` with ``--operator NAME``, ``--add-fibre-nodes NODES.csv``, ``--adopt-fibre-plan``. The
+2G[,3G]`` with ``--operator NAME``, ``--add-fibre-nodes NODES.csv``, ``--add-fibre-routes
+ROUTES.geojson``, ``--adopt-fibre-plan``. The
 options add to the scenario's own changes. ``--save NAME`` stores the result as a saved scenario.
 
 Writes into DIR (see :func:`layers.scenario_export.write_scenario_outputs`): ``hamlets.csv`` (one
@@ -60,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--switch-off", metavar="2G[,3G]", help="technologies to switch off")
     parser.add_argument("--operator", metavar="NAME", help="switch off for this operator only (e.g. Viettel)")
     parser.add_argument("--add-fibre-nodes", type=Path, metavar="NODES.csv", help="fibre access nodes to add")
+    parser.add_argument(
+        "--add-fibre-routes",
+        type=Path,
+        metavar="ROUTES.geojson",
+        help="fibre cable routes to add (costed per km)",
+    )
     parser.add_argument(
         "--adopt-fibre-plan",
         action="store_true",
@@ -122,6 +129,12 @@ def _with_options(scenario: Scenario, args: argparse.Namespace, pkg: DataPackage
         )
         old = scenario.added_fibre_nodes
         changes["added_fibre_nodes"] = new if old is None else pd.concat([old, new], ignore_index=True)
+    if args.add_fibre_routes is not None:
+        new = read_layer(
+            args.add_fibre_routes, "fibre_routes", layout=pkg.meta.layout, display=str(args.add_fibre_routes)
+        )
+        old = scenario.added_fibre_routes
+        changes["added_fibre_routes"] = new if old is None else pd.concat([old, new], ignore_index=True)
     if args.remove_sites:
         ids = tuple(s.strip() for s in args.remove_sites.split(",") if s.strip())
         changes["removed_sites"] = scenario.removed_sites + ids
