@@ -595,6 +595,9 @@ def _numba_kernel() -> Callable[..., int] | None:
     return accumulate_cells  # type: ignore[no-any-return]
 
 
+_Spans = tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]]  # row_spans(): start, lo, hi
+
+
 @dataclass(frozen=True)
 class _Plan:
     """Loss tables, kernels and per-cell windows of one accumulation."""
@@ -603,8 +606,8 @@ class _Plan:
     tables: dict[tuple[float, float], _LossTable]
     boxes_floor: NDArray[np.int64]  # (K, 4) windows where a cell can reach the floor
     boxes_count: NDArray[np.int64]  # (K, 4) windows where it can reach the count threshold
-    spans_floor: tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]] | None  # row_spans()
-    spans_count: tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]] | None
+    spans_floor: _Spans | None  # row_spans()
+    spans_count: _Spans | None
     radius_px: int
     ref_dbm: NDArray[np.float64]  # reference power less indoor loss and margin
 
@@ -621,18 +624,9 @@ def _plan(
     """Loss tables and per-cell windows; with ``compiled`` also the row spans of the reach outlines
     (computed by the compiled :func:`analysis._coverage_kernel.reach_outlines`, else by
     :func:`_reach_boxes`: the same outlines)."""
-    cap_px = max(1, int(params.max_radius_km * 1000.0 / res))
-    ref = cells.ref_dbm - params.indoor_loss_db - params.margin_db
-    keys = list(zip(cells.f_mhz.tolist(), cells.hb_m.tolist(), strict=True))
-    key_arr = np.array(keys, dtype=float).reshape(-1, 2)
-    tables: dict[tuple[float, float], _LossTable] = {}
-    selections: dict[tuple[float, float], NDArray[np.intp]] = {}
-    for key in sorted(set(keys)):
-        sel = selections[key] = np.nonzero((key_arr[:, 0] == key[0]) & (key_arr[:, 1] == key[1]))[0]
-        reach_px = _reach_px(key[0], key[1], float(ref[sel].max() - floor_dbm), cap_px, res, params)
-        tables[key] = _loss_table(key[0], key[1], math.sqrt(2.0) * (reach_px + 3), res, params)
-    spans_floor: tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]] | None = None
-    spans_count: tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.int16]] | None = None
+    keys, tables, selections, ref = _plan_tables(cells, floor_dbm, res, params)
+    spans_floor: _Spans | None = None
+    spans_count: _Spans | None = None
     if compiled:
         (boxes_floor, spans_floor), (boxes_count, spans_count) = _compiled_reach(
             cells, tables, selections, [ref - floor_dbm, ref - count_dbm], params
@@ -645,9 +639,93 @@ def _plan(
             az, bw = cells.azimuth_deg[sel], cells.beamwidth_deg[sel]
             reach = _reach_boxes(tables[key], budgets, az, bw, params)
             boxes_floor[sel], boxes_count[sel] = reach[0][0], reach[1][0]
+    return _Plan(keys, tables, boxes_floor, boxes_count, spans_floor, spans_count, _radius(boxes_floor), ref)
+
+
+def _plan_tables(
+    cells: _Cells, floor_dbm: float, res: float, params: CoverageParams
+) -> tuple[
+    list[tuple[float, float]],
+    dict[tuple[float, float], _LossTable],
+    dict[tuple[float, float], NDArray[np.intp]],
+    NDArray[np.float64],
+]:
+    """Per cell its (band, height) key; per key its loss table (long enough for the key's strongest
+    cell, up to ``max_radius_km``) and its cells; per cell its reference power less indoor loss and
+    margin."""
+    cap_px = max(1, int(params.max_radius_km * 1000.0 / res))
+    ref = cells.ref_dbm - params.indoor_loss_db - params.margin_db
+    keys = list(zip(cells.f_mhz.tolist(), cells.hb_m.tolist(), strict=True))
+    key_arr = np.array(keys, dtype=float).reshape(-1, 2)
+    tables: dict[tuple[float, float], _LossTable] = {}
+    selections: dict[tuple[float, float], NDArray[np.intp]] = {}
+    for key in sorted(set(keys)):
+        sel = selections[key] = np.nonzero((key_arr[:, 0] == key[0]) & (key_arr[:, 1] == key[1]))[0]
+        reach_px = _reach_px(key[0], key[1], float(ref[sel].max() - floor_dbm), cap_px, res, params)
+        tables[key] = _loss_table(key[0], key[1], math.sqrt(2.0) * (reach_px + 3), res, params)
+    return keys, tables, selections, ref
+
+
+def _radius(boxes_floor: NDArray[np.int64]) -> int:
+    """Half-size of the bearing kernel for these windows."""
     radius = int(max(np.abs(boxes_floor).max(initial=1), 1))
-    radius = -(-radius // 128) * 128  # round up: one memoised bearing kernel serves every operator
-    return _Plan(keys, tables, boxes_floor, boxes_count, spans_floor, spans_count, radius, ref)
+    return -(-radius // 128) * 128  # round up: one memoised bearing kernel serves every operator
+
+
+def _subset_reach(
+    cells: _Cells,
+    idx: NDArray[np.intp],
+    keys: list[tuple[float, float]],
+    tables: dict[tuple[float, float], _LossTable],
+    budgets_db: list[NDArray[np.float64]],
+    params: CoverageParams,
+) -> list[tuple[NDArray[np.int64], _Spans]]:
+    """:func:`_compiled_reach` of the cells at ``idx`` only (each cell's outline depends only on the
+    cell, its budgets and its key's table): boxes and spans in the order of ``idx``."""
+    sub = _Cells(
+        cells.frame.iloc[idx],
+        cells.row[idx],
+        cells.col[idx],
+        cells.ref_dbm[idx],
+        cells.f_mhz[idx],
+        cells.hb_m[idx],
+        cells.azimuth_deg[idx],
+        cells.beamwidth_deg[idx],
+    )
+    key_arr = np.array([keys[k] for k in idx.tolist()], dtype=float).reshape(-1, 2)
+    selections = {
+        key: np.flatnonzero((key_arr[:, 0] == key[0]) & (key_arr[:, 1] == key[1]))
+        for key in sorted({keys[k] for k in idx.tolist()})
+    }
+    return _compiled_reach(sub, tables, selections, [b[idx] for b in budgets_db], params)
+
+
+def _assembled_plan(
+    keys: list[tuple[float, float]],
+    tables: dict[tuple[float, float], _LossTable],
+    ref: NDArray[np.float64],
+    boxes: tuple[NDArray[np.int64], NDArray[np.int64]],
+    idx: NDArray[np.intp],
+    spans: tuple[_Spans, _Spans],
+) -> _Plan:
+    """A compiled plan from every cell's floor and count boxes and the row spans of the cells at
+    ``idx`` only (in that order, as :func:`_subset_reach` returns them). The other cells get one
+    empty span row: valid for a window their boxes miss (the kernel reads the spans of a cell only
+    where its box meets the grid it is given)."""
+    n = len(keys)
+    out = []
+    for start, lo, hi in spans:
+        length = np.ones(n, dtype=np.int64)
+        length[idx] = np.diff(start)
+        first = np.full(n, len(lo), dtype=np.int64)  # the empty row appended below
+        first[idx] = start[:-1]
+        new_start = np.concatenate(([0], np.cumsum(length)))
+        take = np.repeat(first - new_start[:-1], length) + np.arange(new_start[-1])
+        lohi = np.empty((len(take), 2), dtype=np.int16)  # side by side, as reach_spans returns them
+        np.append(lo, np.int16(32767)).take(take, out=lohi[:, 0])
+        np.append(hi, np.int16(-32768)).take(take, out=lohi[:, 1])
+        out.append((new_start, lohi[:, 0], lohi[:, 1]))
+    return _Plan(keys, tables, boxes[0], boxes[1], out[0], out[1], _radius(boxes[0]), ref)
 
 
 def _compiled_reach(
@@ -710,37 +788,61 @@ def _accumulate(
     grid = scene.grid
     compiled = dem_m is None and _numba_kernel() is not None
     plan = _plan(cells, floor_dbm, count_dbm, grid.resolution_m, params, compiled=compiled)
-    # the compiled kernel writes every block (floor / -1 where nothing reaches): no filling pass
-    best = np.empty(grid.shape, dtype=np.float32) if compiled else np.full(grid.shape, floor_dbm, np.float32)
-    server = np.empty(grid.shape, dtype=np.int32) if compiled else np.full(grid.shape, -1, dtype=np.int32)
-    # capped at _COUNT_CAP: by the compiled kernel as it counts, after counting by the numpy path
-    count = np.zeros(grid.shape, dtype=np.uint8 if compiled else np.uint16)
-    class_groups = None
     if compiled:
-        group = np.zeros(len(plan.keys), dtype=np.int32) if groups is None else groups.astype(np.int32)
-        n_groups = int(group.max(initial=0)) + 1
-        class_groups = np.empty((n_groups, *grid.shape) if n_groups > 1 else (1, 1, 1), dtype=np.uint8)
-        evaluations = _accumulate_compiled(
-            scene,
-            cells,
-            plan,
-            best,
-            server,
-            count,
-            floor_dbm,
-            count_dbm,
-            params,
-            group,
-            class_groups,
-            thresholds,
-        )
-    else:
-        evaluations = _accumulate_numpy(scene, cells, plan, best, server, count, count_dbm, params, dem_m)
-        count = np.minimum(count, _COUNT_CAP).astype(np.uint8)
-        outside = ~scene.inside
-        best[outside] = NODATA_RSRP
-        server[outside] = NODATA_SERVER
-        count[outside] = NODATA_COUNT
+        return _accumulate_window(scene, cells, plan, floor_dbm, count_dbm, params, groups, thresholds)
+    best = np.full(grid.shape, floor_dbm, np.float32)
+    server = np.full(grid.shape, -1, dtype=np.int32)
+    count = np.zeros(grid.shape, dtype=np.uint16)  # capped at _COUNT_CAP after counting
+    evaluations = _accumulate_numpy(scene, cells, plan, best, server, count, count_dbm, params, dem_m)
+    capped = np.minimum(count, _COUNT_CAP).astype(np.uint8)
+    outside = ~scene.inside
+    best[outside] = NODATA_RSRP
+    server[outside] = NODATA_SERVER
+    capped[outside] = NODATA_COUNT
+    return best, server, capped, evaluations, None
+
+
+def _accumulate_window(
+    scene: Scene,
+    cells: _Cells,
+    plan: _Plan,
+    floor_dbm: float,
+    count_dbm: float,
+    params: CoverageParams,
+    groups: NDArray[np.int32] | None = None,
+    thresholds: NDArray[np.float32] | None = None,
+    window: tuple[int, int, int, int] | None = None,
+) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8], int, NDArray[np.uint8]]:
+    """The compiled path of :func:`_accumulate` with a given plan, over the whole grid or over the
+    pixel ``window`` (r0, r1, c0, c1) of it: the outputs then have the window's shape and equal that
+    part of a run over the whole grid (every pixel's result depends only on the cells and the pixel;
+    cell pixels stay those of the whole grid, offset by the window's origin).
+
+    ``class_groups`` is (G, h, w) with several groups, else a (1, 1, 1) placeholder."""
+    r0, r1, c0, c1 = (0, scene.grid.height, 0, scene.grid.width) if window is None else window
+    shape = (r1 - r0, c1 - c0)
+    # the compiled kernel writes every block (floor / -1 where nothing reaches): no filling pass
+    best = np.empty(shape, dtype=np.float32)
+    server = np.empty(shape, dtype=np.int32)
+    count = np.zeros(shape, dtype=np.uint8)  # capped at _COUNT_CAP by the kernel as it counts
+    group = np.zeros(len(plan.keys), dtype=np.int32) if groups is None else groups.astype(np.int32)
+    n_groups = int(group.max(initial=0)) + 1
+    class_groups = np.empty((n_groups, *shape) if n_groups > 1 else (1, 1, 1), dtype=np.uint8)
+    evaluations = _accumulate_compiled(
+        scene,
+        cells,
+        plan,
+        best,
+        server,
+        count,
+        floor_dbm,
+        count_dbm,
+        params,
+        group,
+        class_groups,
+        thresholds,
+        origin=(r0, c0),
+    )
     return best, server, count, evaluations, class_groups
 
 
@@ -818,12 +920,14 @@ def _accumulate_compiled(
     group: NDArray[np.int32],
     class_groups: NDArray[np.uint8],
     thresholds: NDArray[np.float32] | None,
+    origin: tuple[int, int] = (0, 0),
 ) -> int:
     """Block-wise, parallel compiled kernel with exact per-block bounds (analysis/_coverage_kernel/):
     server counts without evaluation where a cell surely reaches the threshold on a whole block (and
     capped at ``_COUNT_CAP``), best server and each group's class in one pass pruned by upper bound.
     ``class_groups`` receives each group's class when there are several groups; every output gets
-    its nodata value outside the province."""
+    its nodata value outside the province. The outputs cover the grid from pixel ``origin`` (row,
+    column) on, in their shape."""
     kernel = _numba_kernel()
     assert kernel is not None
     from analysis._coverage_kernel import BLOCK_PX, block_pairs
@@ -839,8 +943,14 @@ def _accumulate_compiled(
     upper = np.concatenate([t.upper_db for t in ordered])
     table_of_cell = np.array([offsets[key_index[k]] for k in plan.keys], dtype=np.int64)
     steps_of_cell = np.array([plan.tables[k].loss_db.size // 3 for k in plan.keys], dtype=np.int64)
-    rows = cells.row.astype(np.int64)
-    cols = cells.col.astype(np.int64)
+    height, width = best.shape
+    r0, c0 = origin
+    env, inside = scene.environment, scene.inside
+    if (r0, c0, height, width) != (0, 0, *scene.grid.shape):  # C-contiguous copies: same compiled code
+        env = np.ascontiguousarray(env[r0 : r0 + height, c0 : c0 + width])
+        inside = np.ascontiguousarray(inside[r0 : r0 + height, c0 : c0 + width])
+    rows = cells.row.astype(np.int64) - r0
+    cols = cells.col.astype(np.int64) - c0
     cell_arrays = (
         rows,
         cols,
@@ -849,7 +959,6 @@ def _accumulate_compiled(
         np.nan_to_num(cells.azimuth_deg, nan=-1.0).astype(np.float32),
         cells.beamwidth_deg.astype(np.float32),
     )
-    height, width = best.shape
     args = (
         cell_arrays,
         steps_of_cell,
@@ -874,8 +983,8 @@ def _accumulate_compiled(
             rows, cols, plan.boxes_count, plan.spans_count, height, width, BLOCK_PX
         )
         evaluations = kernel(
-            scene.environment,
-            scene.inside,
+            env,
+            inside,
             best,
             server,
             count,
@@ -895,10 +1004,35 @@ def _accumulate_compiled(
 
 @dataclass(frozen=True)
 class OperatorCoverage:
-    """Per-operator classes plus the all-operator best-server products of one technology."""
+    """Per-operator classes plus the all-operator best-server products of one technology.
+
+    ``cell_inputs`` holds what the prediction of each row of ``combined.cells`` depends on (pixel on
+    the grid, reference power, band, height, azimuth, beamwidth) and the windows the compiled
+    engine planned for it; :func:`analysis.coverage_update.update_coverage_by_operator` compares
+    them to an edited cell table. None where the result did not come from the compiled engine.
+    """
 
     combined: CoverageRaster
     classes_by_operator: dict[str, NDArray[np.uint8]]
+    cell_inputs: _CellInputs | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class _CellInputs:
+    """The prepared cells of a compiled computation, the floor and count boxes planned for them
+    (offsets around the site, as :attr:`_Plan.boxes_floor`) and the length (steps) of each
+    (band, height) key's loss table. The row spans are not kept (they are large); the boxes are."""
+
+    cells: _Cells
+    boxes_floor: NDArray[np.int64]
+    boxes_count: NDArray[np.int64]
+    table_steps: dict[tuple[float, float], int]
+
+    @classmethod
+    def of(cls, cells: _Cells, plan: _Plan) -> _CellInputs:
+        """The inputs of ``cells`` computed with ``plan``."""
+        steps = {key: table.loss_db.size // 3 for key, table in plan.tables.items()}
+        return cls(cells, plan.boxes_floor, plan.boxes_count, steps)
 
 
 def compute_coverage_by_operator(
@@ -958,21 +1092,19 @@ def _by_operator_compiled(
     server counts once, the best level over all operators (ties to the first operator) and each
     operator's class."""
     tech = params.tech(technology)
-    rank = {op: i for i, op in enumerate(operators)}
-    group = np.array([rank[op] for op in chosen["operator"].astype(str)], dtype=np.int32)
-    order = np.argsort(group, kind="stable")
-    prepared = _prepare_cells(chosen.iloc[order], scene.grid, tech, params)
+    prepared, groups = _operator_ordered_cells(scene, chosen, operators, tech, params)
     floor = tech.floor_dbm
     count_thr = tech.threshold_dbm(params.server_count_class)
     start = time.perf_counter()
     thresholds = np.asarray(tech.thresholds_dbm, dtype=np.float32)
-    best, server, count, evaluations, class_groups = _accumulate(
-        scene, prepared, floor, count_thr, params, None, groups=group[order], thresholds=thresholds
+    plan = _plan(prepared, floor, count_thr, scene.grid.resolution_m, params, compiled=True)
+    best, server, count, evaluations, class_groups = _accumulate_window(
+        scene, prepared, plan, floor, count_thr, params, groups, thresholds
     )
     elapsed = time.perf_counter() - start
     classes: dict[str, NDArray[np.uint8]] = {}
     for g, op in enumerate(operators):
-        if class_groups is not None and len(operators) > 1:
+        if len(operators) > 1:
             classes[op] = class_groups[g]  # classified in the kernel, as classify_rsrp does
         else:
             classes[op] = classify_rsrp(best, tech)
@@ -997,7 +1129,22 @@ def _by_operator_compiled(
         evaluations,
         elapsed,
     )
-    return OperatorCoverage(combined, classes)
+    return OperatorCoverage(combined, classes, _CellInputs.of(prepared, plan))
+
+
+def _operator_ordered_cells(
+    scene: Scene,
+    chosen: gpd.GeoDataFrame,
+    operators: list[str],
+    tech: TechnologyParams,
+    params: CoverageParams,
+) -> tuple[_Cells, NDArray[np.int32]]:
+    """The chosen cells prepared in the order of the joint pass (by operator rank in ``operators``,
+    file order within an operator) and each one's operator rank."""
+    rank = {op: i for i, op in enumerate(operators)}
+    group = np.array([rank[op] for op in chosen["operator"].astype(str)], dtype=np.int32)
+    order = np.argsort(group, kind="stable")
+    return _prepare_cells(chosen.iloc[order], scene.grid, tech, params), group[order]
 
 
 def _merge(a: CoverageRaster, b: CoverageRaster) -> CoverageRaster:
