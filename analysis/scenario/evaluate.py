@@ -22,6 +22,7 @@ import pandas as pd
 from analysis.coverage import OperatorCoverage, Scene, build_scene, compute_coverage_by_operator
 from analysis.coverage_params import CoverageParams, default_coverage_params
 from analysis.coverage_stats import CoverageStats, StatisticsInputs, coverage_statistics, prepare_statistics
+from analysis.coverage_update import update_coverage_by_operator, update_statistics
 from analysis.fibre import FibreAnalysis, ReachResult, analyse_fibre, compute_reach
 from analysis.gaps import (
     ResolvedThresholds,
@@ -169,14 +170,18 @@ def _kpis(
 def _coverage_after(
     base: Baseline, cells: gpd.GeoDataFrame, changes: CellChanges
 ) -> tuple[OperatorCoverage, CoverageStats]:
-    """4G coverage and statistics after the cell changes (the baseline's when no 4G cell changed)."""
+    """4G coverage and statistics after the cell changes: the baseline's when no 4G cell changed,
+    else recomputed only where the changed cells reach (:mod:`analysis.coverage_update`; equal to a
+    full recompute bit for bit)."""
     if SIGNAL_TECHNOLOGY not in changes.technologies:
         return base.coverage, base.stats
-    cov = compute_coverage_by_operator(base.scene, cells, technology=SIGNAL_TECHNOLOGY, params=base.cparams)
-    stats = coverage_statistics(
-        base.scene, cov, base.pkg.hamlets, params=base.cparams, prepared=base.statistics_inputs
+    update = update_coverage_by_operator(
+        base.scene, base.coverage, cells, technology=SIGNAL_TECHNOLOGY, params=base.cparams
     )
-    return cov, stats
+    stats = update_statistics(
+        base.scene, base.stats, update, prepared=base.statistics_inputs, params=base.cparams
+    )
+    return update.coverage, stats
 
 
 def planned_hamlets(base: Baseline) -> gpd.GeoDataFrame:
