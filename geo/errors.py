@@ -7,6 +7,7 @@ them to exit code 2 and a message on stderr; the UI to ``st.error``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -114,3 +115,59 @@ class UnknownUnitError(SchemaError):
     def __init__(self, problems: list[Problem], head: str) -> None:
         self.problems = list(problems)
         super().__init__(head + "\n" + "\n".join(str(p) for p in self.problems))
+
+
+class NotPermittedError(PhuSongError):
+    """The signed-in user's role lacks the permission an action needs (auth/roles.py).
+
+    Parameters
+    ----------
+    message : str
+        What was refused, naming the action and the role.
+    permission : str
+        Value of the :class:`auth.roles.Permission` that was missing ("" when none applies).
+    """
+
+    def __init__(self, message: str, permission: str = "") -> None:
+        self.permission = permission
+        super().__init__(message)
+
+
+class AuthenticationError(PhuSongError):
+    """Sign-in refused: unknown name or wrong password (one message for both, on purpose)."""
+
+
+class AccountLockedError(AuthenticationError):
+    """Sign-in refused because the account is locked after too many failed attempts.
+
+    Parameters
+    ----------
+    message : str
+        What happened and until when.
+    until : datetime.datetime
+        UTC time the lock ends.
+    """
+
+    def __init__(self, message: str, until: datetime) -> None:
+        self.until = until
+        super().__init__(message)
+
+
+class UnknownUserError(PhuSongError, LookupError):
+    """An account name that the users file does not hold (user management, not sign-in)."""
+
+
+class UserExistsError(PhuSongError, ValueError):
+    """An account of that name is already in the users file."""
+
+
+class UsersFileError(PhuSongError):
+    """The users file (or the audit log) cannot be read, written or locked, or is not PhuSong's format."""
+
+
+class ClaimMappingError(PhuSongError, ValueError):
+    """Identity-provider claims that map to no PhuSong role, or a partner role without a known operator."""
+
+
+class SensitiveFieldError(ParameterError):
+    """An audit entry was given a field named like a secret (password, hash, token...): refused."""

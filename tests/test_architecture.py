@@ -3,6 +3,9 @@
 Data flows files -> ``geo`` -> ``analysis`` -> ``layers`` -> pages / CLI: a library package never
 imports one that stands later in the flow, only the UI imports ``streamlit``, and the modules of
 one package import each other without cycles.
+
+``auth`` (sign-in, roles, audit; docs/ACCESS.md) stands beside the flow: it imports ``geo`` only,
+and no library package imports it (the pages and the CLI call it).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ("geo", "analysis", "layers")
 LATER = {
-    "geo": {"analysis", "layers", "views", "cli", "app"},
-    "analysis": {"layers", "views", "cli", "app"},
-    "layers": {"views", "cli", "app"},
+    "geo": {"analysis", "layers", "views", "cli", "app", "auth"},
+    "analysis": {"layers", "views", "cli", "app", "auth"},
+    "layers": {"views", "cli", "app", "auth"},
 }
+# Project packages ``auth`` may not import: everything of the project but ``geo`` (and itself).
+AUTH_FORBIDDEN = {"analysis", "layers", "views", "cli", "app", "datagen", "bench", "tests", "streamlit"}
 # Entry points that are run, never imported: they may start the CLI.
 ENTRY_POINTS = {ROOT / "analysis" / "__main__.py"}
 
@@ -55,7 +60,16 @@ def test_library_packages_never_import_later_ones(package: str) -> None:
     assert not offences, "imports against the flow:\n" + "\n".join(offences)
 
 
-@pytest.mark.parametrize("package", (*ORDER, "cli"))
+def test_auth_imports_geo_only() -> None:
+    offences = []
+    for path in sorted((ROOT / "auth").rglob("*.py")):
+        for name, line in _imports(path):
+            if name.split(".")[0] in AUTH_FORBIDDEN:
+                offences.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert not offences, "auth may import geo only:\n" + "\n".join(offences)
+
+
+@pytest.mark.parametrize("package", (*ORDER, "cli", "auth"))
 def test_no_import_cycles_within_a_package(package: str) -> None:
     graph = nx.DiGraph()
     files = {_module_name(p): p for p in (ROOT / package).rglob("*.py")}

@@ -29,15 +29,21 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register ``DATA_DIR``, ``--out`` and options."""
-    parser.add_argument("data_dir", metavar="DATA_DIR", type=Path,
-                        help="data package folder (holds dataset.toml)")
+    parser.add_argument(
+        "data_dir", metavar="DATA_DIR", type=Path, help="data package folder (holds dataset.toml)"
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="FILE.pdf", help="PDF file to write")
     parser.add_argument("--lang", choices=("vi", "en"), default="vi", help="report language (default: vi)")
     parser.add_argument("--force", action="store_true", help="overwrite FILE.pdf if it exists")
-    parser.add_argument("--config", type=Path, metavar="GAPS.toml",
-                        help="gap thresholds/targets (same shape as analysis/config/gaps.toml)")
-    parser.add_argument("--top", type=int, default=10, metavar="N",
-                        help="priority hamlets listed (default 10)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="GAPS.toml",
+        help="gap thresholds/targets (same shape as analysis/config/gaps.toml)",
+    )
+    parser.add_argument(
+        "--top", type=int, default=10, metavar="N", help="priority hamlets listed (default 10)"
+    )
     parser.add_argument("--date", metavar="YYYY-MM-DD", help="report date printed (default: today)")
 
 
