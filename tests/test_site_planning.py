@@ -466,8 +466,8 @@ def test_cli_writes_a_gpkg_and_csv(
 def test_cli_plan_feeds_a_scenario(
     package_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Written with --operator and --status active, the CSV is a scenario's added sites, and the
-    scenario (which recomputes the coverage with them) finds the households the plan reported."""
+    """Written with --operator, the CSV (cells marked planned) is a scenario's added sites; the
+    scenario evaluates them as built and finds the households the plan reported."""
     import json
 
     out = tmp_path / "plan.gpkg"
@@ -479,15 +479,13 @@ def test_cli_plan_feeds_a_scenario(
             1,
             "--operator",
             "Viettel",
-            "--status",
-            "active",
             "--out",
             out,
         )
         == 0
     )
     sites = gpd.read_file(out, layer="sites")
-    assert set(sites["status"]) == {"active"}
+    assert set(sites["status"]) == {"planned"}
     gain = float(sites["marginal_gain_households"].iloc[0])
     assert (
         _run("scenario", package_dir, "--add-sites", tmp_path / "plan.csv", "--out", tmp_path / "scen") == 0

@@ -56,7 +56,8 @@ def apply_cell_changes(cells: gpd.GeoDataFrame, scenario: Scenario) -> tuple[gpd
     """The package's cells with the scenario's site changes applied, and the ids it changed.
 
     Order of application: remove sites, move sites, edit cells, switch off technologies, add the
-    planned sites (appended after the existing cells, in their file order).
+    planned sites (appended after the existing cells, in their file order, and on the air: a cell
+    the file marks ``planned`` is evaluated as ``active``, since the scenario tests it as built).
 
     Raises
     ------
@@ -117,6 +118,7 @@ def apply_cell_changes(cells: gpd.GeoDataFrame, scenario: Scenario) -> tuple[gpd
                 "give planned cells new ids"
             )
         added = new_ids.tolist()
+        new = new.assign(status="active")  # a scenario tests its sites as built, whatever their status
         out = pd.concat([out, new[[c for c in new.columns if c in out.columns]]], ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry=cells.geometry.name, crs=cells.crs).reset_index(drop=True)
     modified -= set(removed_ids) | set(off)
