@@ -1,4 +1,4 @@
-"""Site planning (analysis/site_planning.py, ``python -m analysis plan-sites``).
+"""Site planning (analysis/site_planning/, ``python -m analysis plan-sites``).
 
 * greedy maximum coverage against the exact optimum of the integer program (scipy.optimize.milp /
   HiGHS) on random small instances: at least 1 − 1/e of the optimum, and the ratio it actually
