@@ -272,3 +272,23 @@ def test_scenario_document_errors_name_the_field() -> None:
         scenario_from_document({"name": "x", "switch_off": {"technologies": ["4G"]}})
     with pytest.raises(ParameterError, match="name"):
         scenario_from_document({"name": "  "})
+
+
+def test_switch_off_proposes_4g_sites_that_restore_the_lost_service(pkg, tmp_path: Path) -> None:
+    """2G off leaves A-PLAN (100 households) and A-NONE (150) without any service; two proposed 4G
+    sites (analysis.site_planning, targeted at those hamlets) bring their service back: the
+    proposal's own before/after has fewer households losing all service, at most what no site
+    could reach in the two hamlets at the 4G edge."""
+    out = tmp_path / "out"
+    run_ok("scenario", pkg.root, "--switch-off", "2G", "--propose-sites", "2", "--out", out)
+    before = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    after = json.loads((out / "proposal" / "summary.json").read_text(encoding="utf-8"))
+    assert before["households_lose_all_service"] >= 250.0
+    rows = read_csv_rows(out / "proposal" / "hamlets.csv")
+    assert float(rows[pkg.hamlet_id["A-PLAN"]]["hh_lose_all_service"]) == 0.0
+    assert float(rows[pkg.hamlet_id["A-NONE"]]["hh_lose_all_service"]) == 0.0
+    assert after["households_lose_all_service"] < before["households_lose_all_service"] - 249.0
+    with (out / "proposal" / "sites.csv").open(encoding="utf-8") as fh:
+        cells = list(csv.DictReader(fh))
+    assert len({c["site_id"] for c in cells}) == 2 and {c["technology"] for c in cells} == {"4G"}
+    assert after["costs"]["new_mast_sites"] + after["costs"]["shared_mast_sites"] == 2

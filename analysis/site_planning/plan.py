@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -367,6 +368,7 @@ def plan_sites(
     coverage_params: CoverageParams | None = None,
     planning: PlanningParams | None = None,
     thresholds: GapThresholds | None = None,
+    target_hamlet_ids: Collection[str] | None = None,
     include_planned: bool = False,
     plan_date: date | None = None,
     cell_status: str = "planned",
@@ -393,6 +395,9 @@ def plan_sites(
         Candidate antennas and costs (default ``analysis/config/planning.toml``).
     thresholds : GapThresholds, optional, keyword-only
         Signal flag thresholds (default ``analysis/config/gaps.toml``).
+    target_hamlet_ids : collection of str, optional, keyword-only
+        Plan for these hamlets instead of the signal-flagged ones (e.g. the hamlets a 2G / 3G
+        switch-off leaves without service); their not-good households are the items.
     include_planned : bool, keyword-only
         Count cells with status "planned" as on air today (and their masts as existing).
     plan_date : date, optional, keyword-only
@@ -428,7 +433,7 @@ def plan_sites(
     )
     phase("coverage today")
     prepared = prepare_statistics(scene, pkg.hamlets, params=params)
-    targets = _targets(prepared, classes, scene.grid, thresholds, population)
+    targets = _targets(prepared, classes, scene.grid, thresholds, population, only=target_hamlet_ids)
     phase("under-served hamlets")
     candidates = _candidates(
         scene,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -84,9 +85,13 @@ def _targets(
     grid: Grid,
     thresholds: GapThresholds,
     population: NDArray[np.floating] | None,
+    only: Collection[str] | None = None,
 ) -> PlanTargets:
     """Under-served hamlets (the signal flags of analysis.gaps on the coverage_stats shares) and the
-    households on their footprint pixels that are not good today."""
+    households on their footprint pixels that are not good today.
+
+    ``only``: these hamlet ids instead of the flagged hamlets (e.g. the hamlets a switch-off leaves
+    without service); their flag column then says ``TARGETED`` where no signal flag fires."""
     ham = prepared.hamlets
     n = len(ham)
     shares = footprint_class_shares(
@@ -102,7 +107,10 @@ def _targets(
     known = ~np.isnan(shares).any(axis=1)
     no_mobile = known & (none > thresholds.no_mobile_max_share_no_4g)
     weak = known & ~no_mobile & (good < thresholds.weak_mobile_min_share_good_4g)
-    flagged = np.nonzero((no_mobile | weak) & (hh > 0))[0]
+    chosen = no_mobile | weak
+    if only is not None:
+        chosen = ham["hamlet_id"].astype(str).isin(set(only)).to_numpy()
+    flagged = np.nonzero(chosen & (hh > 0))[0]
     pix, unit = prepared.pixels
     cls = classes.ravel()[pix]
     weight = _pixel_weights(pix, unit, cls != NODATA_CLASS, n, population)
@@ -125,7 +133,11 @@ def _targets(
             "share_good": good[flagged],
             "share_none": none[flagged],
             "not_good_households": hh[flagged] * (1.0 - good[flagged]),
-            "flag": np.where(no_mobile[flagged], "NO_MOBILE_COVERAGE", "WEAK_MOBILE_COVERAGE"),
+            "flag": np.where(
+                no_mobile[flagged],
+                "NO_MOBILE_COVERAGE",
+                np.where(weak[flagged], "WEAK_MOBILE_COVERAGE", "TARGETED"),
+            ),
         }
     )
     return PlanTargets(

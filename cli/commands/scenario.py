@@ -72,6 +72,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="build the fibre extension plan (one cabinet per hamlet)",
     )
+    parser.add_argument(
+        "--propose-sites",
+        type=int,
+        metavar="N",
+        help="with --switch-off: propose up to N new 4G sites for the hamlets left without service "
+        "(written, with their own before/after, into DIR/proposal/)",
+    )
+    parser.add_argument("--propose-budget", type=float, metavar="VND", help="budget of the proposed sites")
     parser.add_argument("--save", metavar="NAME", help="also save the scenario in DATA_DIR/scenarios/")
     parser.add_argument(
         "--lang", choices=("vi", "en"), default="vi", help="language of scenario.pdf (default vi)"
@@ -182,6 +190,32 @@ def _print_summary(summary: dict, out: Path, seconds: float) -> None:
     print(f"wrote {out}: " + ", ".join(parts) + f" in {seconds:.1f} s")
 
 
+def _propose(result, args: argparse.Namespace) -> None:  # noqa: ANN001 - ScenarioResult, imported lazily
+    """Sites for the hamlets the switch-off leaves without service, evaluated as a scenario of their own."""
+    from analysis.scenario.evaluate import evaluate_scenario
+    from analysis.scenario.propose import proposal_scenario, propose_sites_for_service_loss
+    from layers.scenario_export import write_scenario_outputs
+
+    if result.scenario.switch_off is None:
+        raise ParameterError(
+            "--propose-sites needs --switch-off (it plans for the hamlets left without service)"
+        )
+    if not 1 <= args.propose_sites <= 1000:
+        raise ParameterError(f"--propose-sites {args.propose_sites}: give 1 to 1000")
+    plan = propose_sites_for_service_loss(result, n_sites=args.propose_sites, budget_vnd=args.propose_budget)
+    if plan is None or plan.summary.empty:
+        print("proposal: no hamlet loses all service; no site proposed")
+        return
+    after = evaluate_scenario(result.baseline, proposal_scenario(result, plan))
+    write_scenario_outputs(after, args.out / "proposal", lang=args.lang)
+    lost = result.summary.get("households_lose_all_service", 0.0)
+    still = after.summary.get("households_lose_all_service", 0.0)
+    print(
+        f"proposal: {len(plan.summary)} 4G site(s) in {args.out / 'proposal'}; households losing all "
+        f"service {lost:,.1f} -> {still:,.1f}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate the scenario and write its outputs."""
     from analysis.scenario.evaluate import compute_baseline, evaluate_scenario
@@ -216,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
         write_scenario_outputs(result, args.out, lang=args.lang)
     except OSError as exc:
         raise ParameterError(f"cannot write into {str(args.out)!r}: {exc.strerror}") from None
+    if args.propose_sites is not None:
+        _propose(result, args)
     if args.save:
         saved = scenario.with_changes(name=" ".join(args.save.split()))
         save_scenario_files(pkg.root, scenario_slug(saved.name), scenario_files(saved), overwrite=args.force)
