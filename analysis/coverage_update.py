@@ -37,20 +37,15 @@ from analysis.coverage import (
     OperatorCoverage,
     Scene,
     _accumulate_window,
-    _assembled_plan,
     _CellInputs,
-    _Cells,
     _numba_kernel,
     _operator_ordered_cells,
-    _Plan,
-    _plan_tables,
-    _Spans,
-    _subset_reach,
     classify_rsrp,
     compute_coverage_by_operator,
-    select_cells,
 )
+from analysis.coverage_cells import _Cells, select_cells
 from analysis.coverage_params import CLASS_NAMES, CoverageParams, TechnologyParams
+from analysis.coverage_plan import _assembled_plan, _Plan, _plan_tables, _Spans, _subset_reach
 from analysis.coverage_stats import (
     ALL_OPERATORS,
     CoverageStats,

@@ -9,6 +9,7 @@ import pytest
 from shapely.geometry import Point, box
 
 import analysis.coverage as cov
+import analysis.coverage_plan as coverage_plan
 from analysis.coverage import (
     NODATA_CLASS,
     build_scene,
@@ -119,7 +120,9 @@ def test_compiled_reach_outlines_equal_numpy_outlines(scene, params, seed):
     for key, table in numpy_plan.tables.items():
         sel = np.nonzero([k == key for k in numpy_plan.keys])[0]
         budgets = [ref[sel] - floor, ref[sel] - count]
-        expected = cov._reach_boxes(table, budgets, cells.azimuth_deg[sel], cells.beamwidth_deg[sel], params)
+        expected = coverage_plan._reach_boxes(
+            table, budgets, cells.azimuth_deg[sel], cells.beamwidth_deg[sel], params
+        )
         az = np.asarray(cells.azimuth_deg[sel], dtype=np.float64)
         n = len(sel)
         least = table.min_loss_db
@@ -133,7 +136,7 @@ def test_compiled_reach_outlines_equal_numpy_outlines(scene, params, seed):
             params.max_attenuation_db,
             np.full(n, int((len(least) - 3) / 4 / np.sqrt(2.0)), dtype=np.int64),
             4.0,
-            cov._REACH_MARGIN_PX,
+            coverage_plan._REACH_MARGIN_PX,
         )
         for b in range(2):
             np.testing.assert_array_equal(boxes[b], expected[b][0])
@@ -167,7 +170,7 @@ def test_reach_spans_equal_outlines_then_row_spans(scene, params, seed):
             params.max_attenuation_db,
             np.full(n, int((len(least) - 3) / 4 / np.sqrt(2.0)), dtype=np.int64),
             4.0,
-            cov._REACH_MARGIN_PX,
+            coverage_plan._REACH_MARGIN_PX,
         )
         boxes, east, north = reach_outlines(*args)
         fused_boxes, start, lo, hi = reach_spans(*args)

@@ -4,7 +4,7 @@ The grid is cut into square blocks of ``BLOCK_PX`` (32) pixels; runs of ``_RUN``
 blocks along a row are processed by one thread (neighbouring blocks share most of their cells, whose
 data, loss tables and bearings then stay in cache), and the runs are dealt to chunks of about equal
 work (:func:`_balanced_chunks`). Each block's pixels are written by one thread only. Results equal
-the serial numpy reference (``coverage._accumulate_numpy``: ascending cell order, strict ``>``, so
+the serial numpy reference (``analysis.coverage._accumulate_numpy``: ascending cell order, strict ``>``, so
 ties go to the lowest cell index) except that the sector pattern is evaluated exactly instead of
 from a 0.1-degree table (differences below 0.02 dB).
 

@@ -19,7 +19,7 @@ def _trig():  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def reach_outlines(min_loss, loss_off, loss_len, budgets, az, bw, am, clip, steps_per_px, margin_px):
-    """Compiled :func:`analysis.coverage._reach_boxes` for every cell and budget at once.
+    """Compiled :func:`analysis.coverage_plan._reach_boxes` for every cell and budget at once.
 
     Cell k's least-loss table (ascending) is ``min_loss[loss_off[k] : loss_off[k] + loss_len[k]]``,
     its budgets ``budgets[:, k]`` (dB); ``az[k]`` is NaN for an omni cell. Per degree off boresight
