@@ -39,6 +39,12 @@ navigation = st.navigation(
             _lazy("planners"), title=t("page.map", lang), url_path="map", default=True, icon=":material/map:"
         ),
         st.Page(
+            _lazy("scenarios"),
+            title=t("page.scenarios", lang),
+            url_path="scenarios",
+            icon=":material/science:",
+        ),
+        st.Page(
             _lazy("downloads"),
             title=t("page.downloads", lang),
             url_path="downloads",
