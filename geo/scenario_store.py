@@ -10,6 +10,7 @@ into scenarios.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping
@@ -82,6 +83,12 @@ def _validate(view: Path) -> list[Problem]:
     return problems
 
 
+def _remove_if_empty(folder: Path) -> None:
+    """Remove a scenario folder the store has emptied (its files live on in the versions)."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
 def list_scenarios(package_root: Path | str) -> list[StoredScenario]:
     """Saved scenarios, by folder name (a folder with an unreadable document is skipped)."""
     root = _root(package_root)
@@ -146,7 +153,7 @@ def save_scenario_files(
         for path in (root / _check_slug(previous_slug)).glob("*"):
             change[str(PurePosixPath(previous_slug, path.name))] = None
     action = "rename scenario" if previous_slug and previous_slug != slug else "save scenario"
-    return commit_files(
+    info = commit_files(
         root,
         change,
         validate=_validate,
@@ -155,6 +162,9 @@ def save_scenario_files(
         source=slug,
         summary=f"{action} {slug}",
     )
+    if previous_slug and previous_slug != slug:
+        _remove_if_empty(root / previous_slug)
+    return info
 
 
 def delete_scenario(package_root: Path | str, slug: str) -> VersionInfo:
@@ -162,7 +172,7 @@ def delete_scenario(package_root: Path | str, slug: str) -> VersionInfo:
     files = read_scenario_files(package_root, slug)
     root = _root(package_root)
     change: dict[str, bytes | None] = {f"{slug}/{name}": None for name in files}
-    return commit_files(
+    info = commit_files(
         root,
         change,
         validate=_validate,
@@ -171,6 +181,8 @@ def delete_scenario(package_root: Path | str, slug: str) -> VersionInfo:
         source=slug,
         summary=f"deleted {slug}",
     )
+    _remove_if_empty(root / slug)
+    return info
 
 
 def scenario_versions(package_root: Path | str) -> list[VersionInfo]:

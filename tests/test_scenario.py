@@ -292,3 +292,20 @@ def test_switch_off_proposes_4g_sites_that_restore_the_lost_service(pkg, tmp_pat
         cells = list(csv.DictReader(fh))
     assert len({c["site_id"] for c in cells}) == 2 and {c["technology"] for c in cells} == {"4G"}
     assert after["costs"]["new_mast_sites"] + after["costs"]["shared_mast_sites"] == 2
+
+
+def test_deleting_and_renaming_leave_no_empty_folder(tmp_path: Path) -> None:
+    from analysis.scenario.files import scenario_files
+    from analysis.scenario.model import Scenario
+    from geo.scenario_store import delete_scenario, list_scenarios, save_scenario_files
+
+    root = tmp_path / "pkg"
+    root.mkdir()
+    save_scenario_files(root, "mot", scenario_files(Scenario(name="Một", base_version="v")))
+    save_scenario_files(
+        root, "hai", scenario_files(Scenario(name="Hai", base_version="v")), previous_slug="mot"
+    )
+    assert not (root / "scenarios" / "mot").exists()
+    assert [s.slug for s in list_scenarios(root)] == ["hai"]
+    delete_scenario(root, "hai")
+    assert not (root / "scenarios" / "hai").exists() and list_scenarios(root) == []
