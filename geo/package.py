@@ -20,7 +20,7 @@ from geo.crs import metric_crs_for
 from geo.errors import Problem, ValidationError
 from geo.package_cache import load_cached, store
 from geo.schema import DatasetMeta
-from geo.store import JOURNAL_NAME, SCENARIOS_DIR, recover
+from geo.store import JOURNAL_NAME, NON_DATA_DIRS, recover
 from geo.validate import check_package
 
 __all__ = ["DataPackage", "load_package", "package_digest", "package_version"]
@@ -101,7 +101,8 @@ def package_digest(root: Path) -> str:
 
     The hash covers each file's path relative to ``root`` and its bytes, in sorted path
     order, so renaming, editing, adding or removing a file changes it. Saved scenarios
-    (``scenarios/``) are not package data and are left out: saving one does not change the version.
+    (``scenarios/``) and published settings (``settings/``) are not package data and are left out:
+    saving one does not change the version.
 
     Returns
     -------
@@ -114,7 +115,7 @@ def package_digest(root: Path) -> str:
         for p in root.rglob("*")
         if p.is_file()
         and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts)
-        and p.relative_to(root).parts[0] != SCENARIOS_DIR
+        and p.relative_to(root).parts[0] not in NON_DATA_DIRS
     )
     for path in files:
         rel = path.relative_to(root).as_posix().encode("utf-8")

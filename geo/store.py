@@ -69,6 +69,10 @@ JOURNAL_NAME = ".phusong-journal.json"
 STAGING_PREFIX = ".phusong-staging-"
 #: Folder of a data package that holds its saved scenarios (a store of its own, not package data).
 SCENARIOS_DIR = "scenarios"
+#: Folder of a data package that holds its published thresholds and targets (a store of its own).
+SETTINGS_DIR = "settings"
+#: Folders of a data package that are not package data (left out of its files and version).
+NON_DATA_DIRS = frozenset({SCENARIOS_DIR, SETTINGS_DIR})
 DEFAULT_KEEP = 10
 MIN_KEEP = 5
 LOCK_TIMEOUT_S = 60.0
@@ -166,9 +170,10 @@ def _is_internal(rel: PurePosixPath) -> bool:
 
 def package_files(root: Path) -> list[str]:
     """Package-relative POSIX paths of every data file (store internals and dot-files left out; in a
-    data package, i.e. a folder with ``dataset.toml``, also the saved scenarios in ``scenarios/``)."""
+    data package, i.e. a folder with ``dataset.toml``, also :data:`NON_DATA_DIRS`: saved scenarios and
+    published settings)."""
     root = Path(root)
-    skip = {SCENARIOS_DIR} if (root / "dataset.toml").is_file() else set()
+    skip = NON_DATA_DIRS if (root / "dataset.toml").is_file() else frozenset()
     out = []
     for path in sorted(root.rglob("*")):
         rel = PurePosixPath(path.relative_to(root).as_posix())
