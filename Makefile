@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+ADDRESS ?=
 DATA   ?= data
 STAMP_RUN := $(VENV)/.installed-requirements
 STAMP_DEV := $(VENV)/.installed-requirements-dev
@@ -18,9 +19,10 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .PHONY: run test venv install install-dev sysdeps bench lint clean
 
+# cli/serve.py checks the users file first: none -> demo mode bound to 127.0.0.1 (ADDRESS empty or
+# localhost); accounts -> sign-in on ADDRESS; none and another ADDRESS -> refused, exit 2 (docs/ACCESS.md).
 run: install $(STAMP_JIT)
-	PHUSONG_DATA=$(DATA) $(BIN)/python -m streamlit run app.py \
-		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	PHUSONG_DATA=$(DATA) $(BIN)/python -m cli.serve --port $(PORT) --address "$(ADDRESS)"
 
 test: install-dev sysdeps
 	$(BIN)/python -m pytest

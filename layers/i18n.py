@@ -482,6 +482,156 @@ STRINGS: dict[str, tuple[str, str]] = {
     "scn.compare": ("So sánh kịch bản", "Compare scenarios"),
     "scn.compare_pick": ("Chọn 2 đến 4 kịch bản đã lưu", "Choose 2 to 4 saved scenarios"),
     "scn.compare_button": ("So sánh", "Compare"),
+    # sign-in, roles and the admin pages (docs/ACCESS.md)
+    "page.signin": ("Đăng nhập", "Sign in"),
+    "page.audit": ("Nhật ký truy cập", "Audit log"),
+    "page.users": ("Tài khoản", "User accounts"),
+    "auth.demo_banner": (
+        "CHẾ ĐỘ DÙNG THỬ: chưa có tệp tài khoản nên mọi trang đều mở và ứng dụng chỉ phục vụ trên máy "
+        "này. Tạo tài khoản quản trị đầu tiên bằng `python -m analysis users add TÊN --role admin` để "
+        "bật đăng nhập.",
+        "DEMO MODE: no users file, so every page is open and the app only listens on this computer. "
+        "Create the first admin with `python -m analysis users add NAME --role admin` to turn on sign-in.",
+    ),
+    "auth.demo_remote": (
+        "Chế độ dùng thử chỉ phục vụ trên chính máy chạy ứng dụng. Hãy nhờ văn phòng dữ liệu tạo tài "
+        "khoản để dùng qua mạng.",
+        "Demo mode serves only the computer the app runs on. Ask the data office to create accounts to use "
+        "it over the network.",
+    ),
+    "auth.no_start": ("PhuSong không khởi động", "PhuSong does not start"),
+    "auth.config_error": ("Không đọc được thiết lập đăng nhập", "The sign-in settings could not be read"),
+    "auth.not_permitted": (
+        "Không được phép: tài khoản của bạn không được mở trang này hoặc làm thao tác này.",
+        "Not permitted: your account may not open this page or do this.",
+    ),
+    "auth.intro": (
+        "Đăng nhập bằng tài khoản văn phòng dữ liệu đã cấp cho bạn.",
+        "Sign in with the account the data office gave you.",
+    ),
+    "auth.name": ("Tên đăng nhập", "User name"),
+    "auth.password": ("Mật khẩu", "Password"),
+    "auth.submit": ("Đăng nhập", "Sign in"),
+    "auth.empty": ("Hãy nhập tên đăng nhập và mật khẩu.", "Enter your user name and password."),
+    "auth.wrong": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."),
+    "auth.locked": (
+        "Đăng nhập sai quá nhiều lần: tài khoản bị khóa đến {time}. Hãy thử lại sau thời điểm đó, hoặc "
+        "nhờ văn phòng dữ liệu đặt lại mật khẩu.",
+        "Too many failed sign-ins: the account is locked until {time}. Try again then, or ask the data "
+        "office to reset the password.",
+    ),
+    "auth.expired": (
+        "Phiên làm việc đã kết thúc sau {minutes} phút không sử dụng; hãy đăng nhập lại.",
+        "Your session ended after {minutes} minutes without use; please sign in again.",
+    ),
+    "auth.ended": (
+        "Tài khoản của bạn không còn; phiên làm việc đã kết thúc.",
+        "Your account no longer exists; the session has ended.",
+    ),
+    "auth.signed_out": ("Đã đăng xuất.", "Signed out."),
+    "auth.signed_in_as": ("Đăng nhập: {name} ({role})", "Signed in as {name} ({role})"),
+    "auth.sign_out": ("Đăng xuất", "Sign out"),
+    "auth.time_zone": ("giờ Việt Nam", "Vietnam time"),
+    "role.admin": ("quản trị", "admin"),
+    "role.planner": ("quy hoạch", "planner"),
+    "role.partner": ("đối tác", "partner"),
+    "role.leadership": ("lãnh đạo", "leadership"),
+    # users page
+    "usr.intro": (
+        "Tài khoản đăng nhập và vai trò. Mật khẩu chỉ được nhập ở đây, không bao giờ hiện ra hay ghi lại.",
+        "Sign-in accounts and their roles. Passwords are only typed here, never shown or logged.",
+    ),
+    "usr.demo_note": (
+        "Chế độ dùng thử: thêm tài khoản đầu tiên sẽ bật đăng nhập ngay; hãy thêm tài khoản quản trị trước.",
+        "Demo mode: adding the first account turns sign-in on at once; add an admin account first.",
+    ),
+    "usr.none": ("Chưa có tài khoản nào.", "No accounts yet."),
+    "usr.col_name": ("Tên đăng nhập", "User name"),
+    "usr.col_role": ("Vai trò", "Role"),
+    "usr.col_operator": ("Nhà mạng", "Operator"),
+    "usr.col_locked": ("Khóa đến", "Locked until"),
+    "usr.col_failures": ("Số lần sai", "Failed sign-ins"),
+    "usr.add": ("Thêm tài khoản", "Add an account"),
+    "usr.role": ("Vai trò", "Role"),
+    "usr.operator": ("Nhà mạng (chỉ cho đối tác)", "Operator (partners only)"),
+    "usr.password": ("Mật khẩu (ít nhất 8 ký tự)", "Password (at least 8 characters)"),
+    "usr.repeat": ("Nhập lại mật khẩu", "Repeat the password"),
+    "usr.mismatch": (
+        "Hai mật khẩu không khớp; không có gì thay đổi.",
+        "The two passwords differ; nothing changed.",
+    ),
+    "usr.submit_add": ("Thêm", "Add"),
+    "usr.operator_rule": (
+        "Tài khoản đối tác cần chọn một nhà mạng; các vai trò khác không chọn nhà mạng.",
+        "A partner account needs an operator; the other roles have none.",
+    ),
+    "usr.added": ("Đã thêm tài khoản {name}.", "Added the account {name}."),
+    "usr.account": ("Tài khoản", "Account"),
+    "usr.remove": ("Xóa tài khoản", "Remove an account"),
+    "usr.confirm": ("Tôi chắc chắn muốn xóa tài khoản này", "I am sure I want to remove this account"),
+    "usr.submit_remove": ("Xóa", "Remove"),
+    "usr.removed": ("Đã xóa tài khoản {name}.", "Removed the account {name}."),
+    "usr.not_confirmed": (
+        "Hãy đánh dấu ô xác nhận trước khi xóa.",
+        "Tick the confirmation box before removing.",
+    ),
+    "usr.not_self": (
+        "Không thể tự xóa tài khoản đang đăng nhập.",
+        "You cannot remove the account you are using.",
+    ),
+    "usr.last_admin": (
+        "Không thể xóa tài khoản quản trị cuối cùng.",
+        "The last admin account cannot be removed.",
+    ),
+    "usr.unlock": ("Mở khóa tài khoản", "Unlock an account"),
+    "usr.submit_unlock": ("Mở khóa", "Unlock"),
+    "usr.unlocked": ("Đã mở khóa {name}.", "Unlocked {name}."),
+    "usr.no_locked": ("Không có tài khoản nào đang bị khóa.", "No account is locked."),
+    "usr.reset": ("Đặt lại mật khẩu", "Reset a password"),
+    "usr.submit_reset": ("Đặt mật khẩu", "Set the password"),
+    "usr.reset_done": (
+        "Đã đặt mật khẩu mới cho {name}; số lần sai và khóa đã được xóa.",
+        "New password set for {name}; failed sign-ins and any lock cleared.",
+    ),
+    "usr.failed": ("Không thực hiện được", "Not done"),
+    # audit page
+    "aud.intro": (
+        "Ai đã làm gì: đăng nhập, tải dữ liệu, nhập dữ liệu, thay đổi tài khoản, truy cập bị từ chối.",
+        "Who did what: sign-ins, downloads, imports, account changes, refused access.",
+    ),
+    "aud.event": ("Sự kiện", "Event"),
+    "aud.user": ("Người dùng", "User"),
+    "aud.from": ("Từ ngày", "From"),
+    "aud.to": ("Đến ngày", "To"),
+    "aud.all": ("(tất cả)", "(all)"),
+    "aud.count": ("{shown} / {total} mục, mới nhất trước", "{shown} of {total} entries, newest first"),
+    "aud.truncated": (
+        "Chỉ hiện {n} mục mới nhất; tệp tải về có đủ các mục đã lọc.",
+        "Only the newest {n} entries are shown; the download holds every filtered entry.",
+    ),
+    "aud.empty": ("Không có mục nào.", "No entries."),
+    "aud.col_time": ("Thời gian", "Time"),
+    "aud.col_event": ("Sự kiện", "Event"),
+    "aud.col_user": ("Người dùng", "User"),
+    "aud.col_role": ("Vai trò", "Role"),
+    "aud.col_details": ("Chi tiết", "Details"),
+    "aud.download": ("Tải nhật ký (JSON Lines)", "Download the log (JSON Lines)"),
+    "aud.error": ("Không đọc được nhật ký truy cập", "The audit log could not be read"),
+    "ev.sign_in": ("đăng nhập", "sign-in"),
+    "ev.sign_in_failed": ("đăng nhập thất bại", "failed sign-in"),
+    "ev.account_locked": ("khóa tài khoản", "account locked"),
+    "ev.sign_out": ("đăng xuất", "sign-out"),
+    "ev.session_expired": ("hết phiên", "session expired"),
+    "ev.refused": ("bị từ chối", "refused"),
+    "ev.upload_preview": ("xem trước tệp nhập", "upload preview"),
+    "ev.import_applied": ("nhập dữ liệu", "import applied"),
+    "ev.version_restored": ("khôi phục phiên bản", "version restored"),
+    "ev.thresholds_published": ("công bố ngưỡng", "thresholds published"),
+    "ev.download": ("tải dữ liệu", "download"),
+    "ev.user_added": ("thêm tài khoản", "account added"),
+    "ev.user_removed": ("xóa tài khoản", "account removed"),
+    "ev.password_set": ("đặt mật khẩu", "password set"),
+    "ev.user_unlocked": ("mở khóa tài khoản", "account unlocked"),
 }
 
 

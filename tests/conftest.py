@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,23 @@ import pytest
 # package cache (geo/package_cache.py) is tested on its own with a temporary directory. Set here, at
 # import, so that CLI and app subprocesses started by tests inherit it.
 os.environ["PHUSONG_PACKAGE_CACHE"] = "0"
+
+# Accounts and the audit log (auth/config.py) live in the user's config folder by default: the suite
+# never touches the real ones. No users file here means demo mode, as on a fresh machine; tests of
+# sign-in point PHUSONG_USERS / PHUSONG_AUDIT at files of their own.
+_AUTH_DIR = Path(tempfile.mkdtemp(prefix="phusong-test-auth-"))
+os.environ["PHUSONG_USERS"] = str(_AUTH_DIR / "users.json")
+os.environ["PHUSONG_AUDIT"] = str(_AUTH_DIR / "audit.jsonl")
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Any:
+    """Streamlit's AppTest replaces ``sys.modules["__main__"]`` and never puts it back; a process
+    spawned afterwards (multiprocessing "spawn") would then re-run the last page script."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 _C1 = [[106.30, 9.90], [106.35, 9.90], [106.35, 9.95], [106.30, 9.95], [106.30, 9.90]]
 _C2 = [[106.35, 9.90], [106.40, 9.90], [106.40, 9.95], [106.35, 9.95], [106.35, 9.90]]

@@ -12,23 +12,43 @@ expired after the idle time.
 
 from __future__ import annotations
 
+import os
+from datetime import datetime, timedelta, timezone
+
 import streamlit as st
 
 from auth.audit import AuditEvent, AuditLog
-from auth.config import AuthSettings, audit_path, load_settings, users_path
-from auth.roles import Permission, can_open_page, operator_filter
+from auth.config import (
+    AUTH_CONFIG_ENV,
+    IDLE_ENV,
+    LOCK_ENV,
+    MAX_FAILURES_ENV,
+    AuthSettings,
+    audit_path,
+    auth_config_path,
+    load_settings,
+    users_path,
+)
+from auth.roles import PAGE_PERMISSION, Permission, can_open_page, operator_filter
 from auth.roles import require as _require
 from auth.sessions import Session, is_expired, touch
 from auth.signin import expire, refresh
-from auth.startup import DEMO_USER, DemoMode, Refusal, SecureMode, startup_mode
-from auth.users import User, UserStore
+from auth.startup import DEMO_USER, DemoMode, Refusal, SecureMode, is_localhost, startup_mode
+from auth.users import User, UserStore, as_utc
 from geo.errors import NotPermittedError
 
 __all__ = [
     "SESSION_KEY",
+    "NOTICE_KEY",
+    "KEPT_KEYS",
+    "LOCAL_TZ",
     "audit_log",
     "current_user",
+    "end_session",
     "is_demo",
+    "is_local_address",
+    "local_client",
+    "local_time",
     "mode",
     "partner_operator",
     "record_download",
@@ -39,12 +59,38 @@ __all__ = [
 ]
 
 SESSION_KEY = "auth_session"
+#: Why the last session ended ("expired", "ended", "signed_out"), for the sign-in page to say.
+NOTICE_KEY = "auth_notice"
+#: Session-state keys that outlive a session (everything else is dropped at sign-out and expiry, so
+#: the next person at the keyboard inherits no scenario, setting or table of the previous user).
+KEPT_KEYS = frozenset({"app_lang"})
+#: Times on the pages are Vietnam's (UTC+7 all year; the audit log itself is in UTC).
+LOCAL_TZ = timezone(timedelta(hours=7), "UTC+7")
 
 
-@st.cache_resource(show_spinner=False)
-def settings() -> AuthSettings:
-    """Idle time, lock-out and argon2 settings (``auth.toml`` and environment; read once)."""
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _settings(key: tuple[str, ...]) -> AuthSettings:
     return load_settings()
+
+
+def settings() -> AuthSettings:
+    """Idle time, lock-out and argon2 settings (``auth.toml`` and environment).
+
+    Read once per settings file version and environment (cached on the file's path and mtime and
+    the ``PHUSONG_*`` variables, so a changed ``auth.toml`` applies at the next run).
+
+    Raises
+    ------
+    ParameterError
+        On an invalid ``auth.toml`` or environment value.
+    """
+    path = auth_config_path()
+    try:
+        stamp = str(path.stat().st_mtime_ns)
+    except OSError:
+        stamp = ""
+    env = tuple(os.environ.get(v, "") for v in (AUTH_CONFIG_ENV, IDLE_ENV, MAX_FAILURES_ENV, LOCK_ENV))
+    return _settings((str(path), stamp, *env))
 
 
 def mode() -> DemoMode | SecureMode | Refusal:
@@ -55,6 +101,41 @@ def mode() -> DemoMode | SecureMode | Refusal:
 def is_demo() -> bool:
     """True in demo mode (no users file)."""
     return isinstance(mode(), DemoMode)
+
+
+def local_client() -> bool:
+    """Whether this browser session comes from this computer (the only one demo mode serves).
+
+    The launcher binds demo mode to ``127.0.0.1``; this check also holds when the app was started
+    some other way (``streamlit run app.py`` listens on every interface).
+    """
+    return is_local_address(st.context.ip_address)
+
+
+def is_local_address(address: object) -> bool:
+    """Whether a client address (``st.context.ip_address``) is this computer.
+
+    None is: Streamlit gives None for ``127.0.0.1`` and ``::1``, and outside a browser session
+    (scripts, AppTest, where it is not even a string).
+    """
+    return not isinstance(address, str) or is_localhost(address)
+
+
+def local_time(when: datetime, fmt: str = "%H:%M") -> str:
+    """``when`` (aware) in Vietnam time, formatted (default ``HH:MM``)."""
+    return as_utc(when).astimezone(LOCAL_TZ).strftime(fmt)
+
+
+def end_session(notice: str | None = None) -> None:
+    """Drop the session and everything the user left in session state (but the language).
+
+    ``notice`` says why, for the sign-in page ("expired", "ended" or "signed_out").
+    """
+    for key in list(st.session_state):
+        if key not in KEPT_KEYS:
+            del st.session_state[key]
+    if notice:
+        st.session_state[NOTICE_KEY] = notice
 
 
 def user_store() -> UserStore:
@@ -86,11 +167,11 @@ def current_user() -> User | None:
         return None
     if is_expired(session, idle_minutes=settings().idle_minutes):
         expire(session, audit_log())
-        del st.session_state[SESSION_KEY]
+        end_session("expired")
         return None
     fresh = refresh(session, user_store())
     if fresh is None:  # the account was removed
-        del st.session_state[SESSION_KEY]
+        end_session("ended")
         return None
     st.session_state[SESSION_KEY] = touch(fresh)
     return fresh.user
@@ -130,7 +211,7 @@ def require_page(page: str, message: str) -> User | None:
     """
     user = current_user()
     if not can_open_page(user, page):
-        _refused(user, f"page {page}")
+        _refused(user, f"page {page}", str(PAGE_PERMISSION.get(page, "")))
         st.error(message)
         st.stop()
     return user

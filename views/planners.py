@@ -35,7 +35,7 @@ from layers.map import (
     localize_assets,
     province_map,
 )
-from views import common
+from views import access, common
 
 TECHNOLOGIES = ("2G", "3G", "4G", "5G")
 LAYERS = ("communes", "hamlets", "sites", "coverage", "fibre")
@@ -300,6 +300,7 @@ def _hamlet_table(gaps: gpd.GeoDataFrame, commune_id: str, lang: Lang, synthetic
 def render() -> None:
     """Page function: the planners' map."""
     lang = common.lang()
+    access.require_page("map", t("auth.not_permitted", lang))
     st.title(t("page.map", lang))
     pkg = common.package()
     if pkg is None:

@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import geopandas as gpd
@@ -32,7 +33,7 @@ from geo.errors import PhuSongError, ValidationError
 from layers.i18n import Lang, format_number, format_percent, t
 from layers.map import flag_labels
 from layers.scenario_map import GOOD_CLASS, coverage_change_png
-from views import common
+from views import access, common
 
 #: Default band of a planned cell by technology, MHz (the bands Vietnamese operators use most).
 TECH_BANDS: dict[str, float] = {"2G": 900.0, "3G": 2100.0, "4G": 1800.0, "5G": 3500.0}
@@ -349,18 +350,38 @@ def kpi_table(result: ScenarioResult, lang: Lang) -> pd.DataFrame:
     )
 
 
-def _exports(result: ScenarioResult, fmt: str) -> Callable[[], bytes]:
+def _switched_operator(result: ScenarioResult) -> str | None:
+    off = result.scenario.switch_off
+    return off.operator if off else None
+
+
+def export_file(result: ScenarioResult, fmt: str, operator: str | None = None) -> tuple[bytes, int]:
+    """The scenario's export in ``fmt`` and its row count, restricted to ``operator`` (a partner's).
+
+    GeoPackage: every changed layer (rows: all layers'); CSV / Excel: the hamlet changes. A
+    partner's layers go through :func:`layers.access_filters.restrict_scenario_layers` first.
+    """
+    from layers.access_filters import restrict_scenario_layers
+    from layers.exports import export_bytes
+    from layers.scenario_export import scenario_layers, scenario_metadata
+
+    layers = restrict_scenario_layers(
+        scenario_layers(result), operator, switched_operator=_switched_operator(result)
+    )
+    meta = scenario_metadata(result)
+    if operator:
+        meta["restricted_to_operator"] = operator
+    if fmt == "gpkg":
+        return export_bytes(layers, "gpkg", metadata=meta), sum(len(f) for f in layers.values())
+    table = layers["hamlet_changes"]
+    return export_bytes({"hamlet_changes": table}, fmt, metadata=meta), len(table)  # type: ignore[arg-type]
+
+
+def _exports(result: ScenarioResult, fmt: str, operator: str | None = None) -> Callable[[], bytes]:
     """Deferred export bytes (computed when the button is pressed)."""
 
     def build() -> bytes:
-        from layers.exports import export_bytes
-        from layers.scenario_export import scenario_layers, scenario_metadata
-
-        layers = scenario_layers(result)
-        meta = scenario_metadata(result)
-        if fmt == "gpkg":
-            return export_bytes(layers, "gpkg", metadata=meta)
-        return export_bytes({"hamlet_changes": layers["hamlet_changes"]}, fmt, metadata=meta)  # type: ignore[arg-type]
+        return export_file(result, fmt, operator)[0]
 
     return build
 
@@ -375,9 +396,20 @@ def _pdf(result: ScenarioResult, lang: Lang) -> Callable[[], bytes]:
 
 
 def downloads(result: ScenarioResult, pkg, lang: Lang) -> None:
-    """GeoPackage of the changes, CSV and Excel of the hamlet changes (and the one-page PDF)."""
-    from views.downloads import file_name
+    """GeoPackage of the changes, CSV and Excel of the hamlet changes (and the one-page PDF).
 
+    Files are built when their button is pressed, restricted to a partner's operator, and each one
+    served is audited (:func:`views.downloads.audited`: who, scenario, format, rows). A partner's
+    scenario that switches off another operator gets no PDF: its summary is that operator's own
+    service (:func:`layers.access_filters.other_operator_switched`).
+    """
+    from layers.access_filters import other_operator_switched
+    from views.downloads import audited, file_name
+
+    user, operator = access.current_user(), access.partner_operator()
+    filters: dict[str, object] = {"scenario": result.scenario.name}
+    if operator:
+        filters["restricted_to"] = operator
     slug = scenario_slug(result.scenario.name)
     cols = st.columns(4)
     for col, (fmt, layer) in zip(
@@ -386,18 +418,29 @@ def downloads(result: ScenarioResult, pkg, lang: Lang) -> None:
         name = file_name(pkg.meta.province_name, f"{slug}_{layer}", fmt)
         col.download_button(
             t("dl.button", lang, name=name),
-            data=_exports(result, fmt),
+            data=audited(
+                partial(export_file, result, fmt, operator),
+                user=user,
+                layer=f"scenario_{layer}",
+                fmt=fmt,
+                filters=filters,
+            ),
             file_name=name,
             key=f"scenarios_download_{fmt}",
             mime="application/octet-stream",
             on_click="ignore",
         )
+    if other_operator_switched(operator, _switched_operator(result)):
+        return
     # ---- PDF call site: the one-page report of layers/scenario_report.py (shown when it is there)
     if importlib.util.find_spec("layers.scenario_report") is not None:
         name = file_name(pkg.meta.province_name, f"{slug}_report", "pdf")
+        build = _pdf(result, lang)
         cols[3].download_button(
             t("dl.button", lang, name=name),
-            data=_pdf(result, lang),
+            data=audited(
+                lambda: (build(), 1), user=user, layer="scenario_report", fmt="pdf", filters=filters
+            ),
             file_name=name,
             key="scenarios_download_pdf",
             mime="application/pdf",
@@ -520,6 +563,38 @@ def cached_baseline(pkg, lang: Lang) -> Baseline:
 
 # --------------------------------------------------------------------------- saved scenarios
 
+#: Field of ``scenario.json`` naming the account that saved the scenario first (kept through
+#: overwrites, renames and re-basing; carried by :attr:`Scenario.extra`). Scenarios saved before
+#: accounts existed have none: only users who see every scenario see those.
+OWNER_FIELD = "owner"
+#: This section's labels that layers/i18n.py does not have (yet): key -> (Vietnamese, English).
+_LABELS: dict[str, tuple[str, str]] = {"scn.owner": ("Người lưu: {owner}", "Saved by: {owner}")}
+
+
+def owner_of(document: Mapping[str, Any]) -> str:
+    """The account a saved scenario belongs to ("" when it has none)."""
+    return str(document.get(OWNER_FIELD) or "")
+
+
+def may_use(document: Mapping[str, Any], user: Any) -> bool:
+    """Whether ``user`` may see, load, change or download the saved scenario ``document``: their own,
+    or any with :attr:`~auth.roles.Permission.VIEW_ALL_SCENARIOS`."""
+    from auth.roles import Permission, allowed
+
+    if allowed(user, Permission.VIEW_ALL_SCENARIOS):
+        return True
+    return user is not None and owner_of(document) == user.name
+
+
+def _document(pkg, slug: str) -> dict[str, Any] | None:
+    from geo.scenario_store import list_scenarios
+
+    return next((x.document for x in list_scenarios(pkg.root) if x.slug == slug), None)
+
+
+def _not_permitted(lang: Lang) -> None:
+    say("saved", "error", t("auth.not_permitted", lang))
+
 
 def _save(pkg) -> None:
     s, lang = st.session_state, common.lang()
@@ -530,9 +605,16 @@ def _save(pkg) -> None:
     scenario = draft_scenario(pkg, lang)
     from geo.scenario_store import list_scenarios, save_scenario_files
 
-    exists = slug in {x.slug for x in list_scenarios(pkg.root)}
+    existing = next((x.document for x in list_scenarios(pkg.root) if x.slug == slug), None)
+    exists = existing is not None
+    user = access.current_user()
+    if existing is not None and not may_use(existing, user):  # another user's: never overwritten
+        return say("saved", "error", t("scn.err_exists", lang, slug=slug))
     if exists and not s.get("scenarios_overwrite") and s.get("scenarios_loaded") != slug:
         return say("saved", "error", t("scn.err_exists", lang, slug=slug))
+    owner = owner_of(existing or {}) or (user.name if user is not None else "")
+    if owner:
+        scenario = scenario.with_changes(extra={**scenario.extra, OWNER_FIELD: owner})
     try:
         save_scenario_files(pkg.root, slug, scenario_files(scenario), overwrite=True)
     except PhuSongError as exc:
@@ -543,6 +625,8 @@ def _save(pkg) -> None:
 
 def _load(pkg, slug: str) -> None:
     lang = common.lang()
+    if not may_use(_document(pkg, slug) or {}, access.current_user()):
+        return _not_permitted(lang)
     try:
         scenario = load_saved(pkg, slug)
     except PhuSongError as exc:
@@ -558,6 +642,8 @@ def _store_action(pkg, slug: str, action: str) -> None:
     from geo.scenario_store import delete_scenario, save_scenario_files
 
     s, lang = st.session_state, common.lang()
+    if not may_use(_document(pkg, slug) or {}, access.current_user()):
+        return _not_permitted(lang)
     try:
         if action == "delete":
             delete_scenario(pkg.root, slug)
@@ -598,7 +684,8 @@ def saved_section(pkg, lang: Lang) -> None:
     c2.checkbox(t("scn.overwrite", lang), key="scenarios_overwrite")
     c2.button(t("scn.save", lang), key="scenarios_save", on_click=_save, args=(pkg,), type="primary")
     show_messages("saved")
-    saved = {x.slug: x.document for x in list_scenarios(pkg.root)}
+    user = access.current_user()
+    saved = {x.slug: x.document for x in list_scenarios(pkg.root) if may_use(x.document, user)}
     if not saved:
         st.caption(t("scn.none_saved", lang))
         return
@@ -611,6 +698,9 @@ def saved_section(pkg, lang: Lang) -> None:
     if slug is None:
         return
     doc = saved[slug]
+    if owner_of(doc):
+        vi, en = _LABELS["scn.owner"]
+        st.caption((en if lang == "en" else vi).format(owner=common.plain_text(owner_of(doc))))
     made_on = str(doc.get("base_version") or "")
     b1, b2, b3 = st.columns(3)
     b1.button(t("scn.load", lang), key="scenarios_load", on_click=_load, args=(pkg, slug))

@@ -22,7 +22,7 @@ from analysis.scenario.model import SWITCHABLE_TECHNOLOGIES, Programme, Scenario
 from geo.errors import PhuSongError
 from layers.i18n import Lang, format_number, t
 from layers.scenario_map import flag_change_points, scenario_map
-from views import common
+from views import access, common
 from views import scenario_parts as parts
 
 #: what the map sends back: clicks on the map and on its objects (pan and zoom rerun nothing)
@@ -300,6 +300,7 @@ def _map(
 def render() -> None:
     """Page function: build, evaluate, save and compare scenarios."""
     lang = common.lang()
+    access.require_page("scenarios", t("auth.not_permitted", lang))
     st.title(t("page.scenarios", lang))
     pkg = common.package()
     if pkg is None:

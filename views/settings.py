@@ -9,7 +9,7 @@ from analysis.params import default_gap_params
 from geo.errors import PhuSongError
 from layers.i18n import Lang, t
 from layers.map import tiles_from_setting
-from views import common
+from views import access, common
 
 BASES = ("national_target", "province_average", "lower_of_both")
 
@@ -102,6 +102,7 @@ def _basemap(lang: Lang) -> None:
 def render() -> None:
     """Page function: settings."""
     lang = common.lang()
+    access.require_page("settings", t("auth.not_permitted", lang))
     st.title(t("page.settings", lang))
     _form(lang)
     if st.button(t("set.reset", lang), key="settings_reset"):

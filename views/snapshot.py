@@ -16,8 +16,8 @@ from analysis.kpi import KpiKey, KpiSnapshot
 from layers.charts import district_share_chart_png, district_underserved_chart_png, province_map_png
 from layers.i18n import Lang, t
 from layers.report import build_snapshot_pdf, kpi_card_text, package_comparison, published_comparison_rows
-from views import common
-from views.downloads import file_name
+from views import access, common
+from views.downloads import audited, file_name
 
 
 def _cards(snapshot, lang: Lang) -> None:
@@ -97,6 +97,7 @@ def _published(pkg, snapshot: KpiSnapshot, lang: Lang) -> None:
 def render() -> None:
     """Page function: the leadership snapshot."""
     lang = common.lang()
+    access.require_page("snapshot", t("auth.not_permitted", lang))
     st.title(t("page.snapshot", lang))
     pkg = common.package()
     if pkg is None:
@@ -112,11 +113,13 @@ def render() -> None:
     name = file_name(pkg.meta.province_name, "snapshot", "pdf")
     st.download_button(
         t("snap.pdf", lang),
-        data=pdf,
+        # audited when the browser fetches the file (views.downloads.audited); a report is one row
+        data=audited(lambda: (pdf, 1), user=access.current_user(), layer="snapshot", fmt="pdf", filters={}),
         file_name=name,
         mime="application/pdf",
         key="snapshot_pdf",
         type="primary",
+        on_click="ignore",
     )
     pre_reform = is_pre_reform(snapshot.layout)
     if not pre_reform:

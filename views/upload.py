@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from auth.roles import Permission
 from geo.errors import PhuSongError
-from geo.importers import LAYERS, apply_import, list_versions, plan_import, restore_version
+from geo.importers import LAYERS, ImportOptions, apply_import, list_versions, plan_import, restore_version
+from geo.upload_limits import check_upload_size, import_limits
 from layers.i18n import Lang, t
-from views import common
+from views import access, common
 
 #: Upload types the importers take (geo.safety): CSV/TXT, XLSX, GeoJSON, GeoPackage, zipped
 #: Shapefile, and gzip-compressed CSV (OpenCelliD's ``452.csv.gz``).
@@ -46,6 +48,7 @@ def _versions(lang: Lang, root) -> None:
     )
     if st.button(t("up.restore", lang), key="upload_restore"):
         try:
+            access.require(Permission.RESTORE_VERSION)
             restore_version(root, chosen)
         except PhuSongError as exc:
             st.error(f"{t('up.failed', lang)}: {exc}")
@@ -63,6 +66,7 @@ def _done(message: str) -> None:
 def render() -> None:
     """Page function: upload a layer file into the data package."""
     lang = common.lang()
+    access.require_page("upload", t("auth.not_permitted", lang))
     st.title(t("page.upload", lang))
     root = common.data_root()
     st.caption(f"{t('app.data_package', lang)}: {root}")
@@ -82,8 +86,11 @@ def render() -> None:
         _versions(lang, root)
         return
     try:
+        # the size the browser sent, checked before the bytes are taken, unzipped or parsed
+        check_upload_size(layer, upload.name, upload.size)
         with st.spinner(t("up.checking", lang)):
-            plan = plan_import(root, layer, upload.getvalue(), upload.name)
+            options = ImportOptions(limits=import_limits(layer))
+            plan = plan_import(root, layer, upload.getvalue(), upload.name, options=options)
     except PhuSongError as exc:
         st.error(f"{t('up.rejected', lang)}: {exc}")
         _versions(lang, root)
@@ -96,6 +103,7 @@ def render() -> None:
     ready = plan.ok and plan.has_changes
     if st.button(t("up.apply", lang), key="upload_apply", disabled=not ready, type="primary"):
         try:
+            access.require(Permission.APPLY_IMPORT)
             info = apply_import(plan)
         except PhuSongError as exc:
             st.error(f"{t('up.failed', lang)}: {exc}")
