@@ -6,6 +6,12 @@ the operator is None and the layer passes unchanged. This module is pure (no Str
 :mod:`auth`): the operator is a plain ``str | None`` (any spelling
 :func:`geo.schema.parse_category` accepts; an unknown one is refused).
 
+The pages draw with the same rules (docs/ACCESS.md): the map's sites and the scenario map's site
+markers go through :func:`filter_sites` / :func:`restrict_layer`, hamlet popups through
+``restrict_layer("gaps", ...)``, the coverage overlays through :func:`visible_coverage`; a
+partner's scenario may only change the sites and cells :func:`owned_ids` lists, and planned
+sites of another operator (:func:`other_operator_rows`) are refused.
+
 Kinds of layers (:data:`LAYER_KINDS`)
 -------------------------------------
 ``province``
@@ -81,8 +87,11 @@ __all__ = [
     "restrict_layer",
     "restrict_scenario_layers",
     "other_operator_switched",
+    "other_operator_rows",
+    "owned_ids",
     "scrub_other_operators",
     "SWITCHED_OPERATOR_COLUMNS",
+    "visible_coverage",
 ]
 
 LayerKind = Literal["province", "base_station", "operator_stats", "raster"]
@@ -194,6 +203,37 @@ def filter_sites(frame: _Frame, operator: str | None) -> _Frame:
 def filter_cells(frame: _Frame, operator: str | None) -> _Frame:
     """The cells of ``operator`` only (every cell when ``operator`` is None); as :func:`filter_sites`."""
     return restrict_layer("cells", frame, operator)
+
+
+def other_operator_rows(frame: pd.DataFrame, operator: str | None) -> list[int]:
+    """Positions (0-based) of the rows of ``frame`` that are not ``operator``'s: what a partner may
+    not add to a scenario.
+
+    None (no partner): ``[]``. A row whose ``operator`` names no known operator counts as another's,
+    and a table without an ``operator`` column has every row refused (fail closed).
+    """
+    own = canonical_operator(operator)
+    if own is None:
+        return []
+    if "operator" not in frame.columns:
+        return list(range(len(frame)))
+    return [int(i) for i in np.flatnonzero(~_is_operator(frame["operator"], own))]
+
+
+def owned_ids(cells: pd.DataFrame, operator: str | None, column: str = "site_id") -> frozenset[str] | None:
+    """The ``column`` values (site or cell ids) of ``operator``'s rows of ``cells``: the sites or
+    cells a partner may remove, move or edit in a scenario. None (no partner): every id may be."""
+    own = canonical_operator(operator)
+    if own is None:
+        return None
+    return frozenset(cells.loc[_is_operator(cells["operator"], own), column].astype(str))
+
+
+def _is_operator(values: pd.Series, operator: str) -> NDArray[np.bool_]:
+    """Which ``values`` name ``operator`` (each distinct value parsed once: tables of many cells)."""
+    codes, uniques = pd.factorize(values)
+    hits = np.array([_operator_of(u) == operator for u in uniques] + [False], dtype=bool)
+    return hits[codes]  # code -1 (missing) takes the trailing False
 
 
 def _names_other_operator(column: str, operator: str) -> bool:
@@ -309,6 +349,16 @@ def restrict_coverage(rasters: CoverageRasters, operator: str | None) -> Coverag
     mine = next((v for k, v in rasters.by_operator.items() if _operator_of(k) == own), None)
     classes = np.array(mine if mine is not None else rasters.no_coverage(), dtype=np.uint8, copy=True)
     return CoverageRasters(classes, {own: classes}, rasters.nodata)
+
+
+def visible_coverage(rasters: CoverageRasters, operator: str | None) -> NDArray[np.uint8]:
+    """The class raster a map may show to a user restricted to ``operator``.
+
+    None: every operator's best class (``combined``). A partner: its own operator's classes only,
+    "no coverage" for an operator without cells; never the all-operator best class (at pixel
+    resolution it is other operators' coverage wherever theirs beats the partner's).
+    """
+    return np.asarray(restrict_coverage(rasters, operator).combined, dtype=np.uint8)
 
 
 def coverage_raster(rasters: CoverageRasters, choice: str = "") -> NDArray[np.uint8]:

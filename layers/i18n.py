@@ -104,6 +104,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Click a commune on the map to select it.",
     ),
     # groups: districts before the reform, former units after it (analysis/grouping.py)
+    "map.coverage_own": ("Vùng phủ sóng 4G của {operator}", "4G coverage of {operator}"),
+    "map.partner_note": (
+        "Tài khoản đối tác {operator}: trạm và vùng phủ sóng trên bản đồ chỉ gồm của {operator}; "
+        "các ấp thiếu hụt và chỉ số xã là của toàn tỉnh.",
+        "Partner account of {operator}: the map's sites and coverage are {operator}'s only; "
+        "gap hamlets and commune indicators cover the whole province.",
+    ),
     "group.district_name": ("Huyện/Quận", "District"),
     "group.former_province": ("Tỉnh cũ (trước 1/7/2025)", "Former province (before 1 July 2025)"),
     "group.former_district": ("Huyện cũ (trước 1/7/2025)", "Former district (before 1 July 2025)"),
@@ -251,6 +258,75 @@ STRINGS: dict[str, tuple[str, str]] = {
     "set.reset": ("Khôi phục mặc định", "Reset to defaults"),
     "set.changed": ("Đang dùng thiết lập đã thay đổi.", "Using changed settings."),
     "set.defaults": ("Đang dùng thiết lập mặc định.", "Using the default settings."),
+    "set.official": (
+        "Giá trị chính thức do {name} công bố lúc {when} (phiên bản {version}).",
+        "Official values published by {name} on {when} (version {version}).",
+    ),
+    "set.no_official": (
+        "Chưa công bố giá trị chính thức: áp dụng giá trị mặc định của analysis/config/gaps.toml.",
+        "No official values published: the defaults of analysis/config/gaps.toml apply.",
+    ),
+    "set.official_damaged": (
+        "Không đọc được giá trị chính thức (settings/official.json); đang dùng giá trị mặc định",
+        "The official values (settings/official.json) cannot be read; the defaults apply",
+    ),
+    "set.session_only": (
+        "Thay đổi ở đây chỉ áp dụng cho phiên làm việc này; người dùng khác vẫn dùng giá trị chính thức.",
+        "Changes made here apply to this session only; other users keep the official values.",
+    ),
+    "set.session_changed": (
+        "Phiên này đang dùng giá trị riêng (chỉ cho phiên này).",
+        "This session uses its own values (this session only).",
+    ),
+    "set.using_official": ("Đang dùng giá trị chính thức.", "Using the official values."),
+    "set.back_official": ("Quay về giá trị chính thức", "Back to the official values"),
+    "set.applied_session": (
+        "Đã áp dụng cho phiên này (chỉ phiên này); các trang dùng thiết lập mới.",
+        "Applied to this session only; every page of this session uses the new settings.",
+    ),
+    "set.publish_header": ("Công bố giá trị chính thức", "Publish as official"),
+    "set.publish_help": (
+        "Công bố các giá trị phiên này đang dùng (ở trên) cho mọi người dùng. "
+        "Các lần công bố trước được lưu lại và có thể khôi phục.",
+        "Publishes the values this session uses (above) for every user. "
+        "Earlier publications are kept and can be restored.",
+    ),
+    "set.publish_confirm": (
+        "Tôi xác nhận công bố các giá trị này làm ngưỡng và mục tiêu chính thức",
+        "I confirm: publish these values as the official thresholds and targets",
+    ),
+    "set.publish": ("Công bố chính thức", "Publish as official"),
+    "set.publish_same": (
+        "Các giá trị này đã là giá trị chính thức; không có gì để công bố.",
+        "These values already are the official values; nothing to publish.",
+    ),
+    "set.published_ok": (
+        "Đã công bố giá trị chính thức: {name}, phiên bản {version}.",
+        "Published as the official values by {name} (version {version}).",
+    ),
+    "set.publish_failed": ("Chưa công bố được", "Not published"),
+    "set.history": ("Các lần công bố trước", "Earlier publications"),
+    "set.history_none": ("Chưa có lần công bố nào trước đây.", "No earlier publication."),
+    "set.hist_values": ("Giá trị chính thức", "Official values"),
+    "set.hist_replaced": ("Bị thay lúc", "Replaced on"),
+    "set.hist_by": ("Thay bởi", "Replaced by"),
+    "set.state_published": (
+        "do {name} công bố lúc {when} (phiên bản {version})",
+        "published by {name} on {when} (version {version})",
+    ),
+    "set.state_defaults": (
+        "chưa có giá trị chính thức (giá trị mặc định)",
+        "no official values (the defaults)",
+    ),
+    "set.change_publish": ("công bố của {name}", "publication by {name}"),
+    "set.change_restore": ("khôi phục", "a restore"),
+    "set.restore_choice": ("Giá trị chính thức cần khôi phục", "Official values to restore"),
+    "set.restore": ("Khôi phục giá trị chính thức này", "Restore these official values"),
+    "set.restored_ok": (
+        "Đã khôi phục giá trị chính thức (phiên bản {version}).",
+        "Official values restored (version {version}).",
+    ),
+    "set.restore_failed": ("Chưa khôi phục được", "Not restored"),
     # upload
     "up.layer": ("Lớp cần nhập", "Layer to import"),
     "uplayer.boundaries": ("Ranh giới xã", "Commune boundaries"),
@@ -276,6 +352,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "up.version": ("Phiên bản", "Version"),
     "up.restore": ("Khôi phục phiên bản này", "Restore this version"),
     "up.restored": ("Đã khôi phục {version}", "Restored {version}"),
+    "up.audit_failed": ("Không ghi được nhật ký kiểm tra", "The audit log could not be written"),
     "up.rejected": (
         "Tệp bị từ chối; bộ dữ liệu không thay đổi",
         "File refused; the data package is unchanged",
@@ -438,6 +515,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "scn.map_new_sites": ("Trạm mới (kịch bản)", "New sites (scenario)"),
     "scn.map_removed_sites": ("Trạm gỡ bỏ hoặc tắt", "Removed or switched-off sites"),
     "scn.map_flag_changes": ("Ấp thay đổi cờ", "Hamlets whose flags changed"),
+    "scn.map_change_own": (
+        "Thay đổi vùng phủ 4G tốt của {operator}",
+        "Change in {operator}'s good 4G coverage",
+    ),
+    "scn.partner_note": (
+        "Tài khoản đối tác {operator}: kịch bản chỉ thay đổi mạng của {operator} (thêm, gỡ, tắt trạm); "
+        "bản đồ chỉ hiện trạm và vùng phủ 4G tốt của {operator}.",
+        "Partner account of {operator}: the scenario changes {operator}'s network only (sites added, "
+        "removed, switched off); the map shows {operator}'s sites and good 4G coverage only.",
+    ),
+    "scn.err_other_operator": (
+        "{display} dòng {rows}: nhà mạng {found}; tài khoản đối tác {operator} chỉ được thêm trạm của "
+        "{operator}.",
+        "{display} row(s) {rows}: operator {found}; a partner account of {operator} may only add "
+        "{operator}'s sites.",
+    ),
+    "scn.partner_dropped": (
+        "Đã bỏ {n} thay đổi trên mạng của nhà mạng khác (tài khoản đối tác {operator}).",
+        "{n} change(s) to other operators' networks were left out (partner account of {operator}).",
+    ),
     "scn.map_cleared": ("Cờ được xoá", "Flags cleared"),
     "scn.map_new_flags": ("Cờ mới", "New flags"),
     "scn.change_new": ("trạm mới", "new site"),

@@ -184,11 +184,20 @@ def coverage_change_png(
 
 
 def add_coverage_change(
-    m: folium.Map, png: bytes, bounds_deg: tuple[float, float, float, float], *, lang: Lang = "vi"
+    m: folium.Map,
+    png: bytes,
+    bounds_deg: tuple[float, float, float, float],
+    *,
+    lang: Lang = "vi",
+    title: str | None = None,
 ) -> None:
-    """Add the difference overlay of :func:`coverage_change_png` with its legend."""
+    """Add the difference overlay of :func:`coverage_change_png` with its legend.
+
+    ``title``: the layer's and legend's title (default "Change in good 4G coverage"; a partner's
+    overlay of its own operator's classes says whose it is).
+    """
     minx, miny, maxx, maxy = bounds_deg
-    title = t("scn.map_change", lang)
+    title = title or t("scn.map_change", lang)
     folium.raster_layers.ImageOverlay(
         image="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         bounds=[[miny, minx], [maxy, maxx]],
@@ -378,6 +387,7 @@ def scenario_map(
     removed_cells: gpd.GeoDataFrame | None = None,
     flag_changes: gpd.GeoDataFrame | None = None,
     change_overlay: tuple[bytes, tuple[float, float, float, float]] | None = None,
+    change_title: str | None = None,
     tiles: TileSource | None = None,
     lang: Lang = "vi",
     synthetic: Sequence[str] = (),
@@ -399,6 +409,8 @@ def scenario_map(
         :func:`flag_change_points`.
     change_overlay : (bytes, bounds), optional
         The PNG and bounds of :func:`coverage_change_png`.
+    change_title : str, optional
+        Title of the difference overlay (see :func:`add_coverage_change`).
     tiles : TileSource, optional
     lang : {"vi", "en"}
     synthetic : sequence of str
@@ -407,7 +419,7 @@ def scenario_map(
     m = base_map(tuple(communes.total_bounds), tiles=tiles, lang=lang)
     add_commune_layer(m, communes, lang=lang, style={"fillOpacity": 0.08, "weight": 0.8})
     if change_overlay is not None:
-        add_coverage_change(m, *change_overlay, lang=lang)
+        add_coverage_change(m, *change_overlay, lang=lang, title=change_title)
     if sites is not None and not sites.empty:
         add_sites(m, sites, lang=lang, synthetic="towers" in synthetic)
     add_hamlets(m, hamlets, lang=lang, synthetic="hamlets" in synthetic)

@@ -7,11 +7,14 @@ parameters; large objects are passed as ``_underscore`` arguments so they are ne
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import folium
 import geopandas as gpd
@@ -26,8 +29,11 @@ from analysis.fibre import FibreAnalysis
 from analysis.grouping import assign_groups, group_columns, level_keys
 from analysis.kpi import KpiSnapshot, KpiTargets, compute_kpis, targets_from_gap_params
 from analysis.params import GapParams, default_gap_params
-from geo.errors import PhuSongError
+from analysis.published import Published, published_from_document
+from geo.errors import ParameterError, PhuSongError
 from geo.package import DataPackage, load_package, package_version
+from geo.settings_store import OFFICIAL_FILE, read_published
+from geo.store import SETTINGS_DIR
 from layers.i18n import LANGUAGES, STRINGS, Lang, t
 from layers.map import (
     TileSource,
@@ -39,6 +45,8 @@ from layers.map import (
     tiles_from_env,
     tiles_from_setting,
 )
+
+log = logging.getLogger(__name__)
 
 DATA_ENV = "PHUSONG_DATA"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -108,16 +116,86 @@ def tiles() -> TileSource:
         return TileSource()
 
 
+class OfficialSettings(NamedTuple):
+    """The official thresholds and targets of the current package (:mod:`geo.settings_store`)."""
+
+    published: Published | None
+    """None: nothing published (or unreadable): the defaults of ``analysis/config/gaps.toml`` apply."""
+    version: str
+    """First 12 hex digits of the SHA-256 of ``settings/official.json`` ("" when there is none)."""
+    error: str
+    """Why a present ``settings/official.json`` cannot be used ("" when it can)."""
+
+
+def _official_path(root: Path) -> Path:
+    return root / SETTINGS_DIR / OFFICIAL_FILE
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _official(root: str, stamp: tuple[int, int, int]) -> OfficialSettings:
+    """Read the official settings once per file state (``stamp``: inode, mtime, size)."""
+    path = _official_path(Path(root))
+    try:
+        version = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        doc = read_published(root)
+        if doc is None:
+            raise ParameterError(f"{SETTINGS_DIR}/{OFFICIAL_FILE}: not a published-settings document")
+        return OfficialSettings(published_from_document(doc), version, "")
+    except (PhuSongError, OSError, TypeError, ValueError, AttributeError) as exc:  # never crash a page
+        log.warning("official settings of %s not used: %s", root, exc)
+        return OfficialSettings(None, "", str(exc))
+
+
+def official_settings() -> OfficialSettings:
+    """The official thresholds and targets of the current package, read again when the file changes.
+
+    A damaged ``settings/official.json`` gives ``published=None`` (the defaults apply) and its
+    ``error``; :func:`gap_params` shows that error once per session and file state.
+    """
+    root = data_root()
+    try:
+        st_ = _official_path(root).stat()
+    except OSError:
+        return OfficialSettings(None, "", "")
+    return _official(str(root), (st_.st_ino, st_.st_mtime_ns, st_.st_size))
+
+
+def official_error_shown(official: OfficialSettings) -> bool:
+    """Whether this session has been shown ``official.error`` already (marks it shown)."""
+    seen = (official.error, str(data_root()))
+    if st.session_state.get("app_official_error") == seen:
+        return True
+    st.session_state["app_official_error"] = seen
+    return False
+
+
+def _official_published() -> Published | None:
+    official = official_settings()
+    if official.error and not official_error_shown(official):
+        st.error(f"{t('set.official_damaged', lang())}: {plain_text(official.error)}")
+    return official.published
+
+
 def gap_params() -> GapParams:
-    """Gap parameters from the settings page (defaults until changed)."""
+    """Gap parameters: this session's (settings page), else the official ones, else the defaults."""
     params = st.session_state.get("settings_params")
-    return params if isinstance(params, GapParams) else default_gap_params()
+    if isinstance(params, GapParams):
+        return params
+    official = _official_published()
+    return official.params if official is not None else default_gap_params()
 
 
 def kpi_targets() -> KpiTargets:
-    """KPI targets from the settings page (defaults from the gap parameters)."""
+    """KPI targets: this session's (settings page), else the official ones, else from the gap parameters."""
     targets = st.session_state.get("settings_targets")
-    return targets if isinstance(targets, KpiTargets) else targets_from_gap_params(gap_params())
+    if isinstance(targets, KpiTargets):
+        return targets
+    official = _official_published()
+    if official is None:
+        return targets_from_gap_params(gap_params())
+    if isinstance(st.session_state.get("settings_params"), GapParams):
+        return targets_from_gap_params(gap_params(), base=official.targets)
+    return official.targets
 
 
 # --------------------------------------------------------------------------- cached loaders

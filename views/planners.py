@@ -4,6 +4,11 @@ Before the reform the drill-down is province → district → commune. In the 20
 no districts: province → commune, with an optional dashed overlay of the former provinces or
 districts (labelled "former"), and a search that also finds a commune by the former commune,
 district or province it came from, saying why (:mod:`layers.search`).
+
+A partner (docs/ACCESS.md, "What partners get") sees the whole province's communes and gap hamlets,
+but only its own operator's sites and 4G coverage; every popup is scrubbed of other operators'
+per-operator values (:mod:`layers.access_filters`, as the downloads are). Done here, on the server,
+before the map is built: nothing of another operator reaches the browser.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import streamlit as st
 from shapely.geometry import Point
 
 from analysis.grouping import is_pre_reform
+from analysis.params import GapParams
 from layers import search
+from layers.access_filters import CoverageRasters, filter_sites, restrict_layer, visible_coverage
 from layers.i18n import Lang, format_number, format_percent, t
 from layers.map import (
     add_choropleth,
@@ -31,6 +38,7 @@ from layers.map import (
     add_sites,
     base_map,
     commune_label_columns,
+    coverage_png,
     flag_labels,
     localize_assets,
     province_map,
@@ -212,7 +220,55 @@ def _controls(lang: Lang, pkg, operators: list[str]) -> dict:
     }
 
 
-def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame, lang: Lang) -> folium.Map:
+# --------------------------------------------------------------------------- what a user may see
+
+
+def shown_sites(
+    sites: gpd.GeoDataFrame, operators: tuple[str, ...], techs: tuple[str, ...], partner: str | None
+) -> gpd.GeoDataFrame:
+    """The sites the map draws: a partner's own operator's only (whatever ``operators`` asks for),
+    then those of the chosen operators with one of the chosen technologies."""
+    own = filter_sites(sites, partner)
+    wanted = set(techs)
+    chosen = own["operator"].isin(operators) & own["technologies"].map(
+        lambda v: bool(wanted & set(str(v).split("/")))
+    )
+    return own[chosen]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def coverage_overlay(
+    version: str, partner: str | None, _pkg
+) -> tuple[bytes, tuple[float, float, float, float]]:
+    """The 4G coverage overlay (PNG, bounds in degrees): every operator's best class, or for a
+    partner its own operator's classes only (:func:`layers.access_filters.visible_coverage`)."""
+    cov = common.coverage(version, _pkg)
+    if partner is None:
+        return cov.overlay_png, cov.overlay_bounds
+    classes = visible_coverage(CoverageRasters(cov.classes, cov.classes_by_operator), partner)
+    return coverage_png(classes, transform=cov.transform, crs=cov.crs)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _partner_gaps(version: str, params: GapParams, partner: str, _gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return restrict_layer("gaps", _gaps, partner)
+
+
+def shown_hamlets(pkg, params: GapParams, gaps: gpd.GeoDataFrame, partner: str | None) -> gpd.GeoDataFrame:
+    """The gap hamlets of the map and table: every row; a partner's without other operators'
+    per-operator values (``good_4g_operators`` lists its own operator only), as its downloads."""
+    return gaps if partner is None else _partner_gaps(pkg.version, params, partner, gaps)
+
+
+def _add_coverage(m: folium.Map, pkg, lang: Lang, partner: str | None) -> None:
+    png, bounds = coverage_overlay(pkg.version, partner, pkg)
+    title = t("map.coverage_own", lang, operator=partner) if partner else t("layer.coverage", lang)
+    add_coverage_overlay(m, png, bounds, title=title, lang=lang)
+
+
+def _build_map(
+    opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame, lang: Lang, partner: str | None = None
+) -> folium.Map:
     display = common.display_communes(pkg.version, pkg)
     m = base_map(tuple(display.total_bounds), tiles=common.tiles(), lang=lang)
     synthetic = set(pkg.synthetic_layers)
@@ -231,10 +287,7 @@ def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame,
             share=share,
         )
     if "coverage" in opts["layers"]:
-        cov = common.coverage(pkg.version, pkg)
-        add_coverage_overlay(
-            m, cov.overlay_png, cov.overlay_bounds, title=t("layer.coverage", lang), lang=lang
-        )
+        _add_coverage(m, pkg, lang, partner)
     if "fibre" in opts["layers"]:
         fib = common.fibre(pkg.version, common.gap_params(), pkg)
         add_fibre(
@@ -246,12 +299,8 @@ def _build_map(opts: dict, pkg, gaps: gpd.GeoDataFrame, table: gpd.GeoDataFrame,
             synthetic="fibre_nodes" in synthetic,
         )
     if "sites" in opts["layers"]:
-        sites = common.sites(pkg.version, pkg)
-        techs = set(opts["techs"])
-        chosen = sites["operator"].isin(opts["operators"]) & sites["technologies"].map(
-            lambda v: bool(techs & set(str(v).split("/")))
-        )
-        add_sites(m, sites[chosen], lang=lang, synthetic="towers" in synthetic)
+        sites = shown_sites(common.sites(pkg.version, pkg), opts["operators"], opts["techs"], partner)
+        add_sites(m, sites, lang=lang, synthetic="towers" in synthetic)
     if opts["former"]:
         outlines = common.former_outlines(pkg.version, opts["former"], pkg)
         add_former_units(m, outlines, level=opts["former"], lang=lang)
@@ -306,7 +355,11 @@ def render() -> None:
     if pkg is None:
         return
     common.synthetic_note(pkg)
-    opts = _controls(lang, pkg, sorted(pkg.cells["operator"].astype(str).unique()))
+    partner = access.partner_operator()
+    if partner:
+        st.caption(t("map.partner_note", lang, operator=partner))
+    operators = [partner] if partner else sorted(pkg.cells["operator"].astype(str).unique())
+    opts = _controls(lang, pkg, operators)
     params = common.gap_params()
     # One slot, filled only on the first visit (quick commune map and progress while the layers
     # are computed), so the page keeps the same element layout on every run: a rerun from a map
@@ -330,10 +383,11 @@ def render() -> None:
                 )
             gaps = common.analysis_ready(pkg, params)
         quick.empty()
+    gaps = shown_hamlets(pkg, params, gaps, partner)
     table = common.commune_table(pkg.version, params, pkg)
-    fmap = _build_map(opts, pkg, gaps, table, lang)
+    fmap = _build_map(opts, pkg, gaps, table, lang, partner)
     sig = hashlib.sha1(
-        repr((sorted(opts.items()), lang, common.tiles(), pkg.version, params)).encode()
+        repr((sorted(opts.items()), lang, common.tiles(), pkg.version, params, partner)).encode()
     ).hexdigest()
     map_key = f"planners_map:{sig[:12]}"
     if "communes" in opts["layers"]:

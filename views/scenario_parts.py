@@ -6,6 +6,12 @@ site form…) are remembered in ``scenarios_keep`` so that the draft survives a 
 page (Streamlit forgets the value of a widget that a run does not draw). Added sites, programmes
 and what a loaded scenario carries beyond the page's controls (moves, cell edits, fibre nodes) are
 plain session state.
+
+A partner (docs/ACCESS.md, "What partners get") changes its own operator's network only: the draft
+always goes through :func:`restrict_draft` (its switch-off applies to its operator, only its own
+sites are removed, moved or edited), planned cells of another operator are refused when added
+(:func:`add_planned_cells`), and what the page shows of a result is filtered as its downloads are
+(:func:`shown_hamlet_changes`, :func:`change_overlay` on its own operator's classes).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from functools import partial
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -28,8 +35,18 @@ from analysis.kpi import KpiTargets
 from analysis.params import GapParams
 from analysis.scenario.evaluate import Baseline, ScenarioResult, compute_baseline, evaluate_scenario
 from analysis.scenario.files import read_layer, scenario_files, scenario_from_files
-from analysis.scenario.model import Scenario, SwitchOff, scenario_slug
+from analysis.scenario.model import CellEdit, Scenario, SwitchOff, scenario_slug
+from auth.audit import AuditEvent
 from geo.errors import PhuSongError, ValidationError
+from geo.schema import Operator, parse_category
+from layers.access_filters import (
+    CoverageRasters,
+    canonical_operator,
+    other_operator_rows,
+    owned_ids,
+    restrict_scenario_layers,
+    visible_coverage,
+)
 from layers.i18n import Lang, format_number, format_percent, t
 from layers.map import flag_labels
 from layers.scenario_map import GOOD_CLASS, coverage_change_png
@@ -108,7 +125,7 @@ def draft_scenario(pkg, lang: Lang) -> Scenario:
     base = carry if isinstance(carry, Scenario) else Scenario(name="", base_version=pkg.version)
     techs = tuple(s.get("scenarios_off_techs") or ())
     name = " ".join(str(s.get("scenarios_name") or "").split())
-    return base.with_changes(
+    draft = base.with_changes(
         name=name or t("scn.unnamed", lang),
         base_version=pkg.version,
         added_sites=s.get("scenarios_sites"),
@@ -117,6 +134,58 @@ def draft_scenario(pkg, lang: Lang) -> Scenario:
         adopt_fibre_plan=bool(s.get("scenarios_fibre_plan")),
         programmes=tuple(s.get("scenarios_programmes") or ()),
     )
+    return restrict_draft(draft, pkg.cells, access.partner_operator())
+
+
+# --------------------------------------------------------------------------- a partner's draft
+
+
+def _own_edit(edit: CellEdit, cells: frozenset[str], operator: str) -> bool:
+    if edit.cell_id not in cells:
+        return False
+    if "operator" not in edit.values:
+        return True
+    found = parse_category(Operator, str(edit.values["operator"]))
+    return found is not None and found.value == operator
+
+
+def restrict_draft(scenario: Scenario, cells: pd.DataFrame, operator: str | None) -> Scenario:
+    """What of ``scenario`` a partner of ``operator`` may change: its own operator's network only.
+
+    None (every other role): ``scenario`` unchanged. For a partner, planned cells of another
+    operator, removals and moves of other operators' sites (of ``cells``, the package's), edits of
+    other operators' cells and edits that hand a cell to another operator are left out, and a
+    switch-off applies to its own operator whatever it named. Programmes and fibre (not
+    base-station data) are kept. Pure: the page applies it to every draft it evaluates or saves.
+    """
+    own = canonical_operator(operator)
+    if own is None:
+        return scenario
+    sites = owned_ids(cells, own) or frozenset()
+    cell_ids = owned_ids(cells, own, "cell_id") or frozenset()
+    added = scenario.added_sites
+    if added is not None and len(added):
+        keep = np.ones(len(added), dtype=bool)
+        keep[other_operator_rows(added, own)] = False
+        added = added.iloc[keep].reset_index(drop=True) if not keep.all() else added
+        sites = sites | frozenset(added["site_id"].astype(str))
+        cell_ids = cell_ids | frozenset(added["cell_id"].astype(str))
+    off = scenario.switch_off
+    return scenario.with_changes(
+        added_sites=added if added is not None and len(added) else None,
+        removed_sites=tuple(x for x in scenario.removed_sites if x in sites),
+        moved_sites=tuple(m for m in scenario.moved_sites if m.site_id in sites),
+        cell_edits=tuple(e for e in scenario.cell_edits if _own_edit(e, cell_ids, own)),
+        switch_off=SwitchOff(off.technologies, own) if off else None,
+    )
+
+
+def changes_count(scenario: Scenario) -> int:
+    """How many base-station changes ``scenario`` makes (planned sites, removals, moves, cell
+    edits): what :func:`restrict_draft` may leave out."""
+    added = scenario.added_sites
+    planned = 0 if added is None or not len(added) else added["site_id"].astype(str).nunique()
+    return planned + len(scenario.removed_sites) + len(scenario.moved_sites) + len(scenario.cell_edits)
 
 
 def content_key(scenario: Scenario) -> str:
@@ -226,6 +295,9 @@ def add_planned_cells(pkg, data: bytes, display: str) -> str | None:
         new = read_layer(data, "towers", layout=common.layout(pkg), display=display)
     except PhuSongError as exc:
         return problems_text(exc)
+    refused = _other_operators_refused(new, display)
+    if refused:
+        return refused
     old = st.session_state.get("scenarios_sites")
     taken = set(pkg.cells["cell_id"].astype(str)) | (
         set(old["cell_id"].astype(str)) if old is not None else set()
@@ -238,6 +310,30 @@ def add_planned_cells(pkg, data: bytes, display: str) -> str | None:
             )
     st.session_state["scenarios_sites"] = new if old is None else pd.concat([old, new], ignore_index=True)
     return None
+
+
+def _other_operators_refused(cells: pd.DataFrame, display: str) -> str | None:
+    """For a partner: the escaped refusal of planned cells of another operator (audited), else None."""
+    operator = access.partner_operator()
+    bad = other_operator_rows(cells, operator)
+    if not bad:
+        return None
+    found = sorted({str(v) for v in cells["operator"].iloc[bad]}) if "operator" in cells else ["?"]
+    access.audit_log().append(
+        AuditEvent.REFUSED,
+        access.current_user(),
+        {"what": "scenario sites of another operator", "permission": "", "operators": found},
+    )
+    rows = ", ".join(str(i + 2) for i in bad[:20]) + (", …" if len(bad) > 20 else "")
+    text = t(
+        "scn.err_other_operator",
+        common.lang(),
+        display=display,
+        rows=rows,
+        found=", ".join(found),
+        operator=operator,
+    )
+    return common.plain_text(text)
 
 
 def remove_planned_site(site_id: str) -> None:
@@ -272,9 +368,23 @@ def show_headline(result: ScenarioResult, lang: Lang) -> None:
     st.caption(t("scn.timing", lang, seconds=format_number(sum(result.timings_s.values()), lang, decimals=1)))
 
 
-def hamlet_table(result: ScenarioResult, lang: Lang) -> pd.DataFrame:
-    """The before/after hamlet table for display: changed rows first, then by households gained."""
-    h = result.hamlets
+def shown_hamlet_changes(result: ScenarioResult, operator: str | None = None) -> pd.DataFrame:
+    """The result's hamlet table as ``operator``'s partner may see it (every row, no other operator's
+    per-operator values: as its downloads, :func:`layers.access_filters.restrict_scenario_layers`)."""
+    if operator is None:
+        return result.hamlets
+    layers = restrict_scenario_layers(
+        {"hamlet_changes": result.hamlets}, operator, switched_operator=_switched_operator(result)
+    )
+    return layers.get("hamlet_changes", result.hamlets.iloc[:0])
+
+
+def hamlet_table(result: ScenarioResult, lang: Lang, operator: str | None = None) -> pd.DataFrame:
+    """The before/after hamlet table for display: changed rows first, then by households gained.
+
+    ``operator``: a partner's, whose table is :func:`shown_hamlet_changes`.
+    """
+    h = shown_hamlet_changes(result, operator)
     moved = (h["flags_cleared"] != "") | (h["flags_new"] != "")
     order = h.assign(_c=~h["changed"], _m=~moved, _g=-h["hh_gained_good_4g"].astype(float))
     h = h.loc[order.sort_values(["_c", "_m", "_g"], kind="stable").index]
@@ -452,7 +562,8 @@ def show_results(result: ScenarioResult, pkg, lang: Lang) -> None:
     """Headline, tables, KPIs and downloads of an evaluated scenario."""
     show_headline(result, lang)
     st.subheader(t("scn.hamlets", lang))
-    st.dataframe(hamlet_table(result, lang), hide_index=True, width="stretch", key="scenarios_hamlet_table")
+    table = hamlet_table(result, lang, access.partner_operator())
+    st.dataframe(table, hide_index=True, width="stretch", key="scenarios_hamlet_table")
     st.subheader(t("scn.communes", lang))
     st.dataframe(commune_table(result, lang), hide_index=True, width="stretch")
     st.subheader(t("scn.kpis", lang))
@@ -527,15 +638,29 @@ def evaluation(version: str, params: GapParams, targets: KpiTargets, key: str, _
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def change_overlay(version: str, params: GapParams, targets: KpiTargets, key: str, _result: ScenarioResult):
-    """The good-4G difference overlay of a result (PNG, bounds), or None when no pixel changed."""
+def change_overlay(
+    version: str,
+    params: GapParams,
+    targets: KpiTargets,
+    key: str,
+    _result: ScenarioResult,
+    operator: str | None = None,
+):
+    """The good-4G difference overlay of a result (PNG, bounds), or None when no pixel changed.
+
+    Every operator's best class before and after; for a partner (``operator``), its own operator's
+    4G classes before and after (``coverage.classes_by_operator``): where *its* network gains or
+    loses good 4G, never the all-operator best class (:func:`layers.access_filters.visible_coverage`).
+    """
     base = _result.baseline
     if _result.coverage is base.coverage:
         return None
     tech = base.cparams.tech("4G")
+    before = CoverageRasters(base.coverage.combined.classes(tech), base.coverage.classes_by_operator)
+    after = CoverageRasters(_result.coverage.combined.classes(tech), _result.coverage.classes_by_operator)
     found = coverage_change_png(
-        base.coverage.combined.classes(tech),
-        _result.coverage.combined.classes(tech),
+        visible_coverage(before, operator),
+        visible_coverage(after, operator),
         transform=base.scene.grid.transform,
         crs=base.scene.grid.crs,
         good_class=GOOD_CLASS,
@@ -631,10 +756,20 @@ def _load(pkg, slug: str) -> None:
         scenario = load_saved(pkg, slug)
     except PhuSongError as exc:
         return say("saved", "error", f"{t('scn.err_load', lang)}\n\n{problems_text(exc)}")
-    missing = load_into_draft(scenario, pkg, slug)
+    partner = access.partner_operator()
+    mine = restrict_draft(scenario, pkg.cells, partner)
+    load_into_draft(mine, pkg, slug)
     say("saved", "success", t("scn.loaded", lang, name=common.plain_text(scenario.name)))
+    known = set(pkg.cells["site_id"].astype(str))
+    missing = [x for x in scenario.removed_sites if x not in known]
+    notes = []
+    dropped = changes_count(scenario) - changes_count(mine) - len(missing)
+    if partner and (dropped > 0 or mine.switch_off != scenario.switch_off):
+        notes.append(t("scn.partner_dropped", lang, n=max(dropped, 1), operator=partner))
     if missing:
-        say("saved", "warning", t("scn.missing_sites", lang, sites=common.plain_text(", ".join(missing))))
+        notes.append(t("scn.missing_sites", lang, sites=common.plain_text(", ".join(missing))))
+    if notes:
+        say("saved", "warning", "\n\n".join(notes))
 
 
 def _store_action(pkg, slug: str, action: str) -> None:
@@ -742,7 +877,8 @@ def _compare(pkg, lang: Lang, saved: Mapping[str, dict], labels: Mapping[str, st
     with st.spinner(t("scn.evaluating", lang)):
         for slug in chosen:
             try:
-                scenario = load_saved(pkg, slug).with_changes(base_version=pkg.version)
+                mine = restrict_draft(load_saved(pkg, slug), pkg.cells, access.partner_operator())
+                scenario = mine.with_changes(base_version=pkg.version)
                 result = evaluation(pkg.version, params, targets, content_key(scenario), base, scenario)
             except PhuSongError as exc:
                 st.error(f"{common.plain_text(labels[slug])}: {problems_text(exc)}")

@@ -5,6 +5,13 @@ The page only collects the changes and shows results: the baseline and the evalu
 :mod:`analysis.scenario`, the map layers :mod:`layers.scenario_map`, the files
 :mod:`analysis.scenario.files` and :mod:`geo.scenario_store` (``DATA_DIR/scenarios/``; saving never
 changes the package data). Helpers are in :mod:`views.scenario_parts`.
+
+A partner (docs/ACCESS.md, "What partners get") changes its own operator's network only: the site
+form and the switch-off offer its operator only and the removal list its own sites only, and the
+server holds to it whatever the browser sends (:func:`views.scenario_parts.restrict_draft`, the
+operator re-checked when a site or a CSV is added). The map shows its own operator's existing,
+new and removed sites only, hamlet popups without other operators' values, and the gained / lost
+good-4G overlay of its own operator's 4G classes.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from analysis.coverage_params import default_coverage_params
 from analysis.scenario.evaluate import Baseline, ScenarioResult
 from analysis.scenario.model import SWITCHABLE_TECHNOLOGIES, Programme, Scenario
 from geo.errors import PhuSongError
+from layers.access_filters import filter_sites, owned_ids, restrict_layer
 from layers.i18n import Lang, format_number, t
 from layers.scenario_map import flag_change_points, scenario_map
 from views import access, common
@@ -76,7 +84,7 @@ def _add_site(pkg) -> None:
     site_id = parts.next_site_id(used)
     rows = parts.planned_site_rows(
         site_id,
-        operator=s["scenarios_operator"],
+        operator=str(s.get("scenarios_operator") or ""),  # a partner's: re-checked in add_planned_cells
         lon=lon,
         lat=lat,
         technology=s["scenarios_technology"],
@@ -168,7 +176,7 @@ def _site_form(pkg, lang: Lang, operators: list[str]) -> None:
 def _pending(pkg, lang: Lang, scenario: Scenario) -> None:
     """The draft's changes, each removable."""
     st.subheader(t("scn.changes", lang))
-    sites = parts.sites_of(st.session_state.get("scenarios_sites"))
+    sites = parts.sites_of(scenario.added_sites)
     for i, row in sites.iterrows():
         c1, c2 = st.columns([6, 1])
         text = t(
@@ -201,11 +209,12 @@ def _pending(pkg, lang: Lang, scenario: Scenario) -> None:
         st.button(t("scn.clear", lang), key="scenarios_clear", on_click=_clear_draft)
 
 
-def _other_changes(pkg, lang: Lang, operators: list[str]) -> None:
+def _other_changes(pkg, lang: Lang, operators: list[str], partner: str | None = None) -> None:
     c1, c2, c3 = st.columns([3, 2, 2])
+    own = owned_ids(pkg.cells, partner)
     c1.multiselect(
         t("scn.remove_sites", lang),
-        sorted(set(pkg.cells["site_id"].astype(str))),
+        sorted(set(pkg.cells["site_id"].astype(str)) if own is None else own),
         key="scenarios_remove_existing",
         placeholder=t("scn.remove_sites_none", lang),
     )
@@ -217,7 +226,7 @@ def _other_changes(pkg, lang: Lang, operators: list[str]) -> None:
     )
     c2.selectbox(
         t("scn.switch_off_operator", lang),
-        ["", *operators],
+        [partner] if partner else ["", *operators],
         key="scenarios_off_operator",
         format_func=lambda o: o or t("map.all", lang),
     )
@@ -254,47 +263,66 @@ def _other_changes(pkg, lang: Lang, operators: list[str]) -> None:
         parts.show_messages("programme")
 
 
-def _map(
-    pkg, lang: Lang, base: Baseline, scenario: Scenario, result: ScenarioResult | None, key: str
-) -> None:
+def _removed_cells(pkg, scenario: Scenario, result: ScenarioResult | None):
+    """The package's cells the draft removes or switches off, with ``change`` (None: none, or the
+    draft does not apply)."""
     from analysis.scenario.edits import apply_cell_changes
 
-    params, targets = common.gap_params(), common.kpi_targets()
-    removed = None
     try:
         _cells, changes = (
             apply_cell_changes(pkg.cells, scenario) if result is None else (None, result.changes)
         )
-        gone = set(changes.removed) | set(changes.switched_off)
-        if gone:
-            removed = pkg.cells[pkg.cells["cell_id"].astype(str).isin(gone)].copy()
-            removed["change"] = (
-                removed["cell_id"]
-                .astype(str)
-                .isin(changes.removed)
-                .map({True: "removed", False: "switched_off"})
-            )
     except PhuSongError:
-        pass
+        return None
+    gone = set(changes.removed) | set(changes.switched_off)
+    if not gone:
+        return None
+    removed = pkg.cells[pkg.cells["cell_id"].astype(str).isin(gone)].copy()
+    removed["change"] = (
+        removed["cell_id"].astype(str).isin(changes.removed).map({True: "removed", False: "switched_off"})
+    )
+    return removed
+
+
+def _map(
+    pkg, lang: Lang, base: Baseline, scenario: Scenario, result: ScenarioResult | None, key: str
+) -> None:
+    params, targets = common.gap_params(), common.kpi_targets()
+    partner = access.partner_operator()  # None: everything; a partner: its own operator's only
+    removed = _removed_cells(pkg, scenario, result)
+    added = scenario.added_sites
     show_sites = bool(st.session_state.get("scenarios_show_sites"))
     fmap = scenario_map(
         common.display_communes(pkg.version, pkg),
-        result.gaps if result is not None else base.gaps,
-        sites=common.sites(pkg.version, pkg) if show_sites else None,
-        new_cells=scenario.added_sites,
-        removed_cells=removed,
+        restrict_layer("gaps", result.gaps if result is not None else base.gaps, partner),
+        sites=filter_sites(common.sites(pkg.version, pkg), partner) if show_sites else None,
+        new_cells=None if added is None else restrict_layer("new_sites", added, partner),
+        removed_cells=None if removed is None else restrict_layer("removed_cells", removed, partner),
         flag_changes=None if result is None else flag_change_points(result.hamlets, base.hamlets),
         change_overlay=None
         if result is None
-        else parts.change_overlay(pkg.version, params, targets, key, result),
+        else parts.change_overlay(pkg.version, params, targets, key, result, partner),
+        change_title=t("scn.map_change_own", lang, operator=partner) if partner else None,
         tiles=common.tiles(),
         lang=lang,
         synthetic=tuple(pkg.synthetic_layers),
     )
-    sig = repr((lang, common.tiles(), pkg.version, params, targets, key, result is not None, show_sites))
+    sig = repr(
+        (lang, common.tiles(), pkg.version, params, targets, key, result is not None, show_sites, partner)
+    )
     map_key = f"scenarios_map:{hashlib.sha1(sig.encode()).hexdigest()[:12]}"
     common.show_map(fmap, key=map_key, returned=MAP_RETURNED, on_change=partial(_map_clicked, map_key))
     st.checkbox(t("scn.show_sites", lang), key="scenarios_show_sites")
+
+
+def _partner_widgets(pkg, partner: str) -> None:
+    """Hold a partner's widgets to its own operator before they are drawn (the values a browser
+    sends are not trusted: :func:`views.scenario_parts.restrict_draft` applies them again)."""
+    s = st.session_state
+    s["scenarios_operator"] = partner
+    s["scenarios_off_operator"] = partner
+    own = owned_ids(pkg.cells, partner) or frozenset()
+    s["scenarios_remove_existing"] = [x for x in s.get("scenarios_remove_existing") or () if x in own]
 
 
 def render() -> None:
@@ -307,12 +335,17 @@ def render() -> None:
         return
     common.synthetic_note(pkg)
     st.caption(t("scn.intro", lang))
-    operators = sorted(pkg.cells["operator"].astype(str).unique())
+    partner = access.partner_operator()
+    if partner:
+        st.caption(t("scn.partner_note", lang, operator=partner))
+    operators = [partner] if partner else sorted(pkg.cells["operator"].astype(str).unique())
     defaults = {**parts.KEPT, "scenarios_operator": operators[0] if operators else ""}
     defaults["scenarios_eirp"] = default_coverage_params().tech("4G").eirp_dbm
     # existing sites make the map heavy (about 1.5 MB more on the bundled province): off when many
     defaults["scenarios_show_sites"] = len(common.sites(pkg.version, pkg)) <= parts.MANY_SITES
     parts.restore_widgets(defaults)
+    if partner:
+        _partner_widgets(pkg, partner)
     if st.session_state.get("scenarios_lang") != lang:  # relabel the translated select box
         st.session_state["scenarios_off_operator"] = st.session_state["scenarios_off_operator"]
         st.session_state["scenarios_lang"] = lang
@@ -321,7 +354,7 @@ def render() -> None:
     key = parts.content_key(scenario)
     top = st.container()
     st.text_input(t("scn.name", lang), key="scenarios_name", max_chars=80, placeholder=t("scn.unnamed", lang))
-    _other_changes(pkg, lang, operators)
+    _other_changes(pkg, lang, operators, partner)
     _pending(pkg, lang, scenario)
     if st.button(
         t("scn.evaluate", lang), key="scenarios_evaluate", type="primary", disabled=scenario.is_empty
