@@ -190,6 +190,7 @@ def update_coverage_by_operator(
     server = _renumbered_servers(base.combined.server, diff, len(ids_before))
     count = base.combined.server_count.copy()
     classes = _base_classes(scene, base, operators)
+    shared = {op for op in operators if classes[op] is base.classes_by_operator.get(op)}
     thresholds = np.asarray(tech.thresholds_dbm, dtype=np.float32)
     evaluations = 0
     for r0, r1, c0, c1 in planned.rects:
@@ -201,7 +202,11 @@ def update_coverage_by_operator(
         count[r0:r1, c0:c1] = count_w
         if len(operators) > 1:
             for g, op in enumerate(operators):
-                classes[op][r0:r1, c0:c1] = class_w[g]
+                if not np.array_equal(classes[op][r0:r1, c0:c1], class_w[g]):
+                    if op in shared:  # first change to this operator's classes: copy them now
+                        classes[op] = classes[op].copy()
+                        shared.discard(op)
+                    classes[op][r0:r1, c0:c1] = class_w[g]
         evaluations += evals
     if len(operators) == 1:  # as the full computation: the one operator's class is the best level's
         classes = {operators[0]: classify_rsrp(rsrp, tech)}
@@ -516,15 +521,15 @@ def _renumbered_servers(server: NDArray[np.int32], diff: _Diff, n_before: int) -
 
 
 def _base_classes(scene: Scene, base: OperatorCoverage, operators: list[str]) -> dict[str, NDArray[np.uint8]]:
-    """Per operator after the change, a copy of its base class raster; for an operator new to the
-    technology, class none inside the province (no cell of it reaches outside the windows)."""
+    """Per operator after the change, its base class raster itself (copied by the caller on its
+    first change: an operator whose classes no window changes shares the base's array, which no
+    code writes to); for an operator new to the technology, class none inside the province (no
+    cell of it reaches outside the windows)."""
     out = {}
     for op in operators:
         known = base.classes_by_operator.get(op)
         out[op] = (
-            np.where(scene.inside, np.uint8(0), NODATA_CLASS).astype(np.uint8)
-            if known is None
-            else known.copy()
+            np.where(scene.inside, np.uint8(0), NODATA_CLASS).astype(np.uint8) if known is None else known
         )
     return out
 

@@ -113,9 +113,11 @@ def _site_kinds(
     if added is None or len(added) == 0:
         return pd.DataFrame(columns=["site_id", "operator", "kind", "cost_vnd"])
     sites = added.groupby(added["site_id"].astype(str), sort=False).first()
-    old_xy = np.column_stack([existing.to_crs(crs).geometry.x, existing.to_crs(crs).geometry.y])
-    old_op = existing["operator"].astype(str).str.casefold().to_numpy()
-    old_site = set(existing["site_id"].astype(str))
+    masts = existing.drop_duplicates(["site_id", "operator"])  # one point per operator on a mast
+    metric = masts.geometry.to_crs(crs)
+    old_xy = np.column_stack([metric.x.to_numpy(), metric.y.to_numpy()])
+    old_op = masts["operator"].astype(str).str.casefold().to_numpy()
+    old_site = set(masts["site_id"].astype(str))
     geo = (
         added.groupby(added["site_id"].astype(str), sort=False)
         .geometry.first()

@@ -65,6 +65,14 @@ def apply_cell_changes(cells: gpd.GeoDataFrame, scenario: Scenario) -> tuple[gpd
         A removed, moved or edited site / cell does not exist, an added cell id is already used,
         or the switch-off names an operator without cells.
     """
+    touches_existing = bool(
+        scenario.removed_sites
+        or scenario.moved_sites
+        or scenario.cell_edits
+        or scenario.switch_off is not None
+    )
+    if not touches_existing:  # only additions (the common case): no copy of the existing cells
+        return _with_added(cells, cells, scenario, removed=[], modified=set(), off=[])
     out = cells.copy()
     site = _text(out["site_id"])
     cell = _text(out["cell_id"])
@@ -102,6 +110,21 @@ def apply_cell_changes(cells: gpd.GeoDataFrame, scenario: Scenario) -> tuple[gpd
         )
         off = cell[hit].tolist()
         out, cell = out[~hit], cell[~hit]
+    return _with_added(cells, out, scenario, removed=removed_ids, modified=modified, off=off)
+
+
+def _with_added(
+    cells: gpd.GeoDataFrame,
+    out: gpd.GeoDataFrame,
+    scenario: Scenario,
+    *,
+    removed: list[str],
+    modified: set[str],
+    off: list[str],
+) -> tuple[gpd.GeoDataFrame, CellChanges]:
+    """``out`` (the existing cells after removals, moves, edits and the switch-off) with the
+    scenario's planned sites appended, and what changed."""
+    removed_ids = removed
     added: list[str] = []
     if scenario.added_sites is not None and len(scenario.added_sites):
         new = (
@@ -110,7 +133,8 @@ def apply_cell_changes(cells: gpd.GeoDataFrame, scenario: Scenario) -> tuple[gpd
             else scenario.added_sites
         )
         new_ids = _text(new["cell_id"])
-        clash = new_ids[new_ids.isin(set(_text(cells["cell_id"])))]
+        existing = cells["cell_id"].to_numpy(dtype=object)  # ids are text already (validated layer)
+        clash = new_ids[np.isin(new_ids.to_numpy(dtype=object), existing)]
         if len(clash):
             row = int(clash.index[0]) + 2
             raise ParameterError(
@@ -123,8 +147,13 @@ def apply_cell_changes(cells: gpd.GeoDataFrame, scenario: Scenario) -> tuple[gpd
     out = gpd.GeoDataFrame(out, geometry=cells.geometry.name, crs=cells.crs).reset_index(drop=True)
     modified -= set(removed_ids) | set(off)
     touched = set(removed_ids) | set(off) | modified
-    techs = set(_text(cells.loc[_text(cells["cell_id"]).isin(touched), "technology"]).str.upper())
-    techs |= set(_text(out.loc[_text(out["cell_id"]).isin(modified | set(added)), "technology"]).str.upper())
+    techs: set[str] = set()
+    if touched:
+        techs |= set(_text(cells.loc[_text(cells["cell_id"]).isin(touched), "technology"]).str.upper())
+    if modified:
+        techs |= set(_text(out.loc[_text(out["cell_id"]).isin(modified), "technology"]).str.upper())
+    if added:
+        techs |= set(_text(new["technology"]).str.upper())
     changes = CellChanges(
         tuple(added), tuple(removed_ids), tuple(sorted(modified)), tuple(off), frozenset(techs)
     )
