@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -44,18 +44,26 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.fibre import ReachResult, compute_reach, point_xy_m
+from analysis.fibre import ReachResult, compute_reach
+from analysis.gap_signal import (
+    SIGNAL_COLUMNS,
+    _text,
+    coverage_engine_signal,
+    signal_from_coverage_stats,
+    standin_hamlet_signal,
+)
+from analysis.gap_survey import (
+    ResolvedThresholds,
+    _ratio,
+    hamlet_survey_indicators,
+    resolve_thresholds,
+)
 from analysis.grouping import FORMER_DETAIL_COLUMNS, HAMLET_FORMER_COLUMNS
-from analysis.linkbudget import reference_power_dbm
-from analysis.params import GapParams, StandInSignalParams
-from analysis.propagation import ENV_SUBURBAN, path_loss_db
+from analysis.params import GapParams
 from analysis.roadgraph import build_road_graph
 from geo.errors import SchemaError
-from geo.names import normalize_name
 
 if TYPE_CHECKING:
-    import pyproj
-
     from geo.package import DataPackage
 
 log = logging.getLogger(__name__)
@@ -79,13 +87,6 @@ __all__ = [
     "commune_indicators",
     "output_columns",
 ]
-
-SIGNAL_COLUMNS: tuple[str, ...] = ("share_hh_good_4g", "share_hh_no_4g", "good_4g_operators")
-"""The signal interface: a DataFrame indexed by ``hamlet_id`` with these columns.
-
-``share_hh_good_4g`` (0–1) households with good 4G from at least one operator; ``share_hh_no_4g``
-(0–1) households with no usable 4G at all; ``good_4g_operators`` (str) operators giving good 4G
-to at least part of the hamlet, ``";"``-joined, "" for none."""
 
 
 class GapFlag(StrEnum):
@@ -161,390 +162,16 @@ ACTOR_LABELS: dict[Actor, tuple[str, str]] = {
 """(Vietnamese, English) label of each actor."""
 
 
-@dataclass(frozen=True)
-class ResolvedThresholds:
-    """The numbers actually used for one run (recorded in every export's metadata).
-
-    Parameters
-    ----------
-    no_mobile_max_share_no_4g, weak_mobile_min_share_good_4g
-        From :class:`analysis.params.GapThresholds`.
-    no_fibre_drop_reach_m, extendable_m
-        From :class:`analysis.params.ReachParams` (metres by road).
-    ftth_min_share, smartphone_min_share
-        After applying the basis.
-    basis
-        The :data:`analysis.params.ThresholdBasis` used.
-    province_ftth_share, province_smartphone_share
-        Household- / adult-weighted survey averages (NaN without survey data).
-    """
-
-    no_mobile_max_share_no_4g: float
-    weak_mobile_min_share_good_4g: float
-    no_fibre_drop_reach_m: float
-    extendable_m: float
-    ftth_min_share: float
-    smartphone_min_share: float
-    basis: str
-    province_ftth_share: float
-    province_smartphone_share: float
-
-    def as_metadata(self) -> dict[str, str]:
-        """Flat ``{name: text}`` for export metadata (prefixed ``threshold_``)."""
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f"threshold_{f.name}"] = value if isinstance(value, str) else _num_text(value)
-        return out
-
-
-def _num_text(value: float) -> str:
-    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:g}"
-
-
 # ---------------------------------------------------------------------------------------------
 # survey indicators
-
-_SURVEY_COUNTS = ("households", "households_ftth", "adults", "adults_with_smartphone")
-
-
-def _text(series: pd.Series) -> pd.Series:
-    return series.fillna("").astype(str).str.strip()
-
-
-def hamlet_survey_indicators(hamlets: pd.DataFrame, survey: pd.DataFrame) -> pd.DataFrame:
-    """Per-hamlet FTTH and smartphone shares from the survey.
-
-    Rows are matched by ``hamlet_id`` (or ``commune_id`` + normalised ``hamlet_name``); when a
-    hamlet has several rows the latest ``survey_date`` wins; a hamlet with no row of its own uses
-    its commune-level row (``hamlet_id`` and ``hamlet_name`` empty), marked ``survey_level =
-    "commune"``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``hamlet_id``: ``survey_row`` (row position in ``survey``, -1 none),
-        ``survey_households``, ``households_ftth``, ``adults``, ``adults_with_smartphone``,
-        ``ftth_share``, ``smartphone_share`` (0–1, NaN without data), ``survey_level``
-        (``hamlet`` / ``commune`` / ``none``), ``survey_date`` (str).
-
-    Raises
-    ------
-    SchemaError
-        A count column is missing from the survey.
-    """
-    missing = [c for c in _SURVEY_COUNTS if c not in survey.columns]
-    if missing:
-        raise SchemaError(f"survey/hamlet_survey.csv lacks column(s) {', '.join(missing)}")
-    sv = survey.reset_index(drop=True).copy()
-    sv["_row"] = np.arange(len(sv))
-    for col in ("hamlet_id", "commune_id", "hamlet_name", "survey_date"):
-        sv[col] = _text(sv[col]) if col in sv else ""
-    hid = _text(hamlets["hamlet_id"])
-    cid = _text(hamlets["commune_id"]) if "commune_id" in hamlets else pd.Series("", index=hamlets.index)
-    by_name = {
-        (c, normalize_name(n)): h for h, c, n in zip(hid, cid, _text(hamlets["hamlet_name"]), strict=True)
-    }
-    named = (sv["hamlet_id"] == "") & (sv["hamlet_name"] != "")
-    sv.loc[named, "hamlet_id"] = [
-        by_name.get((c, normalize_name(n)), "")
-        for c, n in zip(sv.loc[named, "commune_id"], sv.loc[named, "hamlet_name"], strict=True)
-    ]
-    unmatched = named & (sv["hamlet_id"] == "")
-    if unmatched.any():
-        log.warning(
-            "survey: %d row(s) name a hamlet not in the hamlets layer (rows %s)",
-            int(unmatched.sum()),
-            ", ".join(str(r + 2) for r in sv.index[unmatched][:10]),
-        )
-    sv["_named"] = named
-    sv = sv.sort_values(["survey_date", "_row"], kind="stable")
-    hamlet_rows = sv[sv["hamlet_id"] != ""].drop_duplicates("hamlet_id", keep="last").set_index("hamlet_id")
-    commune_rows = sv[(sv["hamlet_id"] == "") & ~sv["_named"] & (sv["commune_id"] != "")]
-    commune_rows = commune_rows.drop_duplicates("commune_id", keep="last").set_index("commune_id")
-    own = hid.isin(hamlet_rows.index).to_numpy()
-    fallback = ~own & cid.isin(commune_rows.index).to_numpy()
-    rows = np.full(len(hid), -1)
-    rows[own] = hamlet_rows.loc[hid[own], "_row"].to_numpy()
-    rows[fallback] = commune_rows.loc[cid[fallback], "_row"].to_numpy()
-    out = pd.DataFrame({"survey_row": rows}, index=pd.Index(hid.to_numpy(), name="hamlet_id"))
-    base = survey.reset_index(drop=True)
-    for col in _SURVEY_COUNTS:
-        vals = pd.to_numeric(base[col], errors="coerce").to_numpy(dtype=float)
-        out["survey_households" if col == "households" else col] = np.where(rows >= 0, vals[rows], np.nan)
-    out["ftth_share"] = _ratio(out["households_ftth"], out["survey_households"])
-    out["smartphone_share"] = _ratio(out["adults_with_smartphone"], out["adults"])
-    out["survey_level"] = np.where(own, "hamlet", np.where(fallback, "commune", "none"))
-    dates = sv.set_index("_row")["survey_date"]
-    out["survey_date"] = [dates.get(r, "") if r >= 0 else "" for r in rows]
-    return out
-
-
-def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = num.to_numpy(dtype=float) / den.to_numpy(dtype=float)
-    return pd.Series(np.where(np.isfinite(r), r, np.nan), index=num.index)
-
-
-def resolve_thresholds(indicators: pd.DataFrame, params: GapParams) -> ResolvedThresholds:
-    """Apply the threshold basis (national target / province average / lower of both).
-
-    The province averages are ratios of sums over the distinct survey rows in use
-    (``Σ households_ftth / Σ households``, ``Σ adults_with_smartphone / Σ adults``).
-
-    Parameters
-    ----------
-    indicators
-        Output of :func:`hamlet_survey_indicators`.
-    params
-        Gap parameters.
-    """
-    used = indicators[indicators["survey_row"] >= 0].drop_duplicates("survey_row")
-    prov_ftth = _share_of_sums(used["households_ftth"], used["survey_households"])
-    prov_phone = _share_of_sums(used["adults_with_smartphone"], used["adults"])
-    t = params.thresholds
-    ftth = _by_basis(t.ftth_min_share, prov_ftth, t.basis)
-    phone = _by_basis(t.smartphone_min_share, prov_phone, t.basis)
-    return ResolvedThresholds(
-        no_mobile_max_share_no_4g=t.no_mobile_max_share_no_4g,
-        weak_mobile_min_share_good_4g=t.weak_mobile_min_share_good_4g,
-        no_fibre_drop_reach_m=params.reach.drop_reach_m,
-        extendable_m=params.reach.extendable_m,
-        ftth_min_share=ftth,
-        smartphone_min_share=phone,
-        basis=t.basis,
-        province_ftth_share=prov_ftth,
-        province_smartphone_share=prov_phone,
-    )
-
-
-def _share_of_sums(num: pd.Series, den: pd.Series) -> float:
-    d = float(np.nansum(den.to_numpy(dtype=float)))
-    return float(np.nansum(num.to_numpy(dtype=float))) / d if d > 0 else float("nan")
-
-
-def _by_basis(target: float, province: float, basis: str) -> float:
-    if basis == "national_target" or np.isnan(province):
-        if basis != "national_target":
-            log.warning("no survey data for a province average; using the national target %.2f", target)
-        return float(target)
-    if basis == "province_average":
-        return float(province)
-    return float(min(target, province))
 
 
 # ---------------------------------------------------------------------------------------------
 # stand-in signal (until / unless the coverage engine's statistics are supplied)
 
 
-STANDIN_SOURCE = (
-    "stand-in: Okumura-Hata/COST-231 omni RSRP at 9 points per hamlet, no terrain "
-    "(analysis.gaps.standin_hamlet_signal)"
-)
-
-
-def _sample_points(xy: np.ndarray, radius_m: float) -> np.ndarray:
-    """(k, 9, 2): each point and 8 points on a ring of ``radius_m``."""
-    ang = np.deg2rad(np.arange(0, 360, 45))
-    ring = np.stack([np.cos(ang), np.sin(ang)], axis=1) * radius_m
-    offsets = np.concatenate([np.zeros((1, 2)), ring])
-    return xy[:, None, :] + offsets[None, :, :]
-
-
-def _active_4g(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    need = ("operator", "status", "technology", "band_mhz", "height_m")
-    missing = [c for c in need if c not in cells.columns]
-    if missing:
-        raise SchemaError(f"towers/sites.csv lacks column(s) {', '.join(missing)}")
-    status = _text(cells["status"]).str.lower()
-    tech = _text(cells["technology"]).str.upper()
-    return cells[(status == "active") & (tech == "4G")]
-
-
-def _numbers(frame: pd.DataFrame, col: str) -> np.ndarray:
-    """Column as floats (NaN where empty or missing)."""
-    if col not in frame:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
-
-
-def _best_rsrp_per_operator(
-    lte: gpd.GeoDataFrame,
-    ops: list[str],
-    xy_m: np.ndarray,
-    metric_crs: pyproj.CRS,
-    params: StandInSignalParams,
-) -> np.ndarray:
-    """(operators, points) best RSRP (dBm per resource element) of each operator's omni cells."""
-    best = np.full((len(ops), len(xy_m)), -np.inf)
-    if not len(lte):
-        return best
-    cxy = point_xy_m(lte, metric_crs)
-    band, height = _numbers(lte, "band_mhz"), _numbers(lte, "height_m")
-    eirp = np.nan_to_num(_numbers(lte, "eirp_dbm"), nan=params.eirp_dbm)
-    bw = np.nan_to_num(_numbers(lte, "bandwidth_mhz"), nan=params.bandwidth_mhz)
-    op_row = [ops.index(op) for op in _text(lte["operator"])]
-    for k in range(len(lte)):
-        if not (np.isfinite(band[k]) and np.isfinite(height[k])):
-            continue
-        d_km = np.maximum(np.hypot(xy_m[:, 0] - cxy[k, 0], xy_m[:, 1] - cxy[k, 1]) / 1000.0, 0.02)
-        loss = path_loss_db(
-            d_km,
-            float(band[k]),
-            max(float(height[k]), 1.0),
-            params.mobile_height_m,
-            ENV_SUBURBAN,
-            strict=False,
-        )
-        ref = float(reference_power_dbm(eirp[k], "4G", bw[k]))
-        best[op_row[k]] = np.maximum(best[op_row[k]], ref - loss)
-    return best
-
-
-def standin_hamlet_signal(
-    hamlets: gpd.GeoDataFrame,
-    cells: gpd.GeoDataFrame,
-    metric_crs: pyproj.CRS,
-    *,
-    params: StandInSignalParams | None = None,
-) -> pd.DataFrame:
-    """STAND-IN signal statistics, used only when the coverage engine's are not supplied.
-
-    Omni antennas, Okumura–Hata (≤ 1500 MHz) or COST-231 Hata (1500–2000 MHz; TR 38.901 RMa
-    above, as chosen by :func:`analysis.propagation.model_for_band`) with the suburban
-    correction, outdoor, no terrain; RSRP per resource element = EIRP − 10·log10(subcarriers) −
-    path loss. Each hamlet is sampled at its point and a ring of 8 points at ``hamlet_radius_m``;
-    the shares are the fractions of these 9 samples.
-
-    Parameters
-    ----------
-    hamlets
-        Hamlet points (or polygons: their representative point), EPSG:4326, ``hamlet_id``.
-    cells
-        Cells as in ``towers/sites.csv`` (EPSG:4326); only ``active`` ``4G`` cells count.
-    metric_crs
-        Projected CRS in metres.
-    params
-        Levels and defaults.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The signal interface (:data:`SIGNAL_COLUMNS`) indexed by ``hamlet_id``, plus
-        ``signal_source = "standin_hata_omni"``.
-    """
-    params = params or StandInSignalParams()
-    ids = pd.Index(_text(hamlets["hamlet_id"]).to_numpy(), name="hamlet_id")
-    samples = _sample_points(point_xy_m(hamlets, metric_crs), params.hamlet_radius_m)
-    flat = samples.reshape(-1, 2)
-    lte = _active_4g(cells)
-    ops = sorted(set(_text(lte["operator"])))
-    best = _best_rsrp_per_operator(lte, ops, flat, metric_crs, params)
-    per_op = best.reshape(len(ops), len(ids), samples.shape[1])
-    overall = per_op.max(axis=0) if ops else np.full((len(ids), samples.shape[1]), -np.inf)
-    good_any = np.asarray((per_op >= params.good_rsrp_dbm).any(axis=2), dtype=bool).reshape(
-        len(ops), len(ids)
-    )
-    operators = [";".join(o for o, g in zip(ops, good_any[:, j], strict=True) if g) for j in range(len(ids))]
-    out = pd.DataFrame(
-        {
-            "share_hh_good_4g": (overall >= params.good_rsrp_dbm).mean(axis=1),
-            "share_hh_no_4g": (overall < params.usable_rsrp_dbm).mean(axis=1),
-            "good_4g_operators": operators,
-            "signal_source": "standin_hata_omni",
-        },
-        index=ids,
-    )
-    out.attrs["source"] = STANDIN_SOURCE
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # coverage engine statistics -> signal interface
-
-COVERAGE_ENGINE_SOURCE = (
-    "coverage engine: analysis.coverage_stats 4G household shares per class over each hamlet's "
-    "settlement footprint (point: Voronoi cell in its commune within hamlet_radius_m; polygon: "
-    "its polygon), all operators' best server"
-)
-_SHARE_GOOD, _SHARE_NONE = "household_share_good", "household_share_none"
-
-
-def signal_from_coverage_stats(hamlet_stats: pd.DataFrame) -> pd.DataFrame:
-    """Convert :func:`analysis.coverage_stats.coverage_statistics` hamlet rows to the signal interface.
-
-    The engine gives, per hamlet and operator, the share of the hamlet's households in each class
-    over its settlement footprint (``household_share_none`` … ``household_share_good``); the ``all``
-    rows are the best server of every operator. ``share_hh_good_4g`` is the ``all`` row's
-    ``household_share_good``, ``share_hh_no_4g`` its ``household_share_none`` (NaN where the
-    hamlet is ``outside`` the grid), and ``good_4g_operators`` the operators whose own
-    ``household_share_good`` is above 0. Tables without the share columns (statistics written
-    before they existed) fall back to the representative ``coverage_class``: ``good`` → 1 good,
-    ``none`` → 1 without 4G, ``poor``/``fair`` → neither.
-
-    Parameters
-    ----------
-    hamlet_stats
-        ``CoverageStats.hamlets``: ``hamlet_id``, ``operator`` ("all" and one per operator),
-        ``coverage_class`` and, normally, ``household_share_good`` / ``household_share_none``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`SIGNAL_COLUMNS` + ``signal_source = "coverage_engine"``, indexed by ``hamlet_id``.
-    """
-    missing = [c for c in ("hamlet_id", "operator", "coverage_class") if c not in hamlet_stats.columns]
-    if missing:
-        raise SchemaError(f"coverage statistics lack column(s) {', '.join(missing)}")
-    frame = pd.DataFrame(hamlet_stats).copy()
-    frame["hamlet_id"] = _text(frame["hamlet_id"])
-    known = frame["coverage_class"] != "outside"
-    if _SHARE_GOOD in frame.columns and _SHARE_NONE in frame.columns:
-        good = pd.to_numeric(frame[_SHARE_GOOD], errors="coerce").where(known)
-        none = pd.to_numeric(frame[_SHARE_NONE], errors="coerce").where(known)
-    else:
-        good = (frame["coverage_class"] == "good").astype(float).where(known)
-        none = (frame["coverage_class"] == "none").astype(float).where(known)
-    frame["_good"], frame["_none"] = good, none
-    best = frame[frame["operator"] == "all"].drop_duplicates("hamlet_id").set_index("hamlet_id")
-    good_ops = (
-        frame[(frame["operator"] != "all") & (frame["_good"] > 0)]
-        .groupby("hamlet_id")["operator"]
-        .agg(lambda s: ";".join(sorted(set(s))))
-    )
-    out = pd.DataFrame(
-        {
-            "share_hh_good_4g": best["_good"].astype(float),
-            "share_hh_no_4g": best["_none"].astype(float),
-            "good_4g_operators": good_ops.reindex(best.index).fillna("").astype(str),
-            "signal_source": "coverage_engine",
-        },
-        index=best.index,
-    )
-    out.index.name = "hamlet_id"
-    out.attrs["source"] = COVERAGE_ENGINE_SOURCE
-    return out
-
-
-def coverage_engine_signal(pkg: DataPackage, *, technology: str = "4G") -> pd.DataFrame:
-    """Run the coverage engine (default coverage parameters) on a package; return the signal interface.
-
-    Parameters
-    ----------
-    pkg
-        A loaded data package.
-    technology
-        Technology of the statistics (the flags are defined for 4G).
-    """
-    from analysis.coverage import build_scene, compute_coverage_by_operator
-    from analysis.coverage_params import default_coverage_params
-    from analysis.coverage_stats import coverage_statistics
-
-    cparams = default_coverage_params()
-    scene = build_scene(pkg.communes, pkg.metric_crs, resolution_m=cparams.resolution_m, params=cparams)
-    result = compute_coverage_by_operator(scene, pkg.cells, technology=technology, params=cparams)
-    stats = coverage_statistics(scene, result, pkg.hamlets, params=cparams)
-    return signal_from_coverage_stats(stats.hamlets)
 
 
 # ---------------------------------------------------------------------------------------------

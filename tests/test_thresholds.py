@@ -296,7 +296,7 @@ def test_standin_signal_no_4g_means_below_the_usable_level() -> None:
     assert base.loc["C2-D", "share_hh_no_4g"] == 1.0  # 20 km away: below −115 dBm at all 9 samples
     # move the usable level exactly onto C1-A's weakest sample: at the level is usable, just above is not
     from analysis.fibre import point_xy_m
-    from analysis.gaps import _best_rsrp_per_operator, _sample_points
+    from analysis.gap_signal import _best_rsrp_per_operator, _sample_points
 
     centre = point_xy_m(pkg.hamlets.iloc[[0]], pkg.metric_crs)
     samples = _sample_points(centre, StandInSignalParams().hamlet_radius_m).reshape(-1, 2)
