@@ -295,3 +295,30 @@ def test_class_histograms_equal_numpy():
     ok = classes[pix] < 4
     expected = np.bincount(unit_at[ok] * 4 + classes[pix][ok], minlength=28).reshape(7, 4)
     np.testing.assert_array_equal(class_counts_at(pix, unit_at, classes, 7, 4), expected)
+
+
+def test_loading_the_kernel_never_blocks_scipy_linalg_in_another_thread() -> None:
+    """The BLAS probe is refused only to the thread that loads numba (the app runs pages in threads)."""
+    import threading
+
+    from analysis._coverage_kernel._jit import _without_scipy_linalg
+
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            import importlib
+
+            importlib.import_module("scipy.linalg.interpolative")
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            errors.append(exc)
+
+    with _without_scipy_linalg():
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join(timeout=60)
+        with pytest.raises(ImportError):
+            import importlib
+
+            importlib.import_module("scipy.linalg._this_thread_is_refused")
+    assert errors == []

@@ -6,6 +6,7 @@ import contextlib
 import importlib.abc
 import importlib.machinery
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 
@@ -13,11 +14,17 @@ import numpy as np
 
 
 class _RefuseScipyLinalg(importlib.abc.MetaPathFinder):
-    """Import finder that makes ``scipy.linalg`` unavailable while it is installed."""
+    """Import finder that makes ``scipy.linalg`` unavailable, while it is installed, to the thread
+    that installed it only: other threads (the app runs pages in several) import it as usual."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
+        if threading.get_ident() != self.thread:
+            return None
         if fullname == "scipy.linalg" or fullname.startswith("scipy.linalg."):
             raise ImportError(f"{fullname} is not needed by the coverage kernel")
         return None
