@@ -541,6 +541,109 @@ STRINGS: dict[str, tuple[str, str]] = {
     "scn.change_removed": ("gỡ bỏ", "removed"),
     "scn.change_switched_off": ("tắt công nghệ", "switched off"),
     "scn.show_sites": ("Hiện các trạm hiện có", "Show existing sites"),
+    # the "Propose sites" panel of the scenario page (views/scenario_propose.py)
+    "scn.propose.title": ("Đề xuất trạm", "Propose sites"),
+    "scn.propose.intro": (
+        "PhuSong chọn tối đa N trạm 4G mới (hoặc số trạm ngân sách cho phép) đưa nhiều hộ nhất của các ấp "
+        "thiếu sóng lên 4G tốt, trên mạng lưới của kịch bản (docs/PLANNING.md). Đề xuất chỉ vào kịch bản "
+        "khi bạn bấm Thêm vào kịch bản; sau đó có thể bỏ từng trạm và đánh giá trước và sau.",
+        "PhuSong chooses up to N new 4G sites (or as many as the budget allows) that bring the most "
+        "households of under-served hamlets to good 4G, on the scenario's network (docs/PLANNING.md). "
+        "The proposal joins the scenario only when you press Add to the scenario; then remove any site "
+        "and evaluate before and after.",
+    ),
+    "scn.propose.n": ("Số trạm tối đa", "Most sites"),
+    "scn.propose.budget": ("Ngân sách (đồng)", "Budget (VND)"),
+    "scn.propose.no_budget": ("Không giới hạn", "No limit"),
+    "scn.propose.budget_help": (
+        "Tuỳ chọn: tổng chi phí các trạm không vượt quá số này (đơn giá là giá tạm).",
+        "Optional: the sites' total cost stays within it (the unit costs are placeholders).",
+    ),
+    "scn.propose.any_operator": ("Nhà mạng bất kỳ", "Any operator"),
+    "scn.propose.operator_help": (
+        "Một nhà mạng: theo vùng phủ và trạm của nhà mạng đó. Nhà mạng bất kỳ: theo sóng tốt nhất của mọi "
+        "nhà mạng; các cell đề xuất được gán cho nhà mạng có nhiều trạm 4G nhất.",
+        "One operator: planned on its own coverage and masts. Any operator: on every operator's best "
+        "server; the proposed cells are given to the operator with most 4G sites.",
+    ),
+    "scn.propose.target": ("Đề xuất cho", "Propose for"),
+    "scn.propose.target_underserved": (
+        "Các ấp thiếu sóng (cờ sóng di động)",
+        "Under-served hamlets (signal flags)",
+    ),
+    "scn.propose.target_service_loss": (
+        "Các ấp mất hết sóng khi tắt {techs}",
+        "Hamlets left without service by the {techs} switch-off",
+    ),
+    "scn.propose.partner": (
+        "Tài khoản đối tác: chỉ đề xuất trạm của {operator}, trên mạng lưới của {operator}.",
+        "Partner account: only {operator}'s sites are proposed, on {operator}'s own network.",
+    ),
+    "scn.propose.button": ("Đề xuất trạm", "Propose sites"),
+    "scn.propose.phase_next": ("Đang tính: {phase}…", "Computing: {phase}…"),
+    "scn.propose.phase_done": ("Xong {phase}: {seconds} giây", "Done {phase}: {seconds} s"),
+    "scn.propose.phase_evaluate": (
+        "đánh giá kịch bản (ấp mất sóng)",
+        "evaluating the scenario (service lost)",
+    ),
+    "scn.propose.phase_coverage": ("vùng phủ hiện tại", "coverage today"),
+    "scn.propose.phase_targets": ("các ấp thiếu sóng", "under-served hamlets"),
+    "scn.propose.phase_candidates": ("các vị trí ứng viên", "candidate locations"),
+    "scn.propose.phase_matrix": ("ma trận vùng phủ của ứng viên", "coverage matrix of the candidates"),
+    "scn.propose.phase_choice": ("chọn trạm", "choice of the sites"),
+    "scn.propose.ready": ("Đã đề xuất trong {seconds} giây", "Proposed in {seconds} s"),
+    "scn.propose.failed": ("Không đề xuất được trạm:", "Sites could not be proposed:"),
+    "scn.propose.stale": (
+        "Kịch bản đã thay đổi sau khi đề xuất: đề xuất này tính cho kịch bản trước đó.",
+        "The scenario changed since the proposal: it was made for the earlier scenario.",
+    ),
+    "scn.propose.no_loss": (
+        "Không ấp nào mất hết sóng khi tắt: không có trạm nào để đề xuất.",
+        "No hamlet loses all service in the switch-off: no site to propose.",
+    ),
+    "scn.propose.none": (
+        "Không trạm nào đưa thêm được hộ lên 4G tốt (hoặc ngân sách không đủ cho một trạm).",
+        "No site brings more households to good 4G (or the budget does not cover one site).",
+    ),
+    "scn.propose.summary": (
+        "{n} trạm đưa {gained} trong {target} hộ chưa có 4G tốt của {hamlets} ấp lên 4G tốt; "
+        "{candidates} vị trí ứng viên; chi phí {cost}.",
+        "{n} site(s) bring {gained} of the {target} households without good 4G in {hamlets} hamlets "
+        "to good 4G; {candidates} candidates; cost {cost}.",
+    ),
+    "scn.propose.stop_budget": ("Dừng vì hết ngân sách.", "Stopped: the budget is spent."),
+    "scn.propose.stop_no_gain": (
+        "Dừng vì không trạm nào đưa thêm được hộ.",
+        "Stopped: no further site brings any household.",
+    ),
+    "scn.propose.cells_of": (
+        "Các cell đề xuất thuộc {operator}.",
+        "The proposed cells are {operator}'s.",
+    ),
+    "scn.propose.placeholder_costs": (
+        "Chi phí theo đơn giá tạm (analysis/config/planning.toml), không phải giá của tỉnh: chỉ để so sánh.",
+        "Costs use placeholder unit costs (analysis/config/planning.toml), not the province's prices: "
+        "use them to compare only.",
+    ),
+    "scn.propose.add": ("Thêm vào kịch bản", "Add to the scenario"),
+    "scn.propose.discard": ("Bỏ đề xuất", "Discard the proposal"),
+    "scn.propose.added": (
+        "Đã thêm {n} trạm đề xuất vào kịch bản: bấm Đánh giá để xem trước và sau.",
+        "Added {n} proposed site(s) to the scenario: press Evaluate for before and after.",
+    ),
+    "scn.propose.col_rank": ("Thứ tự", "Rank"),
+    "scn.propose.col_site": ("Trạm", "Site"),
+    "scn.propose.col_kind": ("Loại", "Kind"),
+    "scn.propose.col_host": ("Cột có sẵn", "Host mast"),
+    "scn.propose.col_gain": ("Hộ thêm 4G tốt", "Households gained"),
+    "scn.propose.col_cumulative": ("Hộ cộng dồn", "Cumulative households"),
+    "scn.propose.col_cost": ("Chi phí", "Cost"),
+    "scn.propose.col_hamlets": ("Ấp được phục vụ", "Hamlets served"),
+    "scn.propose.kind_shared": ("Dùng chung cột", "Shared mast"),
+    "scn.propose.kind_new": ("Cột mới", "New mast"),
+    "scn.propose.map_sites": ("Trạm đề xuất (chưa thêm)", "Proposed sites (not added yet)"),
+    "scn.propose.map_candidates": ("Vị trí ứng viên", "Candidate locations"),
+    "scn.propose.map_gain_alone": ("Hộ lên 4G tốt nếu chỉ có trạm này", "Households brought to good alone"),
     "scn.saved_title": ("Kịch bản đã lưu", "Saved scenarios"),
     "scn.save_hint": (
         "Lưu kịch bản theo tên vào thư mục scenarios/ của bộ dữ liệu (dữ liệu gốc không đổi).",

@@ -8,7 +8,10 @@ A scenario is drawn over the same commune outlines and hamlet flags as the plann
 * planned sites (:func:`add_new_sites`) as large magenta markers with a black ring, unlike the
   small operator-coloured dots of existing sites, and removed or switched-off sites
   (:func:`add_removed_sites`) as hollow grey markers with a dashed red ring;
-* hamlets whose flags cleared (green ring) or appeared (red ring) (:func:`add_flag_changes`).
+* hamlets whose flags cleared (green ring) or appeared (red ring) (:func:`add_flag_changes`);
+* a site proposal not yet added to the scenario (:func:`add_proposed_sites`): its sites as large
+  white markers with a dashed magenta ring and their rank, the candidate locations it did not
+  choose (:func:`add_candidates`) as small grey dots.
 
 Every layer is written by :func:`layers.map_geojson.add_geojson`: data is text, never markup.
 All geometries are EPSG:4326 (lon/lat degrees). Pure functions: no Streamlit here.
@@ -30,7 +33,7 @@ from affine import Affine
 from numpy.typing import NDArray
 
 from analysis.coverage_params import CLASS_NAMES
-from layers.i18n import Lang, t
+from layers.i18n import Lang, format_number, t
 from layers.map import (
     TileSource,
     add_commune_layer,
@@ -48,12 +51,15 @@ __all__ = [
     "GAINED",
     "GOOD_CLASS",
     "LOST",
+    "CANDIDATE_COLOUR",
     "NEW_SITE_COLOUR",
     "REMOVED_SITE_COLOUR",
     "UNCHANGED",
+    "add_candidates",
     "add_coverage_change",
     "add_flag_changes",
     "add_new_sites",
+    "add_proposed_sites",
     "add_removed_sites",
     "coverage_change_codes",
     "coverage_change_png",
@@ -69,6 +75,7 @@ UNCHANGED, GAINED, LOST, OUTSIDE = 0, 1, 2, 255
 CHANGE_RGBA: dict[int, tuple[int, int, int, int]] = {GAINED: (0, 170, 60, 210), LOST: (215, 25, 28, 210)}
 NEW_SITE_COLOUR = "#d400d4"
 REMOVED_SITE_COLOUR = "#7f7f7f"
+CANDIDATE_COLOUR = "#4d4d4d"
 _CLEARED_COLOUR = "#00a03c"
 _NEW_FLAG_COLOUR = "#d7191c"
 
@@ -299,6 +306,82 @@ def add_removed_sites(
     group.add_to(m)
 
 
+def add_proposed_sites(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "vi") -> None:
+    """Sites of a proposal not yet in the scenario: large white markers with a dashed magenta ring
+    (a planned site is filled magenta), with a tooltip.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        The proposed cells (``towers/sites.csv`` rows, any CRS) with the plan's ``plan_rank``,
+        ``kind`` and ``marginal_gain_households`` on each cell of a site.
+    """
+    if cells is None or cells.empty:
+        return
+    first = cells.drop_duplicates("site_id")
+    sites = sites_from_cells(cells)
+    rows = first.set_index(first["site_id"].astype(str)).reindex(sites["site_id"].astype(str))
+    kinds = {"shared-mast": t("scn.propose.kind_shared", lang), "new-mast": t("scn.propose.kind_new", lang)}
+    fields: dict[str, FieldValues] = {
+        t("map.site", lang): list(sites["site_id"]),
+        t("map.operator", lang): list(sites["operator"]),
+        t("scn.propose.col_rank", lang): [format_number(v, lang) for v in rows["plan_rank"]],
+        t("scn.propose.col_kind", lang): [kinds.get(str(k), str(k)) for k in rows["kind"]],
+        t("scn.propose.col_gain", lang): [
+            format_number(v, lang, decimals=1) for v in rows["marginal_gain_households"]
+        ],
+    }
+    add_geojson(
+        m,
+        sites.geometry,
+        fields,
+        tooltip=list(fields),
+        marker=folium.CircleMarker(
+            radius=10,
+            weight=3,
+            color=NEW_SITE_COLOUR,
+            dash_array="4 3",
+            fill=True,
+            fill_color="#ffffff",
+            fill_opacity=0.85,
+        ),
+        name=t("scn.propose.map_sites", lang),
+    )
+
+
+def add_candidates(m: folium.Map, candidates: gpd.GeoDataFrame, *, lang: Lang = "vi") -> None:
+    """Candidate locations of a proposal: small grey dots, with what each would bring alone.
+
+    Parameters
+    ----------
+    candidates : GeoDataFrame
+        :attr:`analysis.site_planning.SitePlan.candidates` rows (``kind``,
+        ``gain_alone_households``; any CRS). Drawn under the other sites, hidden at first in the
+        layer control when there are more than 300.
+    """
+    if candidates is None or candidates.empty:
+        return
+    points = candidates.to_crs(4326) if candidates.crs is not None else candidates
+    kinds = {"shared-mast": t("scn.propose.kind_shared", lang), "new-mast": t("scn.propose.kind_new", lang)}
+    fields: dict[str, FieldValues] = {
+        t("scn.propose.col_kind", lang): [kinds.get(str(k), str(k)) for k in points["kind"]],
+        t("scn.propose.map_gain_alone", lang): [
+            format_number(v, lang, decimals=1) for v in points["gain_alone_households"]
+        ],
+    }
+    add_geojson(
+        m,
+        points.geometry,
+        fields,
+        tooltip=list(fields),
+        marker=folium.CircleMarker(
+            radius=3, weight=1, color=CANDIDATE_COLOUR, fill=True, fill_color="#bdbdbd", fill_opacity=0.9
+        ),
+        name=t("scn.propose.map_candidates", lang),
+        show=len(points) <= 300,
+    )
+
+
 # --------------------------------------------------------------------------- hamlets
 
 
@@ -388,6 +471,8 @@ def scenario_map(
     flag_changes: gpd.GeoDataFrame | None = None,
     change_overlay: tuple[bytes, tuple[float, float, float, float]] | None = None,
     change_title: str | None = None,
+    proposed_cells: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
     tiles: TileSource | None = None,
     lang: Lang = "vi",
     synthetic: Sequence[str] = (),
@@ -411,6 +496,8 @@ def scenario_map(
         The PNG and bounds of :func:`coverage_change_png`.
     change_title : str, optional
         Title of the difference overlay (see :func:`add_coverage_change`).
+    proposed_cells, candidates : GeoDataFrame, optional
+        A site proposal not yet added (see :func:`add_proposed_sites` and :func:`add_candidates`).
     tiles : TileSource, optional
     lang : {"vi", "en"}
     synthetic : sequence of str
@@ -422,6 +509,8 @@ def scenario_map(
         add_coverage_change(m, *change_overlay, lang=lang, title=change_title)
     if sites is not None and not sites.empty:
         add_sites(m, sites, lang=lang, synthetic="towers" in synthetic)
+    if candidates is not None:
+        add_candidates(m, candidates, lang=lang)
     add_hamlets(m, hamlets, lang=lang, synthetic="hamlets" in synthetic)
     if removed_cells is not None:
         add_removed_sites(m, removed_cells, lang=lang)
@@ -429,5 +518,7 @@ def scenario_map(
         add_flag_changes(m, flag_changes, lang=lang)
     if new_cells is not None:
         add_new_sites(m, new_cells, lang=lang)
+    if proposed_cells is not None:
+        add_proposed_sites(m, proposed_cells, lang=lang)
     folium.LayerControl(collapsed=True).add_to(m)
     return localize_assets(m)

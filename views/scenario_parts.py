@@ -75,6 +75,10 @@ KEPT: dict[str, Any] = {
     "scenarios_off_operator": "",
     "scenarios_fibre_plan": False,
     "scenarios_show_sites": None,
+    "scenarios_propose_n": 5,
+    "scenarios_propose_budget": None,
+    "scenarios_propose_operator": "",
+    "scenarios_propose_target": "underserved",
 }
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -4,7 +4,9 @@ programmes; evaluate against the package as it is; save, load, rename, delete an
 The page only collects the changes and shows results: the baseline and the evaluation are
 :mod:`analysis.scenario`, the map layers :mod:`layers.scenario_map`, the files
 :mod:`analysis.scenario.files` and :mod:`geo.scenario_store` (``DATA_DIR/scenarios/``; saving never
-changes the package data). Helpers are in :mod:`views.scenario_parts`.
+changes the package data). Helpers are in :mod:`views.scenario_parts`; the "Propose sites" panel
+(new sites from :func:`analysis.site_planning.plan_sites`, added to the draft on request) is
+:mod:`views.scenario_propose`.
 
 A partner (docs/ACCESS.md, "What partners get") changes its own operator's network only: the site
 form and the switch-off offer its operator only and the removal list its own sites only, and the
@@ -32,6 +34,7 @@ from layers.i18n import Lang, format_number, t
 from layers.scenario_map import flag_change_points, scenario_map
 from views import access, common
 from views import scenario_parts as parts
+from views import scenario_propose as propose
 
 #: what the map sends back: clicks on the map and on its objects (pan and zoom rerun nothing)
 MAP_RETURNED = ("last_clicked", "last_object_clicked")
@@ -292,6 +295,7 @@ def _map(
     removed = _removed_cells(pkg, scenario, result)
     added = scenario.added_sites
     show_sites = bool(st.session_state.get("scenarios_show_sites"))
+    proposed, candidates, proposal = propose.map_layers(pkg)
     fmap = scenario_map(
         common.display_communes(pkg.version, pkg),
         restrict_layer("gaps", result.gaps if result is not None else base.gaps, partner),
@@ -303,12 +307,25 @@ def _map(
         if result is None
         else parts.change_overlay(pkg.version, params, targets, key, result, partner),
         change_title=t("scn.map_change_own", lang, operator=partner) if partner else None,
+        proposed_cells=None if proposed is None else restrict_layer("new_sites", proposed, partner),
+        candidates=candidates,
         tiles=common.tiles(),
         lang=lang,
         synthetic=tuple(pkg.synthetic_layers),
     )
     sig = repr(
-        (lang, common.tiles(), pkg.version, params, targets, key, result is not None, show_sites, partner)
+        (
+            lang,
+            common.tiles(),
+            pkg.version,
+            params,
+            targets,
+            key,
+            result is not None,
+            show_sites,
+            partner,
+            proposal,
+        )
     )
     map_key = f"scenarios_map:{hashlib.sha1(sig.encode()).hexdigest()[:12]}"
     common.show_map(fmap, key=map_key, returned=MAP_RETURNED, on_change=partial(_map_clicked, map_key))
@@ -321,6 +338,7 @@ def _partner_widgets(pkg, partner: str) -> None:
     s = st.session_state
     s["scenarios_operator"] = partner
     s["scenarios_off_operator"] = partner
+    s["scenarios_propose_operator"] = partner
     own = owned_ids(pkg.cells, partner) or frozenset()
     s["scenarios_remove_existing"] = [x for x in s.get("scenarios_remove_existing") or () if x in own]
 
@@ -347,7 +365,12 @@ def render() -> None:
     if partner:
         _partner_widgets(pkg, partner)
     if st.session_state.get("scenarios_lang") != lang:  # relabel the translated select box
-        st.session_state["scenarios_off_operator"] = st.session_state["scenarios_off_operator"]
+        for relabelled in (
+            "scenarios_off_operator",
+            "scenarios_propose_operator",
+            "scenarios_propose_target",
+        ):
+            st.session_state[relabelled] = st.session_state[relabelled]
         st.session_state["scenarios_lang"] = lang
     base = parts.cached_baseline(pkg, lang)
     scenario = parts.draft_scenario(pkg, lang)
@@ -356,6 +379,7 @@ def render() -> None:
     st.text_input(t("scn.name", lang), key="scenarios_name", max_chars=80, placeholder=t("scn.unnamed", lang))
     _other_changes(pkg, lang, operators, partner)
     _pending(pkg, lang, scenario)
+    propose.panel(pkg, lang, base, scenario, key, operators, partner)
     if st.button(
         t("scn.evaluate", lang), key="scenarios_evaluate", type="primary", disabled=scenario.is_empty
     ):
