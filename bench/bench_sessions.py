@@ -109,14 +109,25 @@ async def _session(
     context = await browser.new_context()
     page = await context.new_page()
     failed: list[str] = []
-    page.on("requestfailed", lambda r: failed.append(r.url) if r.url.startswith(url) else None)
+
+    def on_failed(request) -> None:  # noqa: ANN001 - playwright Request
+        # a request the browser itself abandons by navigating on (ERR_ABORTED) is not a server error
+        if request.url.startswith(url) and "ERR_ABORTED" not in str(request.failure or ""):
+            failed.append(f"{request.url} {request.failure}")
+
+    page.on("requestfailed", on_failed)
     try:
         await page.goto(url, timeout=120_000)
         await page.get_by_role("heading", name=t("page.signin", "vi")).wait_for(timeout=120_000)
         await page.get_by_label(t("auth.name", "vi")).fill(name)
         await page.locator("input[type=password]").fill(PASSWORD)
         await page.get_by_role("button", name=t("auth.submit", "vi")).click()
-        await page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=120_000)
+        # signed in: the sign-in heading gives way to the role's first page (leadership has one page,
+        # so no navigation menu)
+        await page.get_by_role("heading", name=t("page.signin", "vi")).wait_for(
+            state="detached", timeout=120_000
+        )
+        await page.locator('[data-testid="stMainBlockContainer"] h1').first.wait_for(timeout=120_000)
         stats["sign_ins"] += 1
         while time.monotonic() < until:
             path = rng.choice(PAGES[role])
@@ -141,6 +152,7 @@ async def _session(
         stats["error_kinds"].append(f"{name} sign-in: {type(exc).__name__}: {str(exc)[:120]}")
     finally:
         stats["failed_requests"] += len(failed)
+        stats["error_kinds"] += [f"{name} request failed: {f}" for f in failed[:3]]
         await context.close()
 
 
