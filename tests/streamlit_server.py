@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -32,6 +33,53 @@ def chromium_path() -> str | None:
     if explicit:
         return explicit if Path(explicit).exists() else None
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+#: Hosts a browser test may reach: everything else is refused (the app must work with no network).
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def require_chromium() -> str:
+    """The system Chromium; without it the test is skipped, or fails under CI (browser tests run there)."""
+    import pytest
+
+    path = chromium_path()
+    if path is None:
+        message = "Chromium not found (install Debian's 'chromium' or set PHUSONG_CHROMIUM)"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"{message}; browser tests must run in CI")
+        pytest.skip(message)
+    return path
+
+
+@contextlib.contextmanager
+def offline_page(chromium: str, *, height: int = 900) -> Iterator[Any]:
+    """A Playwright page (1400 x ``height``) whose requests to any host but this computer are aborted
+    and recorded in ``page.outside_requests``."""
+    from urllib.parse import urlparse
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": height}, accept_downloads=True)
+        outside: list[str] = []
+
+        def guard(route: Any) -> None:
+            if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.outside_requests = outside
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
 
 
 def free_port() -> int:

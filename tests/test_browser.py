@@ -8,7 +8,6 @@ missing, except in CI (``CI=true``), where they fail.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -17,23 +16,22 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.streamlit_server import CHROMIUM_ARGS, REPO_ROOT, choose_radio, chromium_path, streamlit_app
+from tests.streamlit_server import (
+    REPO_ROOT,
+    choose_radio,
+    offline_page,
+    require_chromium,
+    streamlit_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = chromium_path()
-    if path is None:
-        message = "Chromium not found (install Debian's 'chromium' or set PHUSONG_CHROMIUM)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"{message}; browser tests must run in CI")
-        pytest.skip(message)
-    return path
+    return require_chromium()
 
 
 TRA_VINH = REPO_ROOT / "examples" / "tra-vinh-2009"
@@ -57,29 +55,8 @@ def upload_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 @pytest.fixture
 def page(chromium: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        outside: list[str] = []
-
-        def guard(route) -> None:
-            host = urlparse(route.request.url).hostname
-            if host in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        page = context.new_page()
-        page.outside_requests = outside  # type: ignore[attr-defined]
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with offline_page(chromium) as page:
+        yield page
 
 
 _FULL_MAP_JS = """([sel, text]) => {

@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -25,11 +24,16 @@ from auth.audit import AuditLog
 from auth.users import UserStore
 from layers.i18n import t
 from tests.conftest import write_tiny_package
-from tests.streamlit_server import CHROMIUM_ARGS, REPO_ROOT, chromium_path, free_port, wait_healthy
+from tests.streamlit_server import (
+    REPO_ROOT,
+    free_port,
+    offline_page,
+    require_chromium,
+    wait_healthy,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 PASSWORDS = {
     "an": "admin-Browser-01",
     "lan": "partner-Browser-2",
@@ -44,13 +48,7 @@ WRONG = t("auth.wrong", "vi")
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = chromium_path()
-    if path is None:
-        message = "Chromium not found (install Debian's 'chromium' or set PHUSONG_CHROMIUM)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"{message}; browser tests must run in CI")
-        pytest.skip(message)
-    return path
+    return require_chromium()
 
 
 @contextlib.contextmanager
@@ -108,28 +106,8 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path 
 
 @pytest.fixture
 def page(chromium: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        outside: list[str] = []
-
-        def guard(route) -> None:
-            if urlparse(route.request.url).hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        page = context.new_page()
-        page.outside_requests = outside  # type: ignore[attr-defined]
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with offline_page(chromium) as page:
+        yield page
 
 
 def _events(secure: dict[str, Path | str], user: str) -> list[str]:

@@ -12,21 +12,23 @@ missing, except in CI (``CI=true``), where they fail.
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.streamlit_server import CHROMIUM_ARGS, choose_radio, chromium_path, streamlit_app
+from tests.streamlit_server import (
+    choose_radio,
+    offline_page,
+    require_chromium,
+    streamlit_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 PARTNER, PASSWORD = "lan", "partner-Pass-03"
 #: A MobiFone 4G site added to the tiny package (which has Viettel 4G and VinaPhone 3G), so that the
 #: all-operator 4G coverage differs from Viettel's own.
@@ -35,13 +37,7 @@ MOBIFONE_SITE = "S3,S3-1,MobiFone,9.92,106.34,28,active,4G,1800,90,65,60,10\n"
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = chromium_path()
-    if path is None:
-        message = "Chromium not found (install Debian's 'chromium' or set PHUSONG_CHROMIUM)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"{message}; browser tests must run in CI")
-        pytest.skip(message)
-    return path
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -81,28 +77,8 @@ def partner_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
 @pytest.fixture
 def page(chromium: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-        outside: list[str] = []
-
-        def guard(route) -> None:
-            if urlparse(route.request.url).hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        page = context.new_page()
-        page.outside_requests = outside  # type: ignore[attr-defined]
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with offline_page(chromium) as page:
+        yield page
 
 
 def _sign_in(page, url: str) -> None:

@@ -9,7 +9,6 @@ tests skip with a visible reason, except in CI (``CI=true``), where they fail.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +17,12 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.acceptance.scenes import lonlat, radio_scene, write_package
-from tests.streamlit_server import CHROMIUM_ARGS, chromium_path, streamlit_app
+from tests.streamlit_server import offline_page, require_chromium, streamlit_app
 from tests.test_scenario_page import data_hashes, rename_hamlet
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 #: A-NONE (Ấp Xa Xôi, 150 households, 20 km from any 4G site): a site there clears its signal flag.
 A_NONE = lonlat(24.5, 6.0)
@@ -32,39 +30,13 @@ A_NONE = lonlat(24.5, 6.0)
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = chromium_path()
-    if path is None:
-        message = "Chromium not found (install Debian's 'chromium' or set PHUSONG_CHROMIUM)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"{message}; browser tests must run in CI")
-        pytest.skip(message)
-    return path
+    return require_chromium()
 
 
 @pytest.fixture
 def page(chromium: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1400})
-        outside: list[str] = []
-
-        def guard(route) -> None:
-            if urlparse(route.request.url).hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        page = context.new_page()
-        page.outside_requests = outside  # type: ignore[attr-defined]
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with offline_page(chromium, height=1400) as page:
+        yield page
 
 
 def _package(root: Path) -> tuple[Path, dict[str, str]]:
