@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -15,8 +14,6 @@ from analysis.coverage_params import CoverageParams, TechnologyParams
 from analysis.linkbudget import reference_power_dbm
 from analysis.propagation import model_for_band
 from geo.errors import ParameterError, SchemaError
-
-log = logging.getLogger(__name__)
 
 _REQUIRED = ("cell_id", "site_id", "operator", "status", "technology", "band_mhz", "height_m", "geometry")
 

@@ -3,7 +3,6 @@ commune and environment per pixel), :class:`CoverageRaster` and :func:`classify_
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,8 +18,6 @@ from rasterio import features
 from analysis.coverage_params import CoverageParams, TechnologyParams
 from analysis.propagation import ENV_RURAL
 from geo.errors import ParameterError, SchemaError
-
-log = logging.getLogger(__name__)
 
 NODATA_RSRP = np.float32(-9999.0)
 

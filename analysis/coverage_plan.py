@@ -4,7 +4,6 @@ its box on the grid, bearing kernels, sector patterns."""
 from __future__ import annotations
 
 import functools
-import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,8 +16,6 @@ from analysis.coverage_cells import _Cells
 from analysis.coverage_params import CoverageParams
 from analysis.linkbudget import sector_gain_db
 from analysis.propagation import path_loss_db
-
-log = logging.getLogger(__name__)
 
 _BEARING_STEPS = 3600
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,10 +13,6 @@ from analysis.gap_signal import _text
 from analysis.params import GapParams
 from geo.errors import SchemaError
 from geo.names import normalize_name
-
-if TYPE_CHECKING:
-    pass
-
 
 log = logging.getLogger(__name__)
 

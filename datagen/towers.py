@@ -22,26 +22,11 @@ from shapely.geometry.base import BaseGeometry
 from datagen.geometry import METRIC_EPSG, sample_points_in_polygon
 from datagen.params import GeneratorParams
 from geo.errors import ParameterError
+from geo.schema import SITE_CSV_COLUMNS
 
 log = logging.getLogger(__name__)
 
-SITE_COLUMNS: tuple[str, ...] = (
-    "site_id",
-    "cell_id",
-    "operator",
-    "lat",
-    "lon",
-    "height_m",
-    "status",
-    "technology",
-    "band_mhz",
-    "azimuth_deg",
-    "beamwidth_deg",
-    "eirp_dbm",
-    "bandwidth_mhz",
-    "commune_id",
-    "source",
-)
+SITE_COLUMNS: tuple[str, ...] = SITE_CSV_COLUMNS
 
 OPERATOR_SHARES: tuple[tuple[str, str, float], ...] = (
     ("Viettel", "VTL", 0.45),

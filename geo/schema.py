@@ -325,6 +325,13 @@ _HAMLETS = LayerSchema(
     ),
 )
 
+#: Column order of a ``towers/sites.csv`` file as PhuSong writes one (one row per cell; docs/DATA.md):
+#: the generator, planned sites and a scenario's added sites all use it.
+SITE_CSV_COLUMNS: tuple[str, ...] = (
+    "site_id", "cell_id", "operator", "lat", "lon", "height_m", "status", "technology", "band_mhz",
+    "azimuth_deg", "beamwidth_deg", "eirp_dbm", "bandwidth_mhz", "commune_id", "source",
+)  # fmt: skip
+
 _TOWERS = LayerSchema(
     key="towers",
     default_files=("towers/sites.csv",),

@@ -14,15 +14,13 @@ import pandas as pd
 
 from analysis.scenario.model import Scenario, scenario_from_document, scenario_to_document
 from geo.errors import ParameterError, ValidationError
+from geo.schema import SITE_CSV_COLUMNS
 from geo.validate import check_layer_file
 
 __all__ = ["read_layer", "scenario_files", "scenario_from_files"]
 
 #: Columns written for the added sites (the towers/sites.csv columns, in docs/DATA.md order).
-SITE_COLUMNS = (
-    "site_id", "cell_id", "operator", "lat", "lon", "height_m", "status", "technology", "band_mhz",
-    "azimuth_deg", "beamwidth_deg", "eirp_dbm", "bandwidth_mhz", "commune_id", "source",
-)  # fmt: skip
+SITE_COLUMNS = SITE_CSV_COLUMNS
 NODE_COLUMNS = ("node_id", "operator", "node_type", "name", "commune_id", "lon", "lat")
 ROUTE_COLUMNS = ("route_id", "operator", "route_type")
 

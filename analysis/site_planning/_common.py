@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from analysis.coverage_params import (
-    CLASS_NAMES,
-)
-
-if TYPE_CHECKING:
-    pass
-
+from analysis.coverage_params import CLASS_NAMES
+from geo.schema import SITE_CSV_COLUMNS
 
 KINDS: tuple[str, ...] = ("shared-mast", "new-mast")
 """``shared-mast``: new cells on an existing mast (co-location); ``new-mast``: a new mast."""
 
-SITE_COLUMNS: tuple[str, ...] = (
-    "site_id",
-    "cell_id",
-    "operator",
-    "lat",
-    "lon",
-    "height_m",
-    "status",
-    "technology",
-    "band_mhz",
-    "azimuth_deg",
-    "beamwidth_deg",
-    "eirp_dbm",
-    "bandwidth_mhz",
-    "commune_id",
-    "source",
-)
+SITE_COLUMNS: tuple[str, ...] = SITE_CSV_COLUMNS
 """The ``towers/sites.csv`` columns of :attr:`SitePlan.sites` (docs/DATA.md), in order."""
 
 PLAN_COLUMNS: tuple[str, ...] = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -30,9 +29,6 @@ from analysis.site_planning._common import (
 )
 from analysis.site_planning.params import PlanningParams, TechnologyAntenna
 from analysis.site_planning.targets import PlanTargets
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -29,10 +28,6 @@ from analysis.site_planning._common import _GOOD
 from analysis.site_planning.candidates import _good_reach_px
 from analysis.site_planning.params import PlanningParams
 from analysis.site_planning.targets import PlanTargets
-
-if TYPE_CHECKING:
-    pass
-
 
 # ---------------------------------------------------------------------------------------------
 # coverage matrix

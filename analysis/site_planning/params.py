@@ -9,17 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from analysis.coverage_params import (
     TECHNOLOGIES,
 )
 from geo.errors import ParameterError
 from geo.schema import Operator, parse_category
-
-if TYPE_CHECKING:
-    pass
-
 
 # ---------------------------------------------------------------------------------------------
 # parameters

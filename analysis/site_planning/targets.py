@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,10 +16,6 @@ from analysis.coverage import (
 from analysis.coverage_stats import StatisticsInputs, footprint_class_shares
 from analysis.params import GapThresholds
 from analysis.site_planning._common import _GOOD, _NONE
-
-if TYPE_CHECKING:
-    pass
-
 
 # ---------------------------------------------------------------------------------------------
 # targets: under-served hamlets and their not-good pixels
